@@ -1,0 +1,52 @@
+# Makefile for the vectorstore extension (PGXS) and its local server.
+#
+#   make                 build the extension and emulator/vectorstore-emulator
+#   make install         install the extension into the PostgreSQL of PG_CONFIG
+#   make installcheck    pg_regress suites (sql/, expected/) against a running server
+#   make prove_installcheck   TAP suites (test/t/)
+#
+# The version lives here only: EXTVERSION. The install script is assembled
+# from sql/install/*.sql (one part per module) into vectorstore--$(EXTVERSION).sql.
+
+EXTENSION = vectorstore
+EXTVERSION = 0.1.0
+
+MODULE_big = vectorstore
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+# Regression suites: every sql/*.sql (the install parts live in sql/install/).
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+PG_CPPFLAGS = -DVS_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare \
+	-Wno-cast-function-type
+SHLIB_LINK = -lcurl -lcjson
+
+# No JIT bitcode: nothing here benefits from inlining into JIT-compiled
+# expressions, and it would make clang a build dependency.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
+	cat $^ > $@
+
+all: emulator
+
+.PHONY: emulator
+emulator:
+	$(MAKE) -C emulator
+
+clean: clean-emulator
+.PHONY: clean-emulator
+clean-emulator:
+	-$(MAKE) -C emulator clean
