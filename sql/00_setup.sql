@@ -1,0 +1,47 @@
+-- Test helpers shared by every regression suite: the local emulator's control
+-- surface (reset, faults, counters), reached through curl by COPY FROM PROGRAM.
+-- The harness (test/run.sh) puts the emulator's URL in vstest.emulator_url.
+\set ON_ERROR_STOP 0
+SET client_min_messages = warning;
+CREATE SCHEMA vstest;
+
+CREATE FUNCTION vstest.emu(method text, path text, body jsonb DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    url text := current_setting('vstest.emulator_url') || path;
+    cmd text;
+    result text;
+BEGIN
+    cmd := format('curl -sS --max-time 30 -X %s %s', method, quote_literal(url));
+    IF body IS NOT NULL THEN
+        cmd := cmd || ' -H ''Content-Type: application/json'' --data-binary '
+               || '''' || replace(body::text, '''', '''"''"''') || '''';
+    END IF;
+    CREATE TEMP TABLE IF NOT EXISTS vstest_out (line text);
+    TRUNCATE vstest_out;
+    EXECUTE format('COPY vstest_out FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x1f'', QUOTE E''\x1e'')', cmd);
+    SELECT string_agg(line, E'\n') INTO result FROM vstest_out;
+    RETURN CASE WHEN result IS NULL OR result = '' THEN NULL ELSE result::jsonb END;
+END $$;
+
+CREATE FUNCTION vstest.emu_reset() RETURNS void LANGUAGE sql
+    AS $$ SELECT vstest.emu('POST', '/_emulator/reset'); SELECT vstest.emu('DELETE', '/_emulator/faults'); $$;
+CREATE FUNCTION vstest.emu_config(cfg jsonb) RETURNS void LANGUAGE sql
+    AS $$ SELECT vstest.emu('POST', '/_emulator/config', cfg) $$;
+CREATE FUNCTION vstest.emu_fault(spec jsonb) RETURNS void LANGUAGE sql
+    AS $$ SELECT vstest.emu('POST', '/_emulator/faults', spec) $$;
+CREATE FUNCTION vstest.emu_clear_faults() RETURNS void LANGUAGE sql
+    AS $$ SELECT vstest.emu('DELETE', '/_emulator/faults') $$;
+CREATE FUNCTION vstest.emu_stats() RETURNS jsonb LANGUAGE sql
+    AS $$ SELECT vstest.emu('GET', '/_emulator/stats') $$;
+-- requests seen for a route (templated, e.g. 'GET /v1/vector_stores/{id}'), by status or all
+CREATE FUNCTION vstest.emu_count(route text, status text DEFAULT NULL) RETURNS int LANGUAGE sql AS $$
+    SELECT coalesce(CASE WHEN status IS NULL
+        THEN (SELECT sum(value::int) FROM jsonb_each_text(vstest.emu_stats()->'requests'->route))::int
+        ELSE (vstest.emu_stats()->'requests'->route->>status)::int END, 0)
+$$;
+
+-- the helpers work: the emulator answers and counts
+SELECT vstest.emu_reset();
+SELECT (vstest.emu('GET', '/_emulator/health')->>'ok')::boolean AS emulator_up;
+SELECT vstest.emu_stats() ? 'connections_accepted' AS has_counters;

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The project's test command: installs what it needs, builds, and runs every
+# suite — the emulator's own tests, the SDK conformance and contract runs,
+# the pg_regress suites (sql/, expected/) and the TAP suites (test/t/).
+#
+#   bash test/run.sh            everything
+#   bash test/run.sh regress    one or more of: emulator contract regress tap
+#
+# As root it runs the suites as the unprivileged "postgres" user (PostgreSQL
+# refuses to run as root) in a copy of the tree. Leaves nothing running.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(emulator contract regress tap)
+case "${SUITES[0]}" in -h|--help) sed -n '2,11p' "$0"; exit 0;; esac
+
+if [ "${VS_INNER:-}" != 1 ]; then
+  bash "$ROOT/test/setup.sh"
+  make -C "$ROOT" -s -j2 >/dev/null
+  if [ "$(id -u)" = 0 ]; then make -C "$ROOT" -s install >/dev/null; else sudo make -C "$ROOT" -s install >/dev/null; fi
+  SHARED_DIR=${SHARED_DIR:-$(cd "$ROOT/.." && pwd)/shared}
+  export SHARED_DIR
+  if [ "$(id -u)" = 0 ]; then
+    WORK=$(mktemp -d /tmp/vectorstore-test.XXXXXX)
+    cp -a "$ROOT/." "$WORK/tree"
+    chown -R postgres: "$WORK"
+    trap 'rm -rf "$WORK"' EXIT
+    rc=0
+    runuser -u postgres -- env VS_INNER=1 SHARED_DIR="$SHARED_DIR" CI="${CI:-}" \
+      PATH="$PATH" HOME="$WORK" bash "$WORK/tree/test/run.sh" "${SUITES[@]}" || rc=$?
+    # keep the logs and pg_regress results for inspection (test/output/)
+    rm -rf "$ROOT/test/output"; cp -a "$WORK/tree/test/output" "$ROOT/test/" 2>/dev/null || true
+    exit $rc
+  fi
+  VS_INNER=1 exec bash "$0" "${SUITES[@]}"
+fi
+
+# ---- inside: unprivileged, in a tree we may write to ----------------------
+VS_ROOT=$ROOT
+. "$ROOT/test/lib.sh"
+trap vs_cleanup EXIT
+cd "$ROOT"
+OUT=$ROOT/test/output; rm -rf "$OUT"; mkdir -p "$OUT"
+passed=0; failed=0; failures=()
+
+record() {  # record NAME PASSED FAILED
+  passed=$((passed + $2)); failed=$((failed + $3))
+  [ "$3" = 0 ] || failures+=("$1")
+}
+
+run_emulator() {
+  echo "== emulator: own tests"
+  local log=$OUT/emulator.log
+  if bash emulator/test/run.sh >"$log" 2>&1; then :; fi
+  tail -n 3 "$log"
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 || true)
+  if [ -n "$line" ]; then
+    record emulator "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')"
+  else
+    record emulator 0 1
+  fi
+}
+
+run_contract() {
+  echo "== contract: official SDK through the validating proxy"
+  local log=$OUT/contract.log
+  if bash emulator/test/contract.sh >"$log" 2>&1; then
+    tail -n 3 "$log"; record contract 1 0
+  else
+    tail -n 30 "$log"; record contract 0 1
+  fi
+}
+
+run_regress() {
+  echo "== regress: pg_regress suites against the emulator"
+  local dir=$OUT/regress; mkdir -p "$dir"
+  vs_start_emulator "$dir" --processing-delay-ms 20
+  vs_start_cluster "$dir/pg" "shared_preload_libraries = 'vectorstore'" \
+    "vectorstore.base_url = '$VS_EMU_URL/v1'" "vstest.emulator_url = '$VS_EMU_URL'"
+  local log=$dir/pg_regress.log
+  make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" >"$log" 2>&1 || true
+  grep -E '^(test| +test| ok| not ok)|tests (passed|failed)' "$log" || true
+  local ok bad
+  ok=$(grep -cE '\.\.\. ok' "$log" || true)
+  bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log" || true)
+  if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then bad=1; tail -20 "$log"; fi
+  [ -d results ] && cp -a results "$dir/"
+  if [ -f regression.diffs ]; then cp regression.diffs "$dir/"; [ "$bad" = 0 ] || head -150 regression.diffs; fi
+  record regress "$ok" "$bad"
+  vs_cleanup
+}
+
+run_tap() {
+  echo "== tap: TAP suites (PostgreSQL::Test::Cluster)"
+  local log=$OUT/tap.log
+  if ls test/t/*.pl >/dev/null 2>&1; then
+    VS_EMULATOR_BIN=$ROOT/emulator/vectorstore-emulator \
+    make -s prove_installcheck PROVE_FLAGS="-I $ROOT/test/perl" >"$log" 2>&1 || true
+    grep -E '^t/|^test/t/|^Result|^Files=' "$log" || true
+    local okf badf
+    okf=$(grep -cE '^test/t/\S+ \.+ ok' "$log" || true)
+    badf=$(grep -cE '^test/t/\S+ \.+ (Failed|Dubious|skipped: |No subtests)' "$log" || true)
+    grep -q '^Result: PASS' "$log" || [ "$badf" != 0 ] || badf=1
+    [ "$badf" = 0 ] || tail -60 "$log"
+    record tap "$okf" "$badf"
+  fi
+}
+
+for s in "${SUITES[@]}"; do
+  case "$s" in
+    emulator|contract|regress|tap) "run_$s" ;;
+    *) echo "unknown suite $s"; exit 2 ;;
+  esac
+done
+
+echo
+[ ${#failures[@]} = 0 ] || echo "failed suites: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
