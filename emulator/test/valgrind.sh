@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# valgrind.sh - runs the emulator under valgrind (memcheck, full leak check)
+# through the behavioural tests in QUICK mode (no multi-second stalls) and
+# the SDK conformance script, then stops it with SIGTERM and requires a clean
+# exit: no memcheck errors, no definite/indirect leaks (--error-exitcode=99).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+EMU_DIR=$(dirname "$HERE")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vse-vg.XXXXXX")
+VG_PID=
+trap '[ -n "$VG_PID" ] && kill "$VG_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+make -s -C "$EMU_DIR" || exit 1
+
+valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+	--log-file="$WORK/vg.log" "$EMU_DIR/vectorstore-emulator" --port 0 --port-file "$WORK/port" \
+	--max-body-bytes 1048576 --quiet >"$WORK/out" 2>&1 &
+VG_PID=$!
+for _ in $(seq 300); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+PORT=$(cat "$WORK/port")
+P=0; F=0
+for t in emulator-tests sdk-conformance; do
+	EMULATOR_URL="http://127.0.0.1:$PORT" OPENAI_BASE_URL="http://127.0.0.1:$PORT/v1" QUICK=1 \
+		node "$HERE/$t.mjs" >"$WORK/$t.log" 2>&1
+	line=$(grep -E "^[0-9]+ passed" "$WORK/$t.log" | tail -1)
+	echo "under valgrind, $t: $line"
+	grep FAIL "$WORK/$t.log" | head -20
+	P=$((P + $(echo "$line" | awk '{print $1}'))); F=$((F + $(echo "$line" | awk '{print $3}')))
+done
+kill -TERM "$VG_PID"
+wait "$VG_PID"
+RC=$?
+VG_PID=
+grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable|All heap blocks" "$WORK/vg.log" | sed 's/^==[0-9]*== /   /'
+if [ $RC -ne 0 ]; then
+	echo "valgrind: emulator exit status $RC"
+	cat "$WORK/vg.log" | head -80
+	F=$((F + 1))
+else
+	echo "valgrind: clean exit, no errors"
+	P=$((P + 1))
+fi
+echo "$P passed, $F failed"
+[ "$F" -eq 0 ]
