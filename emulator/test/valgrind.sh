@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # valgrind.sh - runs the emulator under valgrind (memcheck, full leak check)
-# through the behavioural tests in QUICK mode (no multi-second stalls) and
+# through the behavioural tests (all fault kinds, incl. stall and slow_body) and
 # the SDK conformance script, then stops it with SIGTERM and requires a clean
 # exit: no memcheck errors, no definite/indirect leaks (--error-exitcode=99).
 set -u
@@ -19,7 +19,7 @@ for _ in $(seq 300); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port")
 P=0; F=0
 for t in emulator-tests sdk-conformance; do
-	EMULATOR_URL="http://127.0.0.1:$PORT" OPENAI_BASE_URL="http://127.0.0.1:$PORT/v1" QUICK=1 \
+	EMULATOR_URL="http://127.0.0.1:$PORT" OPENAI_BASE_URL="http://127.0.0.1:$PORT/v1" \
 		node "$HERE/$t.mjs" >"$WORK/$t.log" 2>&1
 	line=$(grep -E "^[0-9]+ passed" "$WORK/$t.log" | tail -1)
 	echo "under valgrind, $t: $line"
