@@ -556,6 +556,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	else
 		req_error(&r, 404, "invalid_request_error", NULL,
 			  "unknown_url", "Invalid URL (%s %s)", method, url);
+	if (!r.out)   /* cannot happen: every handler answers */
+		req_error(&r, 500, "server_error", NULL, NULL,
+			  "The emulator produced no response.");
 	if (x->has_fault && x->fault.kind == F_MALFORMED_JSON) {
 		/* a 200 whose JSON body is cut in half */
 		r.status = 200;
@@ -727,7 +730,7 @@ int main(int argc, char **argv)
 			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 			     MHD_OPTION_END);
 	if (!d) {

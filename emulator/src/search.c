@@ -37,7 +37,17 @@ static int op_index(const char *s)
 	return -1;
 }
 
+/* Nesting is bounded so that recursion stays well inside a thread stack. */
+#define MAX_FILTER_DEPTH 64
+
+static int validate_at(Req *r, const cJSON *f, const char *path, int depth);
+
 int filter_validate(Req *r, const cJSON *f, const char *path)
+{
+	return validate_at(r, f, path, 1);
+}
+
+static int validate_at(Req *r, const cJSON *f, const char *path, int depth)
 {
 	static const char *const ckeys[] = {"type", "key", "value", NULL};
 	static const char *const gkeys[] = {"type", "filters", NULL};
@@ -48,6 +58,11 @@ int filter_validate(Req *r, const cJSON *f, const char *path)
 	if (!cJSON_IsObject(f)) {
 		bad_request(r, path, "Invalid type for '%s': expected an object.",
 			    path);
+		return -1;
+	}
+	if (depth > MAX_FILTER_DEPTH) {
+		bad_request(r, path, "Invalid '%s': filters may be nested at most "
+			    "%d levels deep.", path, MAX_FILTER_DEPTH);
 		return -1;
 	}
 	t = cJSON_GetObjectItemCaseSensitive(f, "type");
@@ -71,7 +86,7 @@ int filter_validate(Req *r, const cJSON *f, const char *path)
 		}
 		cJSON_ArrayForEach(it, v) {
 			snprintf(p, sizeof p, "%s.filters[%d]", path, i++);
-			if (filter_validate(r, it, p))
+			if (validate_at(r, it, p, depth + 1))
 				return -1;
 		}
 		return 0;

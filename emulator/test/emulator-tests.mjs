@@ -314,6 +314,14 @@ await section('filters', async () => {
   await bad({ type: 'eq', key: 'a', value: { x: 1 } }, 'filters.value', 'object value');
   await bad({ type: 'eq', key: 'a', value: 1, extra: 1 }, 'filters.extra', 'extra key in comparison');
   await bad({ type: 'or', filters: [{ type: 'and', filters: 'no' }] }, 'filters.filters[0].filters', 'filters not an array');
+  let deep = { type: 'eq', key: 'lang', value: 'en' };
+  for (let i = 0; i < 63; i++) deep = { type: 'and', filters: [deep] };
+  eq(await run(deep), [0], '64-level nesting accepted');
+  const tooDeep = await search(vs, { query: 'word', filters: { type: 'or', filters: [deep] } });
+  eq(tooDeep.status, 400, '65-level nesting rejected');
+  let insane = { type: 'eq', key: 'k', value: 1 };
+  for (let i = 0; i < 900; i++) insane = { type: 'and', filters: [insane] };
+  eq((await search(vs, { query: 'word', filters: insane })).status, 400, '900-level nesting rejected without crash');
 });
 
 // ---------------------------------------------------------- pagination
