@@ -266,4 +266,44 @@ extern void vs_list_to_srf(FunctionCallInfo fcinfo, const char *path,
 /* Raise 22004 when a required argument is NULL. */
 extern void vs_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
+/* ---------------------------------------------------------------------
+ * Files, vector store files and batches (files.c, store_files.c,
+ * batches.c): helpers the three share
+ * ---------------------------------------------------------------------
+ */
+/* Fill req as a POST /files multipart upload of data (filename in UTF-8). */
+extern void vs_file_upload_request(VsRequest *req, const char *filename,
+								   const char *data, size_t len,
+								   const char *purpose);
+
+/* Check an upload response is a File and return its id (08P01 if not). */
+extern const char *vs_file_check(const cJSON *file);
+
+/* Raise 08P01 unless obj has an id and its "object" is one of expected[]. */
+extern void vs_expect_kind(const cJSON *obj, const char *const *expected);
+
+/* A timeout interval argument in milliseconds; -1 when SQL NULL (no limit). */
+extern int64 vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/*
+ * Poll GET path (a vector store file or a file batch) until its status is
+ * completed, failed or cancelled, waiting poll_interval_ms (> 0), else the
+ * server's openai-poll-after-ms, else 1000 ms between polls. When timeout_ms
+ * (>= 0) passes first: raise 55000 if raise_on_timeout, else return the last
+ * object seen. The result is allocated in the caller's memory context.
+ */
+extern cJSON *vs_poll_status(const char *path, const char *what, const char *id,
+							 int64 timeout_ms, int poll_interval_ms,
+							 bool raise_on_timeout);
+
+/*
+ * Query of a vector store file list: filter (in_progress|completed|failed|
+ * cancelled) at filter_arg, then "order", "limit", after from order_arg on.
+ */
+extern char *vs_store_files_query(FunctionCallInfo fcinfo, int filter_arg, int order_arg);
+
+/* Column aliases of vectorstore.vector_store_file (last_error expanded). */
+extern const VsFieldAlias vs_store_file_aliases[];
+extern const char *const vs_store_file_kinds[];
+
 #endif							/* VECTORSTORE_H */

@@ -1,0 +1,585 @@
+/*-------------------------------------------------------------------------
+ *
+ * batches.c
+ *	  Vector store file batches (/vector_stores/{id}/file_batches): create,
+ *	  retrieve, cancel, list their files, poll; and vs_upload_many, the bulk
+ *	  helper that turns arrays of names and contents into attached files.
+ *
+ * vs_upload_many
+ * --------------
+ * The SDKs' uploadAndPoll uploads with a few workers, then attaches the
+ * uploaded ids in one batch; if any upload fails it throws and the files
+ * that did upload are neither attached nor deleted, and it never splits past
+ * the 2,000-files-per-batch limit. Here:
+ *	 1. every argument is checked before anything is sent;
+ *	 2. all uploads run concurrently through vs_http_execute_many (libcurl's
+ *		multi interface, max_concurrency connections, SDK retries);
+ *	 3. every file that uploaded is attached, with its own attributes, by
+ *		batches of at most 2,000 using the per-file "files" form;
+ *	 4. with wait, every batch is polled to the end and its files listed;
+ *	 5. one row per input element reports the outcome (file_id, batch_id,
+ *		status, error): a failed upload or attach is a row with its error,
+ *		never an ERROR that would lose track of the files already uploaded.
+ * The batch "object" value is accepted as vector_store.files_batch (schema,
+ * SDKs) or vector_store.file_batch (the spec's description and example).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "vectorstore.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(vs_batch_create);
+PG_FUNCTION_INFO_V1(vs_batch_get);
+PG_FUNCTION_INFO_V1(vs_batch_cancel);
+PG_FUNCTION_INFO_V1(vs_batch_files);
+PG_FUNCTION_INFO_V1(vs_batch_poll);
+PG_FUNCTION_INFO_V1(vs_upload_many_text);
+PG_FUNCTION_INFO_V1(vs_upload_many_bytea);
+
+#define VS_BATCH_MAX_FILES 2000
+
+static const VsFieldAlias vs_batch_aliases[] = {
+	{"files_in_progress", "file_counts.in_progress"},
+	{"files_completed", "file_counts.completed"},
+	{"files_failed", "file_counts.failed"},
+	{"files_cancelled", "file_counts.cancelled"},
+	{"files_total", "file_counts.total"},
+	{NULL, NULL}
+};
+
+static const char *const vs_batch_kinds[] = {
+	"vector_store.files_batch", "vector_store.file_batch", NULL
+};
+
+static char *
+vs_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	vs_require_arg(fcinfo, argno, argname);
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+static Datum
+vs_batch_row(FunctionCallInfo fcinfo, cJSON *obj)
+{
+	vs_expect_kind(obj, vs_batch_kinds);
+	return vs_json_to_composite(obj, fcinfo, vs_batch_aliases);
+}
+
+static void
+vs_check_batch_size(int n, const char *argname)
+{
+	if (n < 1 || n > VS_BATCH_MAX_FILES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s has %d elements; a file batch holds 1 to %d files",
+						argname, n, VS_BATCH_MAX_FILES),
+				 n > VS_BATCH_MAX_FILES ?
+				 errhint("Create several batches, or use vs_upload_many(), which splits by itself.") : 0));
+}
+
+/* files: [{file_id, attributes?, chunking_strategy?}, ...] */
+static void
+vs_validate_batch_files(const cJSON *files)
+{
+	const cJSON *f;
+	int			i = 0;
+
+	if (!cJSON_IsArray(files))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("files must be a JSON array of {\"file_id\": ..., \"attributes\": ..., \"chunking_strategy\": ...} objects")));
+	vs_check_batch_size(cJSON_GetArraySize(files), "files");
+	cJSON_ArrayForEach(f, files)
+	{
+		const cJSON *kv;
+		const cJSON *id;
+		char		path[64];
+
+		snprintf(path, sizeof(path), "files[%d]", i);
+		if (!cJSON_IsObject(f))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be a JSON object", path)));
+		cJSON_ArrayForEach(kv, f)
+		{
+			if (strcmp(kv->string, "file_id") != 0 && strcmp(kv->string, "attributes") != 0 &&
+				strcmp(kv->string, "chunking_strategy") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s has unknown key \"%s\"", path, kv->string),
+						 errdetail("Allowed keys are \"file_id\", \"attributes\" and \"chunking_strategy\".")));
+		}
+		id = cJSON_GetObjectItemCaseSensitive(f, "file_id");
+		if (!cJSON_IsString(id) || id->valuestring[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s.file_id must be a non-empty string", path)));
+		snprintf(path, sizeof(path), "files[%d].attributes", i);
+		vs_validate_attributes(cJSON_GetObjectItemCaseSensitive(f, "attributes"), path);
+		snprintf(path, sizeof(path), "files[%d].chunking_strategy", i);
+		vs_validate_chunking_strategy(cJSON_GetObjectItemCaseSensitive(f, "chunking_strategy"),
+									  path);
+		i++;
+	}
+}
+
+/*
+ * vs_batch_create(vector_store_id, file_ids, files, attributes,
+ *				   chunking_strategy): file_ids (with attributes and
+ * chunking_strategy for all of them) or files (each with its own), not both.
+ */
+Datum
+vs_batch_create(PG_FUNCTION_ARGS)
+{
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
+	cJSON	   *body = cJSON_CreateObject();
+	cJSON	   *attributes = vs_arg_json(fcinfo, 3);
+	cJSON	   *chunking = vs_arg_json(fcinfo, 4);
+
+	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exactly one of file_ids and files must be given"),
+				 errhint("file_ids attaches files with the same attributes; files gives each its own.")));
+	if (!PG_ARGISNULL(1))
+	{
+		cJSON	   *ids = vs_json_from_text_array(PG_GETARG_ARRAYTYPE_P(1), "file_ids");
+
+		vs_check_batch_size(cJSON_GetArraySize(ids), "file_ids");
+		cJSON_AddItemToObject(body, "file_ids", ids);
+		vs_validate_attributes(attributes, "attributes");
+		vs_validate_chunking_strategy(chunking, "chunking_strategy");
+		if (attributes)
+			cJSON_AddItemToObject(body, "attributes", attributes);
+		if (chunking)
+			cJSON_AddItemToObject(body, "chunking_strategy", chunking);
+	}
+	else
+	{
+		cJSON	   *files = vs_arg_json(fcinfo, 2);
+
+		/* the API ignores these with "files": say so rather than drop them */
+		if (attributes || chunking)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("attributes and chunking_strategy apply only with file_ids"),
+					 errhint("With files, give each element its own \"attributes\" and \"chunking_strategy\".")));
+		vs_validate_batch_files(files);
+		cJSON_AddItemToObject(body, "files", files);
+	}
+	return vs_batch_row(fcinfo,
+						vs_api_post(vs_path("/vector_stores/%s/file_batches", vsid), body, true));
+}
+
+/* vs_batch_get(vector_store_id, batch_id) */
+Datum
+vs_batch_get(PG_FUNCTION_ARGS)
+{
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
+	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
+
+	return vs_batch_row(fcinfo,
+						vs_api_get(vs_path("/vector_stores/%s/file_batches/%s", vsid, bid),
+								   NULL, true));
+}
+
+/* vs_batch_cancel(vector_store_id, batch_id) */
+Datum
+vs_batch_cancel(PG_FUNCTION_ARGS)
+{
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
+	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
+
+	return vs_batch_row(fcinfo,
+						vs_api_post(vs_path("/vector_stores/%s/file_batches/%s/cancel", vsid, bid),
+									NULL, true));
+}
+
+/* vs_batch_files(vector_store_id, batch_id, filter, "order", "limit", after) */
+Datum
+vs_batch_files(PG_FUNCTION_ARGS)
+{
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
+	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
+
+	vs_list_to_srf(fcinfo, vs_path("/vector_stores/%s/file_batches/%s/files", vsid, bid),
+				   vs_store_files_query(fcinfo, 2, 3),
+				   vs_store_file_aliases, "vector_store.file");
+	return (Datum) 0;
+}
+
+/* vs_batch_poll(vector_store_id, batch_id, timeout, poll_interval_ms) */
+Datum
+vs_batch_poll(PG_FUNCTION_ARGS)
+{
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
+	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
+	int64		timeout_ms = vs_arg_interval_ms(fcinfo, 2, "timeout");
+	int			interval = -1;
+
+	if (!PG_ARGISNULL(3))
+	{
+		interval = PG_GETARG_INT32(3);
+		if (interval < 1 || interval > 3600000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("poll_interval_ms must be between 1 and 3600000, not %d", interval)));
+	}
+	return vs_batch_row(fcinfo,
+						vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, bid),
+									   "file batch", bid, timeout_ms, interval, true));
+}
+
+/* ---------------------------------------------------------------------
+ * vs_upload_many
+ * ---------------------------------------------------------------------
+ */
+typedef struct VsUploadItem
+{
+	char	   *filename;		/* UTF-8, as sent */
+	const char *data;
+	size_t		len;
+	cJSON	   *attributes;		/* validated, or NULL */
+	char	   *file_id;		/* UTF-8; NULL when the upload failed */
+	char	   *batch_id;
+	char	   *status;
+	char	   *error;
+} VsUploadItem;
+
+/* Sorted (file_id, item) pairs, to find a listed file's input row. */
+typedef struct VsIdIndex
+{
+	const char *file_id;
+	int			item;
+} VsIdIndex;
+
+typedef struct VsUploadState
+{
+	VsUploadItem *items;
+	VsIdIndex  *index;
+	int			nindex;
+	MemoryContext cxt;			/* where the rows' strings live */
+} VsUploadState;
+
+static int
+vs_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const VsIdIndex *) a)->file_id, ((const VsIdIndex *) b)->file_id);
+}
+
+/* One listed vector store file: record its status and error in its row. */
+static void
+vs_upload_record(cJSON *item, void *arg)
+{
+	VsUploadState *st = (VsUploadState *) arg;
+	VsIdIndex	key;
+	VsIdIndex  *hit;
+	VsUploadItem *it;
+	const char *status;
+	const cJSON *err;
+
+	key.file_id = vs_json_get_string(item, "id");
+	if (key.file_id == NULL)
+		return;
+	hit = bsearch(&key, st->index, st->nindex, sizeof(VsIdIndex), vs_id_cmp);
+	if (hit == NULL)
+		return;
+	it = &st->items[hit->item];
+	/* list pages live in a short context: copy what is kept */
+	status = vs_json_get_string(item, "status");
+	it->status = MemoryContextStrdup(st->cxt, status ? status : "unknown");
+	err = cJSON_GetObjectItemCaseSensitive(item, "last_error");
+	if (cJSON_IsObject(err))
+	{
+		const char *code = vs_json_get_string(err, "code");
+		const char *msg = vs_json_get_string(err, "message");
+
+		it->error = MemoryContextStrdup(st->cxt,
+										psprintf("%s: %s", code ? code : "error",
+												 msg ? msg : "(no message)"));
+	}
+}
+
+static void
+vs_deconstruct(ArrayType *arr, Oid elemtype, const char *argname,
+			   Datum **elems, bool **nulls, int *n)
+{
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", argname)));
+	deconstruct_array(arr, elemtype, -1, false, TYPALIGN_INT, elems, nulls, n);
+}
+
+static Datum
+vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
+{
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
+	cJSON	   *chunking = vs_arg_json(fcinfo, 4);
+	int			concurrency = PG_ARGISNULL(5) ? 8 : PG_GETARG_INT32(5);
+	bool		wait = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
+	int64		timeout_ms = vs_arg_interval_ms(fcinfo, 7, "timeout");
+	ReturnSetInfo *rsinfo;
+	Datum	   *names,
+			   *contents,
+			   *attrs = NULL;
+	bool	   *names_null,
+			   *contents_null,
+			   *attrs_null = NULL;
+	int			n,
+				ncontents,
+				nattrs;
+	VsUploadItem *items;
+	VsRequest  *reqs;
+	VsResponse *resps;
+	int		   *uploaded;
+	int			nuploaded = 0;
+	int			nbatches;
+	VsRequest  *breqs;
+	VsResponse *bresps;
+	char	  **batch_ids;
+	TimestampTz start = GetCurrentTimestamp();
+
+	vs_require_arg(fcinfo, 1, "filenames");
+	vs_require_arg(fcinfo, 2, "contents");
+	vs_validate_chunking_strategy(chunking, "chunking_strategy");
+	if (concurrency < 1 || concurrency > 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_concurrency must be between 1 and 64, not %d", concurrency)));
+
+	/* 1. check every argument before anything is sent */
+	vs_deconstruct(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, "filenames", &names, &names_null, &n);
+	vs_deconstruct(PG_GETARG_ARRAYTYPE_P(2), is_bytea ? BYTEAOID : TEXTOID, "contents",
+				   &contents, &contents_null, &ncontents);
+	if (ncontents != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("filenames has %d elements but contents has %d", n, ncontents)));
+	if (!PG_ARGISNULL(3))
+	{
+		vs_deconstruct(PG_GETARG_ARRAYTYPE_P(3), JSONBOID, "attributes",
+					   &attrs, &attrs_null, &nattrs);
+		if (nattrs != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("filenames has %d elements but attributes has %d", n, nattrs)));
+	}
+
+	items = palloc0(sizeof(VsUploadItem) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		VsUploadItem *it = &items[i];
+
+		if (names_null[i] || contents_null[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s[%d] is null", names_null[i] ? "filenames" : "contents", i + 1)));
+		it->filename = vs_text_to_utf8(DatumGetTextPP(names[i]), NULL);
+		if (it->filename[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("filenames[%d] is empty", i + 1)));
+		if (is_bytea)
+		{
+			bytea	   *b = DatumGetByteaPP(contents[i]);
+
+			it->data = VARDATA_ANY(b);
+			it->len = VARSIZE_ANY_EXHDR(b);
+		}
+		else
+		{
+			int			len;
+
+			it->data = vs_text_to_utf8(DatumGetTextPP(contents[i]), &len);
+			it->len = len;
+		}
+		if (attrs && !attrs_null[i])
+		{
+			char		argname[32];
+
+			snprintf(argname, sizeof(argname), "attributes[%d]", i + 1);
+			it->attributes = vs_json_from_jsonb(DatumGetJsonbP(attrs[i]));
+			if (cJSON_IsNull(it->attributes))
+				it->attributes = NULL;
+			vs_validate_attributes(it->attributes, argname);
+		}
+	}
+
+	/* 2. upload everything concurrently; failures stay per row */
+	reqs = palloc0(sizeof(VsRequest) * Max(n, 1));
+	resps = palloc0(sizeof(VsResponse) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		vs_file_upload_request(&reqs[i], items[i].filename, items[i].data, items[i].len,
+							   "assistants");
+	vs_http_execute_many(reqs, resps, n, concurrency, true);
+
+	uploaded = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (VS_HTTP_OK(&resps[i]))
+		{
+			cJSON	   *file = vs_json_parse_response(&reqs[i], &resps[i]);
+
+			items[i].file_id = pstrdup(vs_file_check(file));
+			items[i].status = "uploaded";
+			uploaded[nuploaded++] = i;
+		}
+		else
+		{
+			items[i].status = "upload_failed";
+			items[i].error = vs_describe_error(&reqs[i], &resps[i]);
+		}
+		/* the bodies are not needed any more */
+		if (resps[i].body)
+			pfree(resps[i].body);
+	}
+
+	/* 3. attach what uploaded, by batches of at most 2,000 with attributes */
+	nbatches = (nuploaded + VS_BATCH_MAX_FILES - 1) / VS_BATCH_MAX_FILES;
+	breqs = palloc0(sizeof(VsRequest) * Max(nbatches, 1));
+	bresps = palloc0(sizeof(VsResponse) * Max(nbatches, 1));
+	batch_ids = palloc0(sizeof(char *) * Max(nbatches, 1));
+	for (int b = 0; b < nbatches; b++)
+	{
+		cJSON	   *body = cJSON_CreateObject();
+		cJSON	   *files = cJSON_AddArrayToObject(body, "files");
+
+		for (int k = b * VS_BATCH_MAX_FILES; k < Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES); k++)
+		{
+			VsUploadItem *it = &items[uploaded[k]];
+			cJSON	   *f = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(f, "file_id", it->file_id);
+			if (it->attributes)
+				cJSON_AddItemToObject(f, "attributes", it->attributes);
+			if (chunking)
+				cJSON_AddItemReferenceToObject(f, "chunking_strategy", chunking);
+			cJSON_AddItemToArray(files, f);
+		}
+		breqs[b].method = "POST";
+		breqs[b].path = vs_path("/vector_stores/%s/file_batches", vsid);
+		breqs[b].body = vs_json_print(body);
+		breqs[b].beta = true;
+	}
+	vs_http_execute_many(breqs, bresps, nbatches, Min(nbatches, 4), true);
+	for (int b = 0; b < nbatches; b++)
+	{
+		char	   *err = NULL;
+		const char *status = "in_progress";
+
+		if (VS_HTTP_OK(&bresps[b]))
+		{
+			cJSON	   *batch = vs_json_parse_response(&breqs[b], &bresps[b]);
+
+			vs_expect_kind(batch, vs_batch_kinds);
+			batch_ids[b] = pstrdup(vs_json_get_string(batch, "id"));
+		}
+		else
+		{
+			err = vs_describe_error(&breqs[b], &bresps[b]);
+			status = "attach_failed";
+		}
+		for (int k = b * VS_BATCH_MAX_FILES; k < Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES); k++)
+		{
+			VsUploadItem *it = &items[uploaded[k]];
+
+			it->batch_id = batch_ids[b];
+			it->status = (char *) status;
+			it->error = err;
+		}
+	}
+
+	/* 4. wait: poll every batch to the end, then read each file's outcome */
+	if (wait && nbatches > 0)
+	{
+		VsUploadState st;
+		int			m = 0;
+
+		st.items = items;
+		st.cxt = CurrentMemoryContext;
+		st.index = palloc(sizeof(VsIdIndex) * Max(nuploaded, 1));
+		for (int k = 0; k < nuploaded; k++)
+		{
+			if (items[uploaded[k]].batch_id == NULL)
+				continue;
+			st.index[m].file_id = items[uploaded[k]].file_id;
+			st.index[m].item = uploaded[k];
+			m++;
+		}
+		st.nindex = m;
+		qsort(st.index, m, sizeof(VsIdIndex), vs_id_cmp);
+
+		for (int b = 0; b < nbatches; b++)
+		{
+			int64		left = -1;
+
+			if (batch_ids[b] == NULL)
+				continue;
+			if (timeout_ms >= 0)
+			{
+				long		secs;
+				int			usecs;
+
+				TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+				left = Max(0, timeout_ms - ((int64) secs * 1000 + usecs / 1000));
+			}
+			/* on timeout: no ERROR, the rows will say in_progress */
+			(void) vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, batch_ids[b]),
+								  "file batch", batch_ids[b], left, -1, false);
+			vs_api_list_all(vs_path("/vector_stores/%s/file_batches/%s/files", vsid, batch_ids[b]),
+							"limit=100", true, vs_upload_record, &st);
+		}
+	}
+
+	/* 5. one row per input element, in input order */
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	for (int i = 0; i < n; i++)
+	{
+		VsUploadItem *it = &items[i];
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+
+#define VS_TEXT_OR_NULL(col, s) \
+		do { \
+			nulls[col] = (s) == NULL; \
+			if (s) \
+				values[col] = CStringGetTextDatum(pg_any_to_server((s), strlen(s), PG_UTF8)); \
+		} while (0)
+
+		values[0] = Int32GetDatum(i + 1);
+		VS_TEXT_OR_NULL(1, it->filename);
+		VS_TEXT_OR_NULL(2, it->file_id);
+		VS_TEXT_OR_NULL(3, it->batch_id);
+		VS_TEXT_OR_NULL(4, it->status);
+		nulls[5] = it->error == NULL;
+		if (it->error)
+			values[5] = CStringGetTextDatum(it->error);
+#undef VS_TEXT_OR_NULL
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * vs_upload_many(vector_store_id, filenames, contents, attributes,
+ *				  chunking_strategy, max_concurrency, wait, timeout)
+ */
+Datum
+vs_upload_many_text(PG_FUNCTION_ARGS)
+{
+	return vs_upload_many_common(fcinfo, false);
+}
+
+Datum
+vs_upload_many_bytea(PG_FUNCTION_ARGS)
+{
+	return vs_upload_many_common(fcinfo, true);
+}
