@@ -34,10 +34,11 @@
 #include <unistd.h>
 
 volatile int g_processing_delay_ms = 50;
+static int g_initial_delay_ms = 50;   /* restored by /_emulator/reset */
 static const char *g_api_key;
 static size_t g_max_body = 64u * 1024 * 1024;
 static bool g_quiet;
-static volatile bool g_shutdown;
+static bool g_shutdown;         /* under g_sleep_lock */
 static pthread_mutex_t g_sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_sleep_cond = PTHREAD_COND_INITIALIZER;
 static unsigned g_sleep_epoch;   /* bumped to wake stalled requests */
@@ -192,6 +193,7 @@ static bool nap(long ms)
 {
 	struct timespec ts;
 	unsigned epoch;
+	bool alive;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += ms / 1000;
@@ -206,8 +208,9 @@ static bool nap(long ms)
 		if (pthread_cond_timedwait(&g_sleep_cond, &g_sleep_lock, &ts) ==
 		    ETIMEDOUT)
 			break;
+	alive = !g_shutdown;
 	pthread_mutex_unlock(&g_sleep_lock);
-	return !g_shutdown;
+	return alive;
 }
 
 static void wake_sleepers(void)
@@ -324,6 +327,7 @@ static void control(Req *r)
 		store_unlock();
 		faults_clear();
 		stats_reset();
+		g_processing_delay_ms = g_initial_delay_ms;
 		wake_sleepers();
 		o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", 1);
@@ -683,7 +687,7 @@ int main(int argc, char **argv)
 			g_api_key = optarg;
 			break;
 		case 'd':
-			g_processing_delay_ms = atoi(optarg);
+			g_processing_delay_ms = g_initial_delay_ms = atoi(optarg);
 			break;
 		case 'm':
 			g_max_body = (size_t)strtoull(optarg, NULL, 10);
@@ -754,7 +758,9 @@ int main(int argc, char **argv)
 			sig = SIGTERM;
 	} while (sig != SIGINT && sig != SIGTERM);
 
+	pthread_mutex_lock(&g_sleep_lock);
 	g_shutdown = true;
+	pthread_mutex_unlock(&g_sleep_lock);
 	wake_sleepers();
 	MHD_stop_daemon(d);
 	store_reset();
