@@ -442,8 +442,11 @@ await section('faults', async () => {
   await add({ kind: 'should_retry_false', count: 1 });
   r = await api('GET', P);
   eq([r.status, r.headers.get('x-should-retry')], [503, 'false'], 'should_retry_false');
+  const ok200 = async () => ((await ctl('GET', '/stats')).json.requests['GET /v1/vector_stores/{id}'] || {})['200'] || 0;
+  let okBefore = await ok200();
   await add({ kind: 'malformed_json', count: 1 });
   r = await api('GET', P);
+  eq(await ok200() - okBefore, 1, 'malformed_json counted as a 200 in stats');
   check(r.status === 200 && r.json === undefined && r.buf.length > 0 && r.buf.toString()[0] === '{', 'malformed_json: 200 with unparsable body', r.buf.toString());
   await add({ kind: 'reset', count: 1 });
   let err = null;
@@ -467,9 +470,11 @@ await section('faults', async () => {
     t0 = Date.now();
     try { await fetch(V1 + P, { signal: AbortSignal.timeout(200) }); } catch (e) { err = e; }
     check(err && err.name === 'TimeoutError' && Date.now() - t0 < 1000, 'stall: client timeout fires', err && err.name);
+    okBefore = await ok200();
     await add({ kind: 'slow_body', count: 1, chunk_bytes: 32, interval_ms: 50 });
     t0 = Date.now();
     r = await api('GET', P);
+    eq(await ok200() - okBefore, 1, 'slow_body counted as a 200 in stats');
     const slowMs = Date.now() - t0;
     const ticks = Math.ceil(r.buf.length / 32) - 1;
     check(r.status === 200 && r.json && r.json.id === vs.id && slowMs >= ticks * 50 * 0.8, 'slow_body trickles a valid body', { slowMs, ticks, len: r.buf.length });
