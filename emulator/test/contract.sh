@@ -11,6 +11,9 @@
 #      service sends raw bytes (CONTRACT.md 5.8).  Prism --errors would turn
 #      every such response into a 500, so the proxied run fetches content
 #      straight from the emulator (see sdk-conformance.mjs) - not proxied.
+#   A4 not a violation but a Prism limitation: the proxy re-encodes multipart
+#      bodies as UTF-8 text, so the proxied run uploads ASCII + NUL bytes
+#      instead of arbitrary binary (binary round-trip is tested directly).
 #   A2 Warning "Unable to match the returned status code": the spec declares
 #      only 200 (+429) but the service returns other 4xx; warnings, not errors.
 # Error-path requests (4xx) are skipped in the proxied run (PROXIED=1): Prism
