@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE SCHEMA vstest;
 
 CREATE FUNCTION vstest.emu(method text, path text, body jsonb DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET client_min_messages = warning AS $$
 DECLARE
     url text := current_setting('vstest.emulator_url') || path;
     cmd text;
@@ -45,3 +45,20 @@ $$;
 SELECT vstest.emu_reset();
 SELECT (vstest.emu('GET', '/_emulator/health')->>'ok')::boolean AS emulator_up;
 SELECT vstest.emu_stats() ? 'connections_accepted' AS has_counters;
+
+-- Run a statement and report how it failed (or 'ok'), with the volatile parts
+-- of the context (x-request-id) masked so the output is deterministic.
+CREATE FUNCTION vstest.try(stmt text,
+    OUT code text, OUT message text, OUT detail text, OUT hint text, OUT context text)
+LANGUAGE plpgsql AS $$
+DECLARE ctx text;
+BEGIN
+    EXECUTE stmt;
+    code := '00000'; message := 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+        detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT;
+    context := regexp_replace(substring(ctx FROM 'vectorstore request: [^\n]*'),
+                              'x-request-id [^)]*', 'x-request-id ...');
+    detail := nullif(detail, ''); hint := nullif(hint, '');
+END $$;

@@ -969,15 +969,18 @@ vs_report_error(const VsRequest *req, const VsResponse *resp)
 {
 	VsErrorInfo info;
 
+	char	   *context;
+
 	vs_diagnose(req, resp, &info);
+	context = resp->request_id[0]
+		? psprintf("%s %s (x-request-id %s)", req->method, req->path, resp->request_id)
+		: psprintf("%s %s", req->method, req->path);
 	ereport(ERROR,
 			(errcode(info.sqlstate),
 			 errmsg_internal("%s", info.message),
 			 info.detail ? errdetail_internal("%s", info.detail) : 0,
 			 info.hint ? errhint("%s", info.hint) : 0,
-			 resp->request_id[0] ? errcontext("vectorstore request: %s %s (x-request-id %s)",
-											  req->method, req->path, resp->request_id)
-			 : errcontext("vectorstore request: %s %s", req->method, req->path)));
+			 errcontext("vectorstore request: %s", context)));
 }
 
 char *
@@ -1061,8 +1064,23 @@ vs_api_list_all(const char *path, const char *query, bool beta,
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(pagecxt);
 		initStringInfo(&q);
-		if (query && query[0])
+		if (query && query[0] && after == NULL)
 			appendStringInfoString(&q, query);
+		else if (query && query[0])
+		{
+			/* later pages: the caller's parameters, but our own cursor */
+			char	   *copy = pstrdup(query);
+			char	   *save = NULL;
+
+			for (char *p = strtok_r(copy, "&", &save); p; p = strtok_r(NULL, "&", &save))
+			{
+				if (strncmp(p, "after=", 6) == 0)
+					continue;
+				if (q.len > 0)
+					appendStringInfoChar(&q, '&');
+				appendStringInfoString(&q, p);
+			}
+		}
 		if (after)
 			vs_query_add(&q, "after", after);
 		page = vs_api_get(path, q.data, beta);
