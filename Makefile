@@ -3,7 +3,7 @@
 #   make                 build the extension and emulator/vectorstore-emulator
 #   make install         install the extension into the PostgreSQL of PG_CONFIG
 #   make installcheck    pg_regress suites (sql/, expected/) against a running server
-#   make prove_installcheck   TAP suites (test/t/)
+#   make prove           TAP suites (test/t/), each starting its own clusters
 #
 # The version lives here only: EXTVERSION. The install script is assembled
 # from sql/install/*.sql (one part per module) into vectorstore--$(EXTVERSION).sql.
@@ -21,8 +21,9 @@ DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-TAP_TESTS = 1
-PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+# TAP suites run with `make prove` (not part of installcheck, which the
+# harness runs against its own cluster and emulator).
+PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
 
 PG_CPPFLAGS = -DVS_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare \
@@ -50,3 +51,10 @@ clean: clean-emulator
 .PHONY: clean-emulator
 clean-emulator:
 	-$(MAKE) -C emulator clean
+
+.PHONY: prove
+prove:
+	rm -rf $(CURDIR)/tmp_check && mkdir -p $(CURDIR)/tmp_check
+	TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
+	PG_REGRESS='$(pgxsdir)/src/test/regress/pg_regress' \
+	$(PROVE) -I '$(pgxsdir)/src/test/perl' -I '$(CURDIR)/test/perl' $(PROVE_FLAGS) $(PROVE_TESTS)
