@@ -22,7 +22,9 @@
 #include <math.h>
 
 PG_FUNCTION_INFO_V1(vs_search);
+PG_FUNCTION_INFO_V1(vs_search_array);
 PG_FUNCTION_INFO_V1(vs_search_json);
+PG_FUNCTION_INFO_V1(vs_search_json_array);
 
 /* ranking_options: {"ranker": none|auto|default-2024-11-15, "score_threshold": 0..1} */
 static void
@@ -71,9 +73,8 @@ vs_validate_ranking_options(const cJSON *ro)
  * text or text[] depending on the overload.
  */
 static cJSON *
-vs_search_call(FunctionCallInfo fcinfo)
+vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 {
-	bool		is_array = get_fn_expr_argtype(fcinfo->flinfo, 1) != TEXTOID;
 	cJSON	   *body = cJSON_CreateObject();
 	cJSON	   *filters;
 	cJSON	   *ranking;
@@ -160,10 +161,10 @@ vs_search_invalid(const char *detail)
  *			 ranking_options, rewrite_query)
  *	 -> setof (file_id, filename, score, content, attributes, rank)
  */
-Datum
-vs_search(PG_FUNCTION_ARGS)
+static Datum
+vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
 {
-	cJSON	   *res = vs_search_call(fcinfo);
+	cJSON	   *res = vs_search_call(fcinfo, is_array);
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(res, "data");
 	const cJSON *item;
 	ReturnSetInfo *rsinfo;
@@ -236,11 +237,28 @@ vs_search(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* the two overloads: query text and query text[] */
+Datum
+vs_search(PG_FUNCTION_ARGS)
+{
+	return vs_search_rows(fcinfo, false);
+}
+
+Datum
+vs_search_array(PG_FUNCTION_ARGS)
+{
+	return vs_search_rows(fcinfo, true);
+}
+
 /* vs_search_json(...same arguments...) -> the whole results page as jsonb */
 Datum
 vs_search_json(PG_FUNCTION_ARGS)
 {
-	cJSON	   *res = vs_search_call(fcinfo);
+	PG_RETURN_DATUM(vs_json_to_jsonb(vs_search_call(fcinfo, false)));
+}
 
-	PG_RETURN_DATUM(vs_json_to_jsonb(res));
+Datum
+vs_search_json_array(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(vs_json_to_jsonb(vs_search_call(fcinfo, true)));
 }

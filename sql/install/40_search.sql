@@ -24,7 +24,7 @@ CREATE FUNCTION vs_search(vector_store_id text, query text[],
                           filters jsonb DEFAULT NULL,
                           ranking_options jsonb DEFAULT NULL,
                           rewrite_query boolean DEFAULT false)
-RETURNS SETOF vector_store_search_result AS 'MODULE_PATHNAME', 'vs_search'
+RETURNS SETOF vector_store_search_result AS 'MODULE_PATHNAME', 'vs_search_array'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION vs_search_json(vector_store_id text, query text,
@@ -40,7 +40,7 @@ CREATE FUNCTION vs_search_json(vector_store_id text, query text[],
                                filters jsonb DEFAULT NULL,
                                ranking_options jsonb DEFAULT NULL,
                                rewrite_query boolean DEFAULT false)
-RETURNS jsonb AS 'MODULE_PATHNAME', 'vs_search_json'
+RETURNS jsonb AS 'MODULE_PATHNAME', 'vs_search_json_array'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION vs_search(text, text, integer, jsonb, jsonb, boolean) IS
