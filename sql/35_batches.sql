@@ -143,6 +143,13 @@ SELECT status, count(*), count(file_id) AS with_file, count(batch_id) AS with_ba
 FROM vs_upload_many(:'agg', ARRAY['a1', 'a2'], ARRAY['alpha', 'beta'])
 GROUP BY status;
 
+-- a batch that cannot be followed (polling fails) still reports every row
+SELECT vstest.emu_fault('{"kind": "should_retry_false", "count": 1, "route": "/file_batches/", "method": "GET"}');
+SELECT status, count(*), count(file_id) AS with_file, count(batch_id) AS with_batch,
+       min(regexp_replace(error, 'vsfb_[A-Za-z0-9]+', 'vsfb_...')) AS error
+FROM vs_upload_many(:'agg', ARRAY['p1', 'p2'], ARRAY['poll', 'fails'])
+GROUP BY status;
+
 -- without wait: attached and still in progress
 SELECT vstest.emu_config('{"processing_delay_ms": 60000}');
 SELECT status, count(*), count(batch_id) AS with_batch

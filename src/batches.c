@@ -306,6 +306,51 @@ vs_upload_record(cJSON *item, void *arg)
 	}
 }
 
+/*
+ * Poll one batch to the end (or until left_ms passes: no ERROR then, its
+ * rows stay in_progress) and record each file's outcome. A failure to follow
+ * the batch (say the API is down) is written into the batch's rows instead
+ * of raised, so the report of what was uploaded and attached is not lost.
+ * Nothing here holds resources an ERROR would need to release but memory
+ * (http.c releases its handles itself), so carrying on after it is safe.
+ * Cancel and termination are raised as usual.
+ */
+static void
+vs_follow_batch(const char *vsid, const char *batch_id, int64 left_ms,
+				VsUploadState *st, VsUploadItem *items, const int *uploaded,
+				int from, int to)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		(void) vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, batch_id),
+							  "file batch", batch_id, left_ms, -1, false);
+		vs_api_list_all(vs_path("/vector_stores/%s/file_batches/%s/files", vsid, batch_id),
+						"limit=100", true, vs_upload_record, st);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || ProcDiePending)
+			PG_RE_THROW();
+		FlushErrorState();
+		for (int k = from; k < to; k++)
+		{
+			VsUploadItem *it = &items[uploaded[k]];
+
+			if (it->error == NULL)
+				it->error = psprintf("could not follow file batch %s: %s", batch_id,
+									 edata->message);
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
 static void
 vs_deconstruct(ArrayType *arr, Oid elemtype, const char *argname,
 			   Datum **elems, bool **nulls, int *n)
@@ -530,11 +575,9 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 				TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 				left = Max(0, timeout_ms - ((int64) secs * 1000 + usecs / 1000));
 			}
-			/* on timeout: no ERROR, the rows will say in_progress */
-			(void) vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, batch_ids[b]),
-								  "file batch", batch_ids[b], left, -1, false);
-			vs_api_list_all(vs_path("/vector_stores/%s/file_batches/%s/files", vsid, batch_ids[b]),
-							"limit=100", true, vs_upload_record, &st);
+			vs_follow_batch(vsid, batch_ids[b], left, &st, items, uploaded,
+							b * VS_BATCH_MAX_FILES,
+							Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES));
 		}
 	}
 
