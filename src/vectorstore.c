@@ -32,9 +32,6 @@ int			vs_max_retries = 2;
 int			vs_max_response_kb = 65536;
 bool		vs_allow_insecure_http = false;
 
-/* Hooks for worker and queue settings live in their modules. */
-extern void vs_worker_init(void) __attribute__((weak));
-
 void		_PG_init(void);
 
 /* Never let the key be stored where every role can read it. */
@@ -183,8 +180,7 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
-	if (vs_worker_init)
-		vs_worker_init();
+	vs_worker_init();
 
 	MarkGUCPrefixReserved("vectorstore");
 }

@@ -306,4 +306,11 @@ extern char *vs_store_files_query(FunctionCallInfo fcinfo, int filter_arg, int o
 extern const VsFieldAlias vs_store_file_aliases[];
 extern const char *const vs_store_file_kinds[];
 
+/* ---------------------------------------------------------------------
+ * Background worker (worker.c): its settings, and when loaded from
+ * shared_preload_libraries the launcher, shared memory and hooks.
+ * ---------------------------------------------------------------------
+ */
+extern void vs_worker_init(void);
+
 #endif							/* VECTORSTORE_H */
