@@ -43,7 +43,7 @@ ORDER BY r.rank;
 
 -- one search per row of a questions table (LATERAL), best hit each
 CREATE TEMP TABLE questions (qid int, question text);
-INSERT INTO questions VALUES (1, 'how long does shipping take'), (2, 'can I get a refund'),
+INSERT INTO questions VALUES (1, 'is tracking included when shipping'), (2, 'can I get a refund'),
                              (3, 'do gift cards expire');
 SELECT q.qid, q.question, d.title AS best_match
 FROM questions q
