@@ -1,0 +1,35 @@
+-- Sample table for the demo: a small help-centre knowledge base.
+CREATE TABLE docs (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL, category text NOT NULL);
+INSERT INTO docs (id, title, body, category) VALUES
+  (1, 'Returns within 30 days', 'You can return any unused item within 30 days of delivery for a full refund. Start a return from the Orders page and print the prepaid label.', 'billing'),
+  (2, 'Refunds for damaged items', 'If an item arrives damaged, contact support with a photo within 7 days. We refund the full price including shipping, no return needed.', 'billing'),
+  (3, 'How refunds are paid', 'Refunds go back to the original payment method. Card refunds take 5 to 10 business days to appear on your statement.', 'billing'),
+  (4, 'Changing your billing address', 'Update the billing address under Account, Payment methods. The new address applies to the next invoice.', 'billing'),
+  (5, 'Invoices for companies', 'Business customers can download VAT invoices as PDF from the Orders page, or have them emailed each month.', 'billing'),
+  (6, 'Cancelling a subscription', 'Cancel your subscription at any time under Account, Plans. You keep access until the end of the paid period; no partial refunds.', 'billing'),
+  (7, 'Shipping times', 'Standard shipping takes 3 to 5 business days inside the EU. Express shipping arrives the next business day if ordered before 2 pm.', 'shipping'),
+  (8, 'International shipping', 'We ship to 40 countries. Customs duties for deliveries outside the EU are paid by the recipient on arrival.', 'shipping'),
+  (9, 'Tracking a parcel', 'Every order gets a tracking number by email once it leaves the warehouse. Tracking updates can take 24 hours to appear.', 'shipping'),
+  (10, 'Lost parcels', 'If tracking shows no movement for 10 days, we open an investigation with the carrier and send a replacement or refund.', 'shipping'),
+  (11, 'Changing the delivery address', 'You can change the delivery address until the order is packed. After that, ask the carrier to redirect the parcel.', 'shipping'),
+  (12, 'Resetting your password', 'Use Forgot password on the sign-in page. The reset link is valid for one hour and can be used once.', 'account'),
+  (13, 'Two-factor authentication', 'Turn on two-factor authentication under Account, Security. We support authenticator apps and hardware security keys.', 'account'),
+  (14, 'Deleting your account', 'Deleting your account removes your order history and saved addresses after 30 days. Invoices are kept for tax law.', 'account'),
+  (15, 'Exporting your data', 'Request a copy of your personal data under Account, Privacy. The export is a ZIP file ready within 48 hours.', 'account'),
+  (16, 'Sharing an account with family', 'Family plans allow up to five members with their own sign-in and a shared payment method.', 'account'),
+  (17, 'Warranty coverage', 'All devices carry a two-year warranty covering manufacturing defects. Accidental damage and water damage are not covered.', 'products'),
+  (18, 'Battery care', 'Keep the battery between 20 and 80 percent for a longer life. Avoid leaving the device in a hot car.', 'products'),
+  (19, 'Firmware updates', 'Firmware updates install automatically overnight when the device is charging and connected to Wi-Fi.', 'products'),
+  (20, 'Pairing with Bluetooth', 'Hold the power button for five seconds until the light blinks blue, then choose the device in your phone''s Bluetooth settings.', 'products'),
+  (21, 'Factory reset', 'To factory reset, hold the power and volume buttons together for ten seconds. All settings and paired devices are erased.', 'products'),
+  (22, 'Cleaning the device', 'Wipe the device with a soft, slightly damp cloth. Do not use alcohol or abrasive cleaners on the screen.', 'products'),
+  (23, 'Accessibility features', 'The app supports screen readers, larger text and high-contrast mode. Captions are available for every video guide.', 'products'),
+  (24, 'Contacting support', 'Support answers by chat from 8 am to 8 pm on weekdays and by email within one business day.', 'support'),
+  (25, 'Support in other languages', 'Chat support is available in English, German, French and Spanish. Email support covers twelve languages.', 'support'),
+  (26, 'Reporting a security issue', 'Report security vulnerabilities to our security team by email; we answer within 48 hours and run a bug bounty.', 'support'),
+  (27, 'Gift cards', 'Gift cards never expire and can be combined with other payment methods. They cannot be exchanged for cash.', 'billing'),
+  (28, 'Student discount', 'Students get 15 percent off after verifying their status with a university email address once a year.', 'billing'),
+  (29, 'Price match', 'If you find the same item cheaper at a major retailer within 14 days of purchase, we refund the difference.', 'billing'),
+  (30, 'Order cancellation', 'Orders can be cancelled free of charge until they are packed. Cancelled orders are refunded within 24 hours.', 'shipping');
+CREATE TABLE questions (id integer PRIMARY KEY, question text NOT NULL);
+INSERT INTO questions VALUES (1, 'how long do refunds take to appear on my card'), (2, 'my parcel is lost'), (3, 'reset the device to factory settings');
