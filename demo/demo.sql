@@ -32,6 +32,7 @@ SELECT vs_sync_create('docs', 'docs', :'store2', key_column => 'id',
                       attribute_columns => ARRAY['category'],
                       filename_pattern => 'doc-%s.txt');
 SELECT * FROM vs_sync_run('docs');
+SET client_min_messages = notice;
 DO $$
 DECLARE p record; i int := 0;
 BEGIN
@@ -44,7 +45,6 @@ BEGIN
         PERFORM pg_sleep(0.5);
     END LOOP;
 END $$;
-SET client_min_messages = notice;
 
 \echo
 \echo '== 4. One search per question (LATERAL), results mapped to rows by the sync'
