@@ -33,7 +33,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include <math.h>
+
+#include <curl/curl.h>			/* CURLcode values only: no libcurl call here */
 
 PG_FUNCTION_INFO_V1(vs_credential_current_name);
 PG_FUNCTION_INFO_V1(vs_job_validate);
@@ -257,12 +258,8 @@ vq_429_delay(const VsResponse *r)
 	return r->retry_after_ms >= 0 ? Min(r->retry_after_ms, 600000) : 1000;
 }
 
-/* Back-off before attempt n+1 after n failures (ms). */
-static int
-vq_backoff_ms(int attempts)
-{
-	return (int) Min(500.0 * pow(2.0, Max(attempts - 1, 0)), 60000.0);
-}
+/* delay_ms of vq_record_failure(): back off by the job's attempts (0.5 s doubling, 60 s cap) */
+#define VQ_BACKOFF (-1)
 
 /* Parse a 2xx JSON body without raising; NULL (and *err) when it is not JSON. */
 static cJSON *
@@ -365,7 +362,8 @@ vq_record_failure(int64 *ids, int n, const char *retry_status, const char *error
 			"           WHEN j.attempts + $4::int >= " VQ_MAX " THEN 'failed' ELSE $2 END,"
 			"  finished_at = CASE WHEN j.status NOT IN " VQ_TERMINAL " AND $2 <> 'uploading'"
 			"           AND j.attempts + $4::int >= " VQ_MAX " THEN now() ELSE j.finished_at END,"
-			"  not_before = now() + make_interval(secs => greatest($5, 0) / 1000.0),"
+			"  not_before = now() + make_interval(secs => CASE WHEN $5 >= 0 THEN $5 / 1000.0"
+			"     ELSE least(0.5 * power(2, j.attempts), 60) END),"
 			"  updated_at = now()"
 			" WHERE j.id = ANY($1) RETURNING j.status)"
 			" UPDATE vectorstore.worker_state SET jobs_failed = jobs_failed +"
@@ -529,7 +527,7 @@ vs_queue_upload(void)
 		{
 			vq_record_failure(&ids[i], 1, "queued",
 							  psprintf("credential \"%s\" does not exist", creds[i]),
-							  true, vq_backoff_ms(1));
+							  true, VQ_BACKOFF);
 			continue;
 		}
 		if (VS_HTTP_OK(r))
@@ -563,6 +561,15 @@ vs_queue_upload(void)
 			vq_record_failure(&ids[i], 1, "queued", vq_error(&reqs[i], r), false,
 							  vq_429_delay(r));
 		}
+		else if (r->status == 0 &&
+				 (r->curl_code == CURLE_COULDNT_CONNECT ||
+				  r->curl_code == CURLE_COULDNT_RESOLVE_HOST ||
+				  r->curl_code == CURLE_COULDNT_RESOLVE_PROXY))
+		{
+			/* nothing was sent */
+			vq_record_failure(&ids[i], 1, "queued", vq_error(&reqs[i], r), true,
+							  VQ_BACKOFF);
+		}
 		else if (r->status == 0 || r->status >= 500)
 		{
 			/*
@@ -575,7 +582,7 @@ vs_queue_upload(void)
 		}
 		else
 			vq_record_failure(&ids[i], 1, "queued", vq_error(&reqs[i], r), true,
-							  vq_backoff_ms(1));
+							  VQ_BACKOFF);
 	}
 	vq_commit();
 	return n;
@@ -704,7 +711,7 @@ vs_queue_attach(void)
 		if (reqs[i].method == NULL)
 			vq_record_failure(g->ids, g->n, "uploaded",
 							  psprintf("credential \"%s\" does not exist", g->cred),
-							  true, vq_backoff_ms(1));
+							  true, VQ_BACKOFF);
 		else if (VS_HTTP_OK(r))
 		{
 			char	   *err;
@@ -714,7 +721,7 @@ vs_queue_attach(void)
 			if (bid == NULL)
 				vq_record_failure(g->ids, g->n, "uploaded",
 								  err ? err : "file batch response has no \"id\"",
-								  true, vq_backoff_ms(1));
+								  true, VQ_BACKOFF);
 			else
 			{
 				Oid			t3[3] = {INT8ARRAYOID, TEXTOID, INT4OID};
@@ -739,7 +746,7 @@ vs_queue_attach(void)
 		{
 			/* attaching is idempotent: a lost answer costs nothing but a retry */
 			vq_record_failure(g->ids, g->n, "uploaded", vq_error(&reqs[i], r), true,
-							  vq_backoff_ms(1));
+							  VQ_BACKOFF);
 		}
 		i++;
 	}
@@ -906,7 +913,7 @@ vs_queue_poll(void)
 						int64	   *ids = (int64 *) ARR_DATA_PTR(a);
 
 						vq_record_failure(ids, ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)),
-										  "uploaded", e, true, vq_backoff_ms(1));
+										  "uploaded", e, true, VQ_BACKOFF);
 					}
 				}
 				vq_commit();
@@ -1141,7 +1148,7 @@ vs_queue_delete(void)
 				{
 					vq_record_failure(&ids[i], 1, "deleting",
 									  psprintf("credential \"%s\" does not exist", creds[i]),
-									  true, vq_backoff_ms(1));
+									  true, VQ_BACKOFF);
 					k++;
 					continue;
 				}
@@ -1177,7 +1184,7 @@ vs_queue_delete(void)
 			}
 			else
 				vq_record_failure(&ids[i], 1, "deleting", vq_error(badreq, bad), true,
-								  vq_backoff_ms(1));
+								  VQ_BACKOFF);
 		}
 	}
 	vq_commit();

@@ -1,0 +1,189 @@
+# The upload queue and its worker: transactional enqueue, batch attach with
+# per-file attributes, roles kept apart, 429 and failing credentials,
+# cancel/retry, monitoring views, SIGHUP, DROP/CREATE EXTENSION and
+# DROP DATABASE with a worker connected.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use VsTest;
+
+my $emu = VsTest::Emulator->start(processing_delay_ms => 10, api_key => 'sk-good');
+my $node = VsTest::new_node('queue', $emu, conf => [
+	"vectorstore.api_key = 'sk-good'",
+	"vectorstore.worker_reconcile_delay = '2s'",
+	"vectorstore.timeout = '3s'",
+	"vectorstore.launcher_naptime = '1s'",
+	"vectorstore.worker_naptime = '1s'",
+	"vectorstore.worker_poll_interval = '100ms'",
+	"vectorstore.worker_max_attempts = 3",
+]);
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION vectorstore');
+
+sub sq { return $node->safe_psql('postgres', $_[0]); }
+sub api { return scalar $emu->request('GET', $_[0], undef, Authorization => 'Bearer sk-good'); }
+sub files_on_server
+{
+	my $r = api('/v1/files?limit=10000');
+	return scalar @{ $r->{data} // [] };
+}
+sub store_counts
+{
+	my ($id) = @_;
+	return api("/v1/vector_stores/$id")->{file_counts};
+}
+sub wait_idle
+{
+	my ($db) = @_;
+	$node->poll_query_until($db // 'postgres',
+		"SELECT count(*) = 0 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled')")
+	  or die 'queue did not drain';
+}
+
+# Note: requests made as the superuser in SQL use the settings (sk-good).
+my $vs = sq("SELECT id FROM vectorstore.vs_store_create(name => 'q')");
+like($vs, qr/^vs_/, 'store created');
+
+# --- the worker is there, named
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' AND datname = 'postgres'")
+  or die;
+is(sq("SELECT application_name FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'"),
+	'vectorstore worker', 'worker shows in pg_stat_activity');
+is(sq("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vectorstore launcher'"), '1',
+	'launcher runs');
+
+# --- a rolled-back enqueue uploads nothing; committed ones are delivered
+sq("BEGIN; SELECT vectorstore.vs_enqueue_upload('$vs', 'rolledback.txt', 'never'); ROLLBACK;");
+my ($j1, $j2) = split /\n/, sq("BEGIN;
+SELECT vectorstore.vs_enqueue_upload('$vs', 'a.txt', 'alpha text', attributes => '{\"lang\":\"en\",\"n\":1}');
+SELECT vectorstore.vs_enqueue_upload('$vs', 'b.bin', convert_to('beta bytes', 'UTF8'), chunking_strategy => '{\"type\":\"static\",\"static\":{\"max_chunk_size_tokens\":200,\"chunk_overlap_tokens\":50}}');
+COMMIT;");
+wait_idle();
+is(sq("SELECT string_agg(status, ',' ORDER BY id) FROM vectorstore.job"), 'completed,completed',
+	'both jobs completed');
+is(files_on_server(), 2, 'exactly two files uploaded (the rolled-back one never was)');
+is(store_counts($vs)->{completed}, 2, 'both attached');
+is($emu->count('POST /v1/vector_stores/{id}/file_batches'), 1,
+	'the two files were attached with one file batch')
+  or diag explain $emu->stats;
+my $fid = sq("SELECT file_id FROM vectorstore.job WHERE id = $j1");
+my $vsf = api("/v1/vector_stores/$vs/files/$fid");
+is_deeply($vsf->{attributes}, { lang => 'en', n => 1 }, 'per-file attributes sent with the batch');
+like(api("/v1/files/$fid")->{filename}, qr/^vsjob-[0-9a-f]+-${j1}_a\.txt$/,
+	'uploaded filename carries the job marker');
+
+# --- monitoring views
+is(sq("SELECT jobs FROM vectorstore.queue_depth WHERE status = 'completed'"), '2', 'queue_depth');
+is(sq("SELECT jobs_done >= 2 AND heartbeat_at > now() - interval '1 minute' FROM vectorstore.worker_status"),
+	't', 'worker_status heartbeat and counters');
+
+# --- invalid arguments are refused at enqueue
+my ($rc, $out, $err) = $node->psql('postgres',
+	"SELECT vectorstore.vs_enqueue_upload('$vs', 'x.txt', 'x', attributes => '{\"a\":{\"nested\":1}}')");
+isnt($rc, 0, 'nested attribute values refused at enqueue');
+
+# --- roles: each sees only its own jobs, and cannot forge owner or credential
+sq("CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;
+   GRANT USAGE ON SCHEMA vectorstore TO alice, bob;
+   SELECT vectorstore.vs_credential_set('bad', 'sk-wrong', '" . $emu->url . "/v1');
+   SELECT vectorstore.vs_credential_grant('bad', 'bob');");
+my $ja = $node->safe_psql('postgres',
+	"SET ROLE alice; SELECT vectorstore.vs_enqueue_upload('$vs', 'alice.txt', 'from alice')");
+my $jb = $node->safe_psql('postgres',
+	"SET ROLE bob; SELECT vectorstore.vs_enqueue_upload('$vs', 'bob.txt', 'from bob')");
+is($node->safe_psql('postgres', "SET ROLE bob; SELECT count(*) FROM vectorstore.job WHERE id = $ja"),
+	'0', 'bob cannot see alice\'s job');
+is($node->safe_psql('postgres', "SET ROLE bob; SELECT vectorstore.vs_job_cancel($ja)"),
+	'f', 'bob cannot cancel alice\'s job');
+is(sq("SELECT owner::regrole || ':' || coalesce(credential, '-') FROM vectorstore.job WHERE id = $jb"),
+	'bob:bad', 'owner and credential recorded at enqueue');
+$node->safe_psql('postgres',
+	"SET ROLE alice; INSERT INTO vectorstore.job (vector_store_id, filename, content, owner, credential, status, file_id)
+	 VALUES ('$vs', 'forged.txt', 'x', 10, 'bad', 'completed', 'file-x')");
+is(sq("SELECT owner::regrole || ':' || coalesce(credential, '-') || ':' || (file_id IS DISTINCT FROM 'file-x')
+      FROM vectorstore.job WHERE filename = 'forged.txt'"),
+	'alice:-:true', 'direct INSERT cannot forge owner, credential, status or file');
+($rc, $out, $err) = $node->psql('postgres',
+	"SET ROLE alice; UPDATE vectorstore.job SET status = 'uploaded' WHERE id = $ja");
+isnt($rc, 0, 'a role cannot move its job to another status');
+
+# --- a failing credential does not stall the others; it fails with its error
+wait_idle();
+is(sq("SELECT status FROM vectorstore.job WHERE id = $ja"), 'completed', 'alice\'s job completed');
+is(sq("SELECT status || ':' || attempts FROM vectorstore.job WHERE id = $jb"), 'failed:3',
+	'bob\'s job (bad key) failed after vectorstore.worker_max_attempts');
+like(sq("SELECT last_error FROM vectorstore.job WHERE id = $jb"), qr/401|API key/i,
+	'the job records its error');
+is(sq("SELECT count(*) FROM vectorstore.recent_failures WHERE id = $jb"), '1', 'recent_failures');
+
+# --- vs_job_retry: fix the credential and retry
+sq("SELECT vectorstore.vs_credential_set('bad', 'sk-good', '" . $emu->url . "/v1')");
+is($node->safe_psql('postgres', "SET ROLE bob; SELECT vectorstore.vs_job_retry($jb)"), 't', 'retry');
+wait_idle();
+is(sq("SELECT status FROM vectorstore.job WHERE id = $jb"), 'completed', 'retried job completed');
+
+# --- 429: waits for Retry-After, not counted as an attempt
+$emu->fault({ kind => '429', count => 3, route => '/files', method => 'POST', retry_after => '1' });
+my $j429 = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'rate.txt', 'rate limited')");
+wait_idle();
+is(sq("SELECT status || ':' || attempts FROM vectorstore.job WHERE id = $j429"), 'completed:0',
+	'429s are waited out and not counted as attempts');
+
+# --- cancel: a queued job is never uploaded
+sq("ALTER SYSTEM SET vectorstore.worker_naptime = '1h'; SELECT pg_reload_conf();");
+my $before = files_on_server();
+$emu->fault({ kind => '503', count => 1000, route => '/files', method => 'POST' });
+my $jc = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'cancel.txt', 'cancel me')");
+sq("SELECT vectorstore.vs_job_cancel($jc)");
+$emu->clear_faults;
+sleep 3;
+wait_idle();
+is(sq("SELECT status FROM vectorstore.job WHERE id = $jc"), 'cancelled', 'cancelled');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM vectorstore.job WHERE file_id IS NOT NULL AND status = 'cancelled'");
+is(files_on_server(), $before, 'a cancelled job leaves no file behind');
+
+# --- SIGHUP: the worker reloads and keeps working
+sq("ALTER SYSTEM SET vectorstore.worker_concurrency = 2; SELECT pg_reload_conf();");
+my $pid = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'");
+sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'many-' || g || '.txt', 'file ' || g) FROM generate_series(1, 20) g");
+wait_idle();
+is(sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'"), $pid,
+	'same worker after SIGHUP');
+is(sq("SELECT count(*) FROM vectorstore.job WHERE filename LIKE 'many-%' AND status = 'completed'"), '20',
+	'woken at commit despite a one-hour naptime');
+sq("ALTER SYSTEM SET vectorstore.worker_naptime = '1s'; SELECT pg_reload_conf();");
+
+# --- DROP EXTENSION / CREATE EXTENSION
+sq('DROP EXTENSION vectorstore');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'")
+  or die;
+pass('worker left after DROP EXTENSION');
+sq('CREATE EXTENSION vectorstore');
+my $vs2 = sq("SELECT id FROM vectorstore.vs_store_create(name => 'again')");
+sq("SELECT vectorstore.vs_enqueue_upload('$vs2', 'again.txt', 'again')");
+wait_idle();
+is(sq("SELECT status FROM vectorstore.job"), 'completed', 'works again after CREATE EXTENSION');
+
+# --- DROP DATABASE is not blocked by the worker
+sq('CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION vectorstore');
+my $vs3 = $node->safe_psql('other', "SELECT id FROM vectorstore.vs_store_create(name => 'other')");
+$node->safe_psql('other', "SELECT vectorstore.vs_enqueue_upload('$vs3', 'o.txt', 'other db')");
+wait_idle('other');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' AND datname = 'other'"),
+	'worker connected to the other database');
+($rc, $out, $err) = $node->psql('postgres', 'DROP DATABASE other');
+is($rc, 0, 'DROP DATABASE (without FORCE) succeeds with a worker connected') or diag $err;
+
+# --- the server log has no crash
+$node->stop;
+my $log = slurp_file($node->logfile);
+unlike($log, qr/terminated by signal|PANIC/, 'no crash in the log');
+$emu->stop;
+done_testing();
