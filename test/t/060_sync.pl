@@ -1,0 +1,141 @@
+# Table sync: 2,000 rows ingested and searchable, then 100 changed and 50
+# deleted leave the store holding exactly the current rows with no orphan
+# files; sync_rows joins search results back to rows; trigger mode; pg_cron
+# runs a sync on its own; two databases are processed at once.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+use VsTest;
+
+my $emu = VsTest::Emulator->start(processing_delay_ms => 5);
+my $node = VsTest::new_node('sync', $emu, preload => 'vectorstore,pg_cron', conf => [
+	"cron.database_name = 'postgres'",
+	"cron.use_background_workers = on",
+	"max_worker_processes = 24",
+	"vectorstore.worker_reconcile_delay = '2s'",
+	"vectorstore.timeout = '5s'",
+	"vectorstore.launcher_naptime = '1s'",
+	"vectorstore.worker_naptime = '1s'",
+	"vectorstore.worker_poll_interval = '100ms'",
+	"vectorstore.worker_batch_size = 500",
+]);
+$node->start;
+
+sub sq { my ($sql, $db) = @_; return $node->safe_psql($db // 'postgres', $sql); }
+sub files_on_server { return scalar @{ $emu->control('GET', '/v1/files?limit=10000')->{data} // [] }; }
+sub store { return $emu->control('GET', "/v1/vector_stores/$_[0]"); }
+sub wait_idle
+{
+	my ($db) = @_;
+	$node->poll_query_until($db // 'postgres',
+		"SELECT count(*) = 0 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled')")
+	  or die 'queue did not drain';
+}
+
+sq('CREATE EXTENSION vectorstore; CREATE EXTENSION pg_cron;');
+
+# --- pg_cron: schedule a sync first; it runs on its own within a minute
+sq("CREATE TABLE notes (id int PRIMARY KEY, body text);
+    INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 10) g;");
+my $vs_cron = sq("SELECT id FROM vectorstore.vs_store_create(name => 'cron')");
+sq("SELECT vectorstore.vs_sync_create('notes', 'notes', '$vs_cron', 'id', 'body')");
+sq("SELECT cron.schedule('sync-notes', '* * * * *', \$\$SELECT vectorstore.vs_sync_run('notes')\$\$)");
+
+# --- 2,000 rows
+sq("CREATE TABLE docs (id int PRIMARY KEY, body text NOT NULL, lang text, n int);
+    INSERT INTO docs SELECT g, 'document number ' || g || ' about topic ' || (g % 37), 
+                            CASE WHEN g % 2 = 0 THEN 'en' ELSE 'fr' END, g
+    FROM generate_series(1, 2000) g;");
+my $vs = sq("SELECT id FROM vectorstore.vs_store_create(name => 'docs')");
+sq("SELECT vectorstore.vs_sync_create('docs', 'docs', '$vs', 'id', 'body',
+        attribute_columns => ARRAY['lang', 'n'], filename_pattern => 'doc-%s.txt')");
+my $t0 = time;
+is(sq("SELECT * FROM vectorstore.vs_sync_run('docs')"), '2000|0|0|0', 'first run queues 2000 new rows');
+$node->poll_query_until('postgres',
+	"SELECT uploading + attached > 0 FROM vectorstore.sync_progress WHERE name = 'docs'");
+my $eta = sq("SELECT (eta IS NOT NULL OR attached = rows) FROM vectorstore.sync_progress WHERE name = 'docs'");
+wait_idle();
+note(sprintf('2000 rows ingested in %.1f s', time - $t0));
+is(sq("SELECT rows || '/' || attached || '/' || failed FROM vectorstore.sync_progress WHERE name = 'docs'"),
+	'2000/2000/0', 'sync_progress: all 2000 attached');
+is(store($vs)->{file_counts}{completed}, 2000, 'store holds 2000 completed files');
+is(store($vs)->{file_counts}{total}, 2000, 'and nothing else');
+ok($emu->count('POST /v1/vector_stores/{id}/file_batches') < 40, 'files attached in batches, not one by one');
+
+# search results join back to rows
+my $hits = sq("SELECT count(*) || '/' || count(r.row_key)
+               FROM vectorstore.vs_search('$vs', 'document number 1234', max_num_results => 10) s
+               LEFT JOIN vectorstore.sync_rows r ON r.file_id = s.file_id");
+like($hits, qr/^([1-9]\d*)\/\1$/, "every search hit maps to a row ($hits)");
+is(sq("SELECT r.row_key FROM vectorstore.vs_search('$vs', 'document number 1234 about topic 13',
+         max_num_results => 1, filters => '{\"type\":\"eq\",\"key\":\"n\",\"value\":1234}') s
+       JOIN vectorstore.sync_rows r ON r.file_id = s.file_id"), '1234', 'attribute filter finds the row');
+
+# --- 100 changed, 50 deleted
+sq("UPDATE docs SET body = body || ' (revised)' WHERE id <= 100;
+    DELETE FROM docs WHERE id > 1950;");
+is(sq("SELECT * FROM vectorstore.vs_sync_run('docs')"), '0|100|50|1850', 'second run: 100 changed, 50 deleted');
+wait_idle();
+is(store($vs)->{file_counts}{completed}, 1950, 'store holds the 1950 current rows');
+is(store($vs)->{file_counts}{total}, 1950, 'no stale files attached');
+my $row7 = sq("SELECT file_id FROM vectorstore.sync_rows WHERE sync_name = 'docs' AND row_key = '7'");
+my (undef, $content) = $emu->request('GET', "/v1/files/$row7/content");
+like($content, qr/\(revised\)/, 'a changed row points at its new content');
+is(sq("SELECT count(DISTINCT file_id) FROM vectorstore.sync_rows WHERE sync_name = 'docs'"), '1950',
+	'sync_rows maps each row to its own file');
+is(sq("SELECT * FROM vectorstore.vs_sync_run('docs')"), '0|0|0|1950', 'third run: nothing to do');
+
+# --- pg_cron ran the other sync on its own
+ok($node->poll_query_until('postgres',
+	"SELECT attached = 10 FROM vectorstore.sync_progress WHERE name = 'notes'"), 'pg_cron ran vs_sync_run');
+is(store($vs_cron)->{file_counts}{completed}, 10, 'the scheduled sync filled its store');
+sq("SELECT cron.unschedule('sync-notes')");
+is(files_on_server(), 1950 + 10, 'no orphan files on the server (files = current rows)');
+
+# --- trigger mode: changes are queued as they commit
+sq("CREATE TABLE live (k text PRIMARY KEY, body text)");
+my $vs_live = sq("SELECT id FROM vectorstore.vs_store_create(name => 'live')");
+sq("SELECT vectorstore.vs_sync_create('live', 'live', '$vs_live', 'k', 'upper(t.body)', trigger => true)");
+sq("INSERT INTO live VALUES ('a', 'first'), ('b', 'second'), ('c', 'third')");
+sq("BEGIN; INSERT INTO live VALUES ('d', 'rolled back'); ROLLBACK;");
+wait_idle();
+is(store($vs_live)->{file_counts}{completed}, 3, 'trigger mode: committed rows uploaded, rolled back not');
+sq("UPDATE live SET body = 'changed' WHERE k = 'a'; DELETE FROM live WHERE k = 'b';");
+wait_idle();
+is(store($vs_live)->{file_counts}{completed}, 2, 'trigger mode: update replaced, delete removed');
+my $fa = sq("SELECT file_id FROM vectorstore.sync_rows WHERE sync_name = 'live' AND row_key = 'a'");
+(undef, $content) = $emu->request('GET', "/v1/files/$fa/content");
+is($content, 'CHANGED', 'content expression evaluated over the row');
+ok(sq("SELECT vectorstore.vs_sync_drop('live', delete_files => true)") eq 't', 'vs_sync_drop');
+wait_idle();
+is(store($vs_live)->{file_counts}{total}, 0, 'vs_sync_drop(delete_files) emptied the store');
+
+# --- two databases processed at once
+my $before = files_on_server();
+my %vsdb;
+for my $db ('one', 'two')
+{
+	sq("CREATE DATABASE $db");
+	sq("CREATE EXTENSION vectorstore;
+	    CREATE TABLE t (id int PRIMARY KEY, body text);
+	    INSERT INTO t SELECT g, '$db row ' || g FROM generate_series(1, 300) g;", $db);
+	$vsdb{$db} = sq("SELECT id FROM vectorstore.vs_store_create(name => '$db')", $db);
+	sq("SELECT vectorstore.vs_sync_create('t', 't', '$vsdb{$db}', 'id', 'body')", $db);
+}
+sq("SELECT vectorstore.vs_sync_run('t')", $_) for ('one', 'two');
+ok($node->poll_query_until('postgres',
+	"SELECT count(DISTINCT datname) = 2 FROM pg_stat_activity
+	 WHERE backend_type = 'vectorstore worker' AND datname IN ('one', 'two')"),
+	'one worker per database, both running');
+wait_idle($_) for ('one', 'two');
+is(store($vsdb{one})->{file_counts}{completed}, 300, 'database one synced');
+is(store($vsdb{two})->{file_counts}{completed}, 300, 'database two synced');
+is(files_on_server(), $before + 600, 'no duplicates across databases');
+
+$node->stop;
+unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC/, 'no crash in the log');
+$emu->stop;
+done_testing();
