@@ -4,13 +4,13 @@
 # the pg_regress suites (sql/, expected/) and the TAP suites (test/t/).
 #
 #   bash test/run.sh            everything
-#   bash test/run.sh regress    one or more of: emulator contract regress tap
+#   bash test/run.sh regress    one or more of: docs emulator contract regress tap
 #
 # As root it runs the suites as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root) in a copy of the tree. Leaves nothing running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(emulator contract regress tap)
+SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract regress tap)
 case "${SUITES[0]}" in -h|--help) sed -n '2,11p' "$0"; exit 0;; esac
 
 if [ "${VS_INNER:-}" != 1 ]; then
@@ -45,6 +45,16 @@ passed=0; failed=0; failures=()
 record() {  # record NAME PASSED FAILED
   passed=$((passed + $2)); failed=$((failed + $3))
   [ "$3" = 0 ] || failures+=("$1")
+}
+
+run_docs() {
+  echo "== docs: every public SQL function has a README entry"
+  local fn ok=0 bad=0
+  for fn in $(grep -ohE 'CREATE FUNCTION vs_[a-z_]+' sql/install/*.sql | awk '{print $3}' | sort -u); do
+    if grep -q "\`$fn(" README.md; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "  not in README: $fn"; fi
+  done
+  echo "  $ok documented, $bad missing"
+  record docs "$ok" "$bad"
 }
 
 run_emulator() {
@@ -112,7 +122,7 @@ run_tap() {
 
 for s in "${SUITES[@]}"; do
   case "$s" in
-    emulator|contract|regress|tap) "run_$s" ;;
+    docs|emulator|contract|regress|tap) "run_$s" ;;
     *) echo "unknown suite $s"; exit 2 ;;
   esac
 done
