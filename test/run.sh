@@ -5,12 +5,13 @@
 #
 #   bash test/run.sh            everything
 #   bash test/run.sh regress    one or more of: docs emulator contract regress tap
+#                               fuzz valgrind (valgrind is not in the default run)
 #
 # As root it runs the suites as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root) in a copy of the tree. Leaves nothing running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract regress tap)
+SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract regress tap fuzz)
 case "${SUITES[0]}" in -h|--help) sed -n '2,11p' "$0"; exit 0;; esac
 
 if [ "${VS_INNER:-}" != 1 ]; then
@@ -120,9 +121,23 @@ run_tap() {
   fi
 }
 
+# ---- reliability/security suites (test/fuzz/, test/valgrind/) ------------
+run_fuzz() {
+  echo "== fuzz: libFuzzer over response parsing and filter/attribute validation"
+  local log=$OUT/fuzz.log
+  bash test/fuzz/run.sh "$OUT/fuzz" >"$log" 2>&1 || true
+  grep -E '^fuzz ' "$log" || tail -20 "$log"
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 || true)
+  if [ -n "$line" ]; then
+    record fuzz "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')"
+  else
+    tail -20 "$log"; record fuzz 0 1
+  fi
+}
+
 for s in "${SUITES[@]}"; do
   case "$s" in
-    docs|emulator|contract|regress|tap) "run_$s" ;;
+    docs|emulator|contract|regress|tap|fuzz) "run_$s" ;;
     *) echo "unknown suite $s"; exit 2 ;;
   esac
 done

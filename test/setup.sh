@@ -9,7 +9,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 PKGS=(build-essential make gcc curl ca-certificates perl
       postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-contrib
       libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev libipc-run-perl
-      nodejs npm)
+      nodejs npm clang-14 libclang-rt-14-dev valgrind)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
