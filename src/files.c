@@ -164,18 +164,11 @@ Datum
 vs_file_delete(PG_FUNCTION_ARGS)
 {
 	cJSON	   *res;
-	const cJSON *deleted;
 
 	vs_require_arg(fcinfo, 0, "file_id");
 	res = vs_api_delete(vs_path("/files/%s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
 						false);
-	deleted = cJSON_GetObjectItemCaseSensitive(res, "deleted");
-	if (!cJSON_IsBool(deleted))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("invalid response from the vector store API"),
-				 errdetail("Field \"deleted\" must be a boolean.")));
-	PG_RETURN_BOOL(cJSON_IsTrue(deleted));
+	PG_RETURN_BOOL(vs_json_deleted(res));
 }
 
 /*

@@ -473,3 +473,13 @@ vs_json_from_text_array(ArrayType *arr, const char *argname)
 	}
 	return out;
 }
+
+bool
+vs_json_deleted(const cJSON *res)
+{
+	const cJSON *deleted = cJSON_GetObjectItemCaseSensitive(res, "deleted");
+
+	if (!cJSON_IsBool(deleted))
+		vs_bad_response("deleted", "a boolean", deleted);
+	return cJSON_IsTrue(deleted);
+}

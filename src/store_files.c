@@ -268,16 +268,9 @@ vs_store_file_remove(PG_FUNCTION_ARGS)
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	char	   *file_id = vs_arg_cstring(fcinfo, 1, "file_id");
 	cJSON	   *res;
-	const cJSON *deleted;
 
 	res = vs_api_delete(vs_path("/vector_stores/%s/files/%s", vsid, file_id), true);
-	deleted = cJSON_GetObjectItemCaseSensitive(res, "deleted");
-	if (!cJSON_IsBool(deleted))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("invalid response from the vector store API"),
-				 errdetail("Field \"deleted\" must be a boolean.")));
-	PG_RETURN_BOOL(cJSON_IsTrue(deleted));
+	PG_RETURN_BOOL(vs_json_deleted(res));
 }
 
 /* Append filter=<status> after checking it is one the API knows. */

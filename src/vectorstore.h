@@ -214,6 +214,9 @@ extern char *vs_text_to_utf8(text *t, int *len);
 extern const char *vs_json_get_string(const cJSON *obj, const char *key);
 extern const cJSON *vs_json_get_path(const cJSON *obj, const char *path);
 
+/* The "deleted" flag of a delete response (08P01 when not a boolean). */
+extern bool vs_json_deleted(const cJSON *res);
+
 /*
  * Fill a row from a response object by column name. Each column is looked up
  * as a key of obj (or, through `aliases`, as a dotted path such as
