@@ -25,6 +25,9 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 # harness runs against its own cluster and emulator).
 PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
 
+# -Wall -Wextra -Werror; the four -Wno-* silence what PostgreSQL's own headers
+# and fmgr conventions trigger under -Wextra (unused fcinfo, {0} initializers,
+# signed/unsigned compares in macros, function-pointer casts).
 PG_CPPFLAGS = -DVS_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare \
 	-Wno-cast-function-type
