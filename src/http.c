@@ -352,6 +352,17 @@ vs_path(const char *fmt,...)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid object id \"%s\"", seg ? seg : ""),
 						 errdetail("An id must not be empty, \".\" or \"..\".")));
+			/*
+			 * "/" is escaped as %2F, but many servers and proxies decode it
+			 * before routing (the emulator does), so "vs_1/files" would
+			 * reach another endpoint; some treat "\" as "/". No API id
+			 * contains either: refuse them before anything is sent.
+			 */
+			if (strchr(seg, '/') != NULL || strchr(seg, '\\') != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid object id \"%s\"", seg),
+						 errdetail("An id must not contain \"/\" or \"\\\".")));
 			utf8 = (char *) pg_server_to_any(seg, strlen(seg), PG_UTF8);
 			vs_append_escaped(&buf, utf8);
 			p++;
