@@ -157,11 +157,24 @@ for srv in emulator canned; do
   done
 done
 
+# ---- case 4 (part): TCP connections opened for 1,000 searches ---------------------
+conns() { curl -s "$EMU/_emulator/stats" | sed 's/.*"connections_accepted":\([0-9]*\).*/\1/'; }
+c0=$(conns)
+q "SELECT sum(n) FROM generate_series(1, 1000) g,
+     LATERAL (SELECT count(*) n FROM vs_search('$STORE', 'refund policy', max_num_results => 5)) s" >/dev/null
+c1=$(conns)
+CONN_EXT=$(( c1 - c0 - 1 ))   # the second stats request is one connection
+node "$B/sdk-search.mjs" "$EMU/v1" "$STORE" 0 1 1000 >/dev/null
+c2=$(conns)
+CONN_SDK=$(( c2 - c1 - 1 ))
+log "connections for 1000 searches: extension session $CONN_EXT, SDK client $CONN_SDK"
+
 # ---- case 3: ingestion of 2,000 rows of ~2 KB -----------------------------------
 wait_jobs() {  # wait_jobs STORE -> until no job of STORE is pending
   while [ "$(q "SELECT count(*) FROM jobs WHERE vector_store_id = '$1'
                  AND status NOT IN ('completed', 'failed', 'cancelled')")" != 0 ]; do sleep 0.05; done
 }
+reset_emulator() { curl -s -XPOST "$EMU/_emulator/reset" >/dev/null; }
 worker_jobs() {  # worker_jobs N: enqueue N rows in one transaction, wait; prints seconds
   local s t0; s=$(q "SELECT (vs_store_create('bench-worker')).id"); t0=$(now)
   q "SELECT count(vs_enqueue_upload('$s', 'row' || i || '.txt', bench_row(i)))
@@ -170,6 +183,8 @@ worker_jobs() {  # worker_jobs N: enqueue N rows in one transaction, wait; print
   local t1; t1=$(now)
   local ok; ok=$(q "SELECT count(*) FROM jobs WHERE vector_store_id = '$s' AND status = 'completed'")
   [ "$ok" = "$1" ] || log "  worker: only $ok of $1 jobs completed"
+  ok=$(q "SELECT files_completed FROM vs_store_get('$s')")
+  [ "$ok" = "$1" ] || log "  worker: the server has $ok of $1 files completed"
   awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'
 }
 upload_many() {  # upload_many N: prints seconds
@@ -190,6 +205,7 @@ worker_rss() {
 }
 jobs_done() { q "SELECT count(*) FROM jobs WHERE status = 'completed'"; }
 
+reset_emulator
 log "worker: first ${MEM[0]} jobs (also starts the worker)"
 worker_jobs "${MEM[0]}" >/dev/null
 RSS1=$(worker_rss); JOBS1=$(jobs_done)
@@ -197,34 +213,24 @@ log "  worker VmRSS $RSS1 kB after $JOBS1 jobs"
 
 for run in $(seq $RUNS); do
   log "ingestion of $INGEST_ROWS rows, run $run/$RUNS"
-  t=$(worker_jobs $INGEST_ROWS); add ing.worker "$t"; log "  worker: $(fmt "$t" 2) s"
-  t=$(upload_many $INGEST_ROWS); add ing.many "$t"; log "  vs_upload_many: $(fmt "$t" 2) s"
-  t=$(sdk_ingest $INGEST_ROWS); add ing.sdk "$t"; log "  SDK uploadAndPoll: $(fmt "$t" 2) s"
+  reset_emulator; t=$(worker_jobs $INGEST_ROWS); add ing.worker "$t"; log "  worker: $(fmt "$t" 2) s"
+  reset_emulator; t=$(upload_many $INGEST_ROWS); add ing.many "$t"; log "  vs_upload_many: $(fmt "$t" 2) s"
+  reset_emulator; t=$(sdk_ingest $INGEST_ROWS); add ing.sdk "$t"; log "  SDK uploadAndPoll: $(fmt "$t" 2) s"
 done
 
 # ---- case 4: growth, worker memory, connections -----------------------------------
 for n in "${GROWTH[@]}"; do
   log "growth: vs_upload_many of $n rows"
-  t=$(upload_many "$n"); add "grow.$n" "$t"; log "  $(fmt "$t" 2) s"
+  reset_emulator; t=$(upload_many "$n"); add "grow.$n" "$t"; log "  $(fmt "$t" 2) s"
 done
 left=$(( MEM[1] - $(jobs_done) ))
 if [ $left -gt 0 ]; then
   log "worker: $left more jobs (to ${MEM[1]} in all)"
-  worker_jobs $left >/dev/null
+  reset_emulator; worker_jobs $left >/dev/null
 fi
 RSS2=$(worker_rss); JOBS2=$(jobs_done)
 log "  worker VmRSS $RSS2 kB after $JOBS2 jobs"
 
-conns() { curl -s "$EMU/_emulator/stats" | sed 's/.*"connections_accepted":\([0-9]*\).*/\1/'; }
-c0=$(conns)
-q "SELECT sum(n) FROM generate_series(1, 1000) g,
-     LATERAL (SELECT count(*) n FROM vs_search('$STORE', 'refund policy', max_num_results => 5)) s" >/dev/null
-c1=$(conns)
-CONN_EXT=$(( c1 - c0 - 1 ))   # the second stats request is one connection
-node "$B/sdk-search.mjs" "$EMU/v1" "$STORE" 0 1 1000 >/dev/null
-c2=$(conns)
-CONN_SDK=$(( c2 - c1 - 1 ))
-log "connections for 1000 searches: extension session $CONN_EXT, SDK client $CONN_SDK"
 
 # ---- report ---------------------------------------------------------------------
 OUT=$W/results.md
@@ -310,6 +316,12 @@ target "Ingestion linear (time per row at $last within 1.5× of at $first)" \
 target "Worker memory after $JOBS2 jobs within 2 MB of after $JOBS1" \
   "$(( RSS2 - RSS1 <= 2048 ? 1 : 0 ))" "$(( RSS2 - RSS1 )) kB"
 {
+  echo
+  echo "<details><summary>Every run (values in run order)</summary>"
+  echo
+  for k in $(printf '%s\n' "${!R[@]}" | sort); do echo "- \`$k\`:${R[$k]}"; done
+  echo
+  echo "</details>"
   echo
   echo "## Targets"
   echo

@@ -1,15 +1,15 @@
 -- Run once in the throwaway cluster by bench/run.sh.
 CREATE EXTENSION vectorstore;
-SET search_path = vectorstore, public;
+
 
 -- Row i of the ingestion benchmarks (~2 KB); the same text as bench/rows.mjs.
-CREATE FUNCTION bench_row(i int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION public.bench_row(i int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT 'Row ' || i || '. ' ||
          repeat('Our refund policy covers damaged items, late shipping and returns within thirty days. ', 24)
 $$;
 
 -- Document i of the search store: three sentences drawn from a small handbook.
-CREATE FUNCTION bench_doc(i int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION public.bench_doc(i int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT format('Handbook entry %s. ', i) || string_agg(s[1 + (i * k * 7 + k) % array_length(s, 1)], ' ')
   FROM (SELECT ARRAY[
     'Customers may return any item within thirty days for a full refund.',
