@@ -1,0 +1,138 @@
+# Exactly once under crashes and faults: the worker killed with SIGKILL three
+# times and the server stopped in immediate mode once during ingestion, then
+# an ingestion with 20% injected faults (429, 500, connection resets, stalls
+# longer than the timeout). Every job ends as exactly one attached file: no
+# duplicate uploads and no orphans (files on the server = jobs = files in
+# the store).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep time);
+my $T0 = time;
+sub stamp { note(sprintf('%.1f s: %s', time - $T0, $_[0])); }
+use VsTest;
+
+my $emu = VsTest::Emulator->start(processing_delay_ms => 20);
+my $node = VsTest::new_node('crash', $emu, conf => [
+	"vectorstore.worker_reconcile_delay = '2s'",
+	"vectorstore.timeout = '1500ms'",
+	"vectorstore.launcher_naptime = '1s'",
+	"vectorstore.worker_naptime = '1s'",
+	"vectorstore.worker_poll_interval = '100ms'",
+	"vectorstore.worker_batch_size = 20",
+	"vectorstore.worker_concurrency = 4",
+	"vectorstore.worker_max_attempts = 50",
+	"restart_after_crash = on",
+]);
+$node->start;
+
+sub sq { return $node->safe_psql('postgres', $_[0]); }
+sub files_on_server { return scalar @{ $emu->control('GET', '/v1/files?limit=10000')->{data} // [] }; }
+sub store { return $emu->control('GET', "/v1/vector_stores/$_[0]"); }
+sub worker_pid
+{
+	my $pid;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'") or die;
+	return sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'");
+}
+sub wait_idle
+{
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled')")
+	  or die 'queue did not drain';
+}
+
+sq('CREATE EXTENSION vectorstore');
+my $vs = sq("SELECT id FROM vectorstore.vs_store_create(name => 'crash')");
+
+# --- part 1: kills during ingestion
+my $n1 = 600;
+# slow every fifth upload down (but within the timeout) so kills land mid-flight
+$emu->fault({ kind => 'stall', rate => 0.2, stall_ms => 400, route => '/files', method => 'POST' });
+sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'k' || g || '.txt', 'crash test file ' || g)
+    FROM generate_series(1, $n1) g");
+for my $round (1 .. 3)
+{
+	my $pid = worker_pid();
+	$node->poll_query_until('postgres',
+		"SELECT count(*) >= $round * 100 FROM vectorstore.job WHERE status = 'completed'") or die;
+	my $done = sq("SELECT count(*) FROM vectorstore.job WHERE status = 'completed'");
+	$node->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM vectorstore.job WHERE status = 'uploading'") or die;
+	kill 'KILL', $pid;
+	note("round $round: SIGKILL worker $pid with $done jobs completed");
+	# the postmaster reinitializes; wait until we can connect again
+	$node->poll_query_until('postgres', 'SELECT true') or die;
+}
+$node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM vectorstore.job WHERE status = 'uploading'") or die;
+$node->stop('immediate');
+note('server stopped in immediate mode');
+$node->start;
+my $left = sq("SELECT count(*) FROM vectorstore.job WHERE status <> 'completed'");
+ok($left > 0, "ingestion was still under way after the crashes ($left jobs left)");
+$emu->clear_faults;
+wait_idle();
+stamp('part 1 drained');
+is(sq("SELECT count(*) FROM vectorstore.job WHERE status = 'completed'"), $n1, 'every job completed');
+is(sq("SELECT count(DISTINCT file_id) FROM vectorstore.job"), $n1, 'each with its own file');
+$node->poll_query_until('postgres',
+	"SELECT sweep_due_at IS NULL FROM vectorstore.worker_state") or die;
+is(files_on_server(), $n1, 'files on the server = jobs (no duplicate uploads, no orphans)');
+is(store($vs)->{file_counts}{completed}, $n1, 'files in the store = jobs');
+stamp('part 1 checked');
+my $crashes = () = slurp_file($node->logfile) =~ /vectorstore worker.*terminated by signal 9/g;
+is($crashes, 3, 'the worker was killed three times');
+
+# --- part 2: 20% faults during a sync
+my $n2 = 800;
+sq("CREATE TABLE docs (id int PRIMARY KEY, body text);
+    INSERT INTO docs SELECT g, 'faulty ' || g FROM generate_series(1, $n2) g;");
+my $vs2 = sq("SELECT id FROM vectorstore.vs_store_create(name => 'faults')");
+$emu->fault({ faults => [
+	{ kind => '429', rate => 0.05, retry_after => '1' },
+	{ kind => '500', rate => 0.05 },
+	{ kind => 'reset', rate => 0.05 },
+	{ kind => 'stall', rate => 0.05, stall_ms => 2500 },
+] });
+# bigger claims now: fewer passes, each waiting at most one timeout for a stall
+sq("ALTER SYSTEM SET vectorstore.worker_batch_size = 200;
+    ALTER SYSTEM SET vectorstore.worker_concurrency = 16; SELECT pg_reload_conf();");
+sq("SELECT vectorstore.vs_sync_create('docs', 'docs', '$vs2', 'id', 'body')");
+sq("SELECT vectorstore.vs_sync_run('docs')");
+stamp('part 2 queued');
+wait_idle();
+stamp('part 2 drained');
+my $fired = 0;
+$fired += $_->{matched} for @{ $emu->control('GET', '/_emulator/faults')->{faults} };
+ok($fired > 20, "faults were injected ($fired)");
+$emu->clear_faults;
+is(sq("SELECT count(*) FROM vectorstore.job WHERE sync_name = 'docs' AND status = 'completed'"), $n2,
+	'every sync job completed despite the faults');
+# late landings of stalled uploads are found by the follow-up sweep
+ok($node->poll_query_until('postgres',
+	"SELECT sweep_due_at IS NULL AND last_sweep_at < now() - interval '3 s' FROM vectorstore.worker_state"),
+	'sweeps settled');
+sleep 3;
+$node->poll_query_until('postgres', "SELECT sweep_due_at IS NULL FROM vectorstore.worker_state") or die;
+is(files_on_server(), $n1 + $n2, 'files on the server = jobs (duplicates from lost answers deleted)');
+is(store($vs2)->{file_counts}{completed}, $n2, 'files in the store = rows');
+is(store($vs2)->{file_counts}{total}, $n2, 'nothing else in the store');
+note('worker_status: ' . sq("SELECT files_uploaded || ' uploaded, ' || duplicates_deleted || ' duplicates deleted' FROM vectorstore.worker_status"));
+
+# --- memory stays flat: the loop context is reset each pass
+my $pid = worker_pid();
+my $rss1 = `ps -o rss= -p $pid`;
+sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'm' || g || '.txt', repeat('x', 1000)) FROM generate_series(1, 400) g");
+wait_idle();
+my $rss2 = `ps -o rss= -p $pid`;
+chomp($rss1, $rss2);
+note("worker RSS before $rss1 kB, after $rss2 kB");
+ok($rss2 - $rss1 < 20000, 'worker memory stays flat');
+
+$node->stop;
+$emu->stop;
+done_testing();
