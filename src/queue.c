@@ -1386,10 +1386,12 @@ vs_queue_sweep(void)
 			{
 				bool		keep = false;
 
-				if (r_exists[i] && r_jfile[i] && strcmp(r_jfile[i], r_fid[i]) == 0)
+				if (!r_exists[i])
+					keep = true;	/* its job was purged: not ours to judge */
+				else if (r_jfile[i] && strcmp(r_jfile[i], r_fid[i]) == 0)
 					keep = strcmp(r_status[i], "failed") != 0 &&
 						strcmp(r_status[i], "cancelled") != 0;
-				else if (r_exists[i] && r_jfile[i] == NULL && r_jid[i] != last_adopted &&
+				else if (r_jfile[i] == NULL && r_jid[i] != last_adopted &&
 						 (strcmp(r_status[i], "uploading") == 0 ||
 						  strcmp(r_status[i], "queued") == 0))
 				{
@@ -1412,7 +1414,7 @@ vs_queue_sweep(void)
 				}
 				if (!keep)
 				{
-					/* a duplicate, or the file of a job that failed, was cancelled or is gone */
+					/* a duplicate, or the file of a job that failed or was cancelled */
 					const char *cname = list_nth(fcreds, r_ord[i] - 1);
 
 					dfid[nd] = r_fid[i];

@@ -45,7 +45,8 @@
  *		 A 429 or another 4xx is a definite "nothing stored": back to the queue.
  *	  4. The sweep also deletes every marked file that no live job owns: a
  *		 second file of a job (a late landing), the file of a job that failed
- *		 or was cancelled, or of a job that no longer exists. After it sends a
+ *		 or was cancelled. (Files of jobs deleted from the table are left
+ *		 alone: purging history must not delete live files.) After it sends a
  *		 job back to the queue it runs once more a reconcile delay later, for
  *		 uploads that land even later than that.
  *	  5. Attaching is idempotent (attaching a file already in the store

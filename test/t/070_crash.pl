@@ -123,6 +123,21 @@ is(store($vs2)->{file_counts}{completed}, $n2, 'files in the store = rows');
 is(store($vs2)->{file_counts}{total}, $n2, 'nothing else in the store');
 note('worker_status: ' . sq("SELECT files_uploaded || ' uploaded, ' || duplicates_deleted || ' duplicates deleted' FROM vectorstore.worker_status"));
 
+# --- a lost answer whose upload lands after the reconcile delay: the job is
+# uploaded again, and the late file is found and deleted by the follow-up sweep
+my $dups = sq("SELECT duplicates_deleted FROM vectorstore.worker_state");
+$emu->fault({ kind => 'stall', count => 1, stall_ms => 5000, route => '/files', method => 'POST' });
+my $jl = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'late.txt', 'late landing')");
+wait_idle();
+is(sq("SELECT status FROM vectorstore.job WHERE id = $jl"), 'completed', 'late-landing job completed');
+ok($node->poll_query_until('postgres',
+	"SELECT duplicates_deleted > $dups FROM vectorstore.worker_state"), 'the late duplicate was deleted');
+my @late = grep { $_->{filename} =~ /-${jl}_late\.txt$/ }
+  @{ $emu->control('GET', '/v1/files?limit=10000')->{data} };
+is(scalar @late, 1, 'one file left for the job');
+is($late[0]{id}, sq("SELECT file_id FROM vectorstore.job WHERE id = $jl"), 'and it is the job\'s file');
+is(files_on_server(), $n1 + $n2 + 1, 'files on the server = jobs');
+
 # --- memory stays flat: the loop context is reset each pass
 my $pid = worker_pid();
 my $rss1 = `ps -o rss= -p $pid`;
