@@ -62,6 +62,8 @@ static VqThrottle vq_throttle[VQ_MAX_THROTTLE];
 static int	vq_nthrottle = 0;
 
 #define VQ_TERMINAL "('completed', 'failed', 'cancelled')"
+/* content claimed per upload step at most (one larger file is still taken alone) */
+#define VQ_MAX_CLAIM_BYTES 67108864
 #define VQ_MAX "current_setting('vectorstore.worker_max_attempts')::int"
 
 /* ---------------------------------------------------------------------
@@ -457,10 +459,14 @@ vs_queue_upload(void)
 	vq_exec("UPDATE vectorstore.job j SET status = 'uploading', updated_at = now(),"
 			"  started_at = coalesce(j.started_at, now()),"
 			"  not_before = now() + make_interval(secs => $2 / 1000.0)"
-			" WHERE j.id IN (SELECT q.id FROM vectorstore.job q"
-			"  WHERE q.status = 'queued' AND q.kind IN ('upload', 'replace')"
-			"    AND q.not_before <= now() AND coalesce(q.credential, '') <> ALL ($1)"
-			"  ORDER BY q.id LIMIT $3 FOR UPDATE SKIP LOCKED)"
+			" WHERE j.id IN (SELECT x.id FROM (SELECT c.id, row_number() OVER w AS n,"
+			"    sum(octet_length(c.content)) OVER w AS total"
+			"   FROM vectorstore.job c WHERE c.id IN (SELECT q.id FROM vectorstore.job q"
+			"    WHERE q.status = 'queued' AND q.kind IN ('upload', 'replace')"
+			"      AND q.not_before <= now() AND coalesce(q.credential, '') <> ALL ($1)"
+			"    ORDER BY q.id LIMIT $3 FOR UPDATE SKIP LOCKED)"
+			"   WINDOW w AS (ORDER BY c.id)) x"
+			"  WHERE x.n = 1 OR x.total <= " CppAsString2(VQ_MAX_CLAIM_BYTES) ")"
 			" RETURNING j.id, j.credential, j.filename, j.content",
 			3, types, vals, NULL);
 	n = (int) SPI_processed;
