@@ -116,7 +116,9 @@ vs_json_parse_response(const VsRequest *req, const VsResponse *resp)
 				 errdetail("The response body is not valid UTF-8 text (or contains NUL bytes)."),
 				 errcontext("vectorstore request: %s %s", req->method, req->path)));
 
-	root = cJSON_ParseWithLengthOpts(resp->body, resp->body_len, &end, false);
+	/* the body is NUL-terminated: require the value to end there, so
+	 * trailing garbage after a valid object is not accepted */
+	root = cJSON_ParseWithLengthOpts(resp->body, resp->body_len + 1, &end, true);
 	if (root == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -231,8 +233,12 @@ vs_json_get_path(const cJSON *obj, const char *path)
 			return NULL;
 		memcpy(key, p, n);
 		key[n] = '\0';
-		if (!cJSON_IsObject(cur))
+		if (cJSON_IsNull(cur))
 			return NULL;
+		/* "file_counts": [1,2] must not read as counts of NULL */
+		if (!cJSON_IsObject(cur))
+			vs_bad_response(p == path ? "(response)" : pnstrdup(path, p - path - 1),
+							"an object", cur);
 		cur = cJSON_GetObjectItemCaseSensitive(cur, key);
 		p += n;
 		if (*p == '.')
