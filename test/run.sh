@@ -135,9 +135,24 @@ run_fuzz() {
   fi
 }
 
+# valgrind: not in the default list (a few minutes); CI runs it on its own
+run_valgrind() {
+  echo "== valgrind: regress subset with every backend under memcheck"
+  local log=$OUT/valgrind.log
+  VS_ROOT=$ROOT bash test/valgrind/run.sh "$OUT/valgrind" >"$log" 2>&1 || true
+  grep -E '^valgrind:|^test |^ok |^not ok ' "$log" || true
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 || true)
+  if [ -n "$line" ]; then
+    record valgrind "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')"
+    [ "$(echo "$line" | awk '{print $3}')" = 0 ] || tail -40 "$log"
+  else
+    tail -20 "$log"; record valgrind 0 1
+  fi
+}
+
 for s in "${SUITES[@]}"; do
   case "$s" in
-    docs|emulator|contract|regress|tap|fuzz) "run_$s" ;;
+    docs|emulator|contract|regress|tap|fuzz|valgrind) "run_$s" ;;
     *) echo "unknown suite $s"; exit 2 ;;
   esac
 done
