@@ -423,7 +423,8 @@ vs_queue_next_due(void)
 			"  WHERE status IN ('queued', 'uploaded', 'deleting')"
 			"     OR (status = 'attaching' AND batch_id IS NOT NULL)"
 			"     OR (status = 'uploading' AND file_id IS NULL)),"
-			" (SELECT greatest(sweep_due_at, last_sweep_at + interval '2 s')"
+			" (SELECT CASE WHEN sweep_due_at IS NOT NULL"
+			"   THEN greatest(sweep_due_at, last_sweep_at + interval '2 s') END"
 			"  FROM vectorstore.worker_state))", 0, NULL, NULL, NULL);
 	if (SPI_processed == 1)
 	{

@@ -728,7 +728,7 @@ vs_worker_main(Datum arg)
 
 					if (next <= now && thr > now)
 						next = thr;
-					timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 50));
+					timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 100));
 				}
 			}
 		}
