@@ -233,3 +233,22 @@ CREATE VIEW worker_status WITH (security_invoker = true) AS
     LEFT JOIN pg_stat_activity a ON a.pid = w.pid;
 
 GRANT SELECT ON jobs, queue_depth, recent_failures, worker_status TO PUBLIC;
+
+COMMENT ON TABLE job IS
+  'The durable upload queue processed by the background worker; each role sees its own rows.';
+COMMENT ON TABLE worker_state IS
+  'This database''s worker: heartbeat, counters, the marker token of its uploads, sweep schedule.';
+COMMENT ON VIEW jobs IS 'Your queued jobs without their content.';
+COMMENT ON VIEW queue_depth IS 'Jobs per vector store and status.';
+COMMENT ON VIEW recent_failures IS 'Jobs that failed in the last day, newest first.';
+COMMENT ON VIEW worker_status IS 'The worker of this database: liveness, counters and throughput.';
+COMMENT ON FUNCTION _credential_current_name() IS
+  'Internal: the credential name the session''s requests use (NULL: the settings).';
+COMMENT ON FUNCTION _job_validate(jsonb, jsonb) IS
+  'Internal: validate a job''s attributes and chunking_strategy as the API would.';
+COMMENT ON FUNCTION _queue_wake() IS
+  'Internal trigger: wake this database''s worker when the transaction commits.';
+COMMENT ON FUNCTION _job_before_insert() IS
+  'Internal trigger: fill in a job''s owner and credential from the session.';
+COMMENT ON FUNCTION _job_before_update() IS
+  'Internal trigger: roles other than superusers may only cancel or retry their jobs.';

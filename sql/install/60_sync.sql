@@ -264,3 +264,11 @@ CREATE VIEW sync_progress WITH (security_invoker = true) AS
                 AND f.finished_at > now() - interval '5 minutes') f) t;
 
 GRANT SELECT ON sync_rows, sync_progress TO PUBLIC;
+
+COMMENT ON TABLE sync IS 'Table syncs defined with vs_sync_create(); each role sees its own.';
+COMMENT ON TABLE sync_row IS 'Per sync and row key: the content hash last queued and its job.';
+COMMENT ON VIEW sync_rows IS 'Row key to file id for each sync: join vs_search() results here.';
+COMMENT ON VIEW sync_progress IS 'Per sync: rows queued, in flight, attached, failed, and the estimated time left.';
+COMMENT ON FUNCTION _sync_before_insert() IS 'Internal trigger: a sync belongs to the role that creates it.';
+COMMENT ON FUNCTION _sync_trigger() IS 'Internal trigger of trigger-mode syncs: vs_sync_run() as the sync''s owner.';
+COMMENT ON FUNCTION _sync_query(sync) IS 'Internal: the SELECT a sync reads its source with.';

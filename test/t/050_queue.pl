@@ -119,6 +119,21 @@ like(sq("SELECT last_error FROM vectorstore.job WHERE id = $jb"), qr/401|API key
 	'the job records its error');
 is(sq("SELECT count(*) FROM vectorstore.recent_failures WHERE id = $jb"), '1', 'recent_failures');
 
+# --- a missing store fails its jobs (and its uploaded file is deleted) while
+# another store's jobs complete
+my ($jm, $jok) = split /\n/, sq("BEGIN;
+	SELECT vectorstore.vs_enqueue_upload('vs_doesnotexist', 'lost.txt', 'no such store');
+	SELECT vectorstore.vs_enqueue_upload('$vs', 'fine.txt', 'fine');
+	COMMIT;");
+wait_idle();
+is(sq("SELECT status FROM vectorstore.job WHERE id = $jok"), 'completed', 'the good store\'s job completed');
+is(sq("SELECT status FROM vectorstore.job WHERE id = $jm"), 'failed', 'the missing store\'s job failed');
+like(sq("SELECT last_error FROM vectorstore.job WHERE id = $jm"), qr/404|No vector store/i, 'with the API\'s error');
+ok($node->poll_query_until('postgres', "SELECT file_id IS NULL FROM vectorstore.job WHERE id = $jm"),
+	'the failed job\'s file was deleted');
+is(scalar(grep { $_->{filename} =~ /lost\.txt$/ } @{ api('/v1/files?limit=10000')->{data} }), 0,
+	'no orphan file left on the server');
+
 # --- vs_job_retry: fix the credential and retry
 sq("SELECT vectorstore.vs_credential_set('bad', 'sk-good', '" . $emu->url . "/v1')");
 is($node->safe_psql('postgres', "SET ROLE bob; SELECT vectorstore.vs_job_retry($jb)"), 't', 'retry');
