@@ -786,6 +786,7 @@ vs_http_execute_many(const VsRequest *reqs, VsResponse *resps, int n,
 					wait_ms = Min(wait_ms, secs * 1000 + usecs / 1000);
 				}
 			}
+			for (int i = 0; i < n && running < maxrun; i++) if (ts[i].state == VS_T_PENDING) wait_ms = 0;	/* a free slot and work queued: start it now, do not sleep */
 			if (running > 0)
 			{
 				if (wait_ms > 0)
