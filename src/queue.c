@@ -263,7 +263,11 @@ vq_429_delay(const VsResponse *r)
 /* delay_ms of vq_record_failure(): back off by the job's attempts (0.5 s doubling, 60 s cap) */
 #define VQ_BACKOFF (-1)
 
-/* Parse a 2xx JSON body without raising; NULL (and *err) when it is not JSON. */
+/*
+ * Parse a 2xx JSON body without raising; NULL (and *err) when it is not JSON.
+ * The error is caught without a subtransaction, which is safe because
+ * parsing touches nothing but memory — call it outside any transaction.
+ */
 static cJSON *
 vq_parse(const VsRequest *req, const VsResponse *resp, char **err)
 {
@@ -452,6 +456,8 @@ vs_queue_upload(void)
 	VsRequest  *reqs;
 	VsResponse *resps;
 	VsMimePart *parts;
+	cJSON	  **parsed;
+	char	  **parse_errs;
 
 	vq_begin("vectorstore: claim uploads");
 	vals[0] = vq_throttled();
@@ -525,6 +531,18 @@ vs_queue_upload(void)
 			resps[map[k]] = sresps[k];
 	}
 
+	/* parse before the transaction: vq_parse() catches errors, safe only outside one */
+	{
+		cJSON	  **objs = palloc0(sizeof(cJSON *) * n);
+		char	  **perrs = palloc0(sizeof(char *) * n);
+
+		for (int i = 0; i < n; i++)
+			if (reqs[i].cred && VS_HTTP_OK(&resps[i]))
+				objs[i] = vq_parse(&reqs[i], &resps[i], &perrs[i]);
+		parsed = objs;
+		parse_errs = perrs;
+	}
+
 	vq_begin("vectorstore: record uploads");
 	for (int i = 0; i < n; i++)
 	{
@@ -539,8 +557,8 @@ vs_queue_upload(void)
 		}
 		if (VS_HTTP_OK(r))
 		{
-			char	   *err;
-			cJSON	   *o = vq_parse(&reqs[i], r, &err);
+			char	   *err = parse_errs[i];
+			cJSON	   *o = parsed[i];
 			const char *fid = vq_str(o, "id");
 			Oid			t2[2] = {INT8OID, TEXTOID};
 			Datum		v2[2];
@@ -621,6 +639,8 @@ vs_queue_attach(void)
 	VsRequest  *reqs;
 	VsResponse *resps;
 	ListCell   *lc;
+	cJSON	  **parsed;
+	char	  **parse_errs;
 
 	vq_begin("vectorstore: claim attaches");
 	vals[0] = vq_throttled();
@@ -708,6 +728,13 @@ vs_queue_attach(void)
 			resps[map[k]] = sr[k];
 	}
 
+	/* parse before the transaction: vq_parse() catches errors, safe only outside one */
+	parsed = palloc0(sizeof(cJSON *) * ng);
+	parse_errs = palloc0(sizeof(char *) * ng);
+	for (i = 0; i < ng; i++)
+		if (reqs[i].method && VS_HTTP_OK(&resps[i]))
+			parsed[i] = vq_parse(&reqs[i], &resps[i], &parse_errs[i]);
+
 	vq_begin("vectorstore: record attaches");
 	i = 0;
 	foreach(lc, groups)
@@ -721,8 +748,8 @@ vs_queue_attach(void)
 							  true, VQ_BACKOFF);
 		else if (VS_HTTP_OK(r))
 		{
-			char	   *err;
-			cJSON	   *o = vq_parse(&reqs[i], r, &err);
+			char	   *err = parse_errs[i];
+			cJSON	   *o = parsed[i];
 			const char *bid = vq_str(o, "id");
 
 			if (bid == NULL)

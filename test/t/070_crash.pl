@@ -1,7 +1,7 @@
 # Exactly once under crashes and faults: the worker killed with SIGKILL three
 # times and the server stopped in immediate mode once during ingestion, then
 # an ingestion with 20% injected faults (429, 500, connection resets, stalls
-# longer than the timeout). Every job ends as exactly one attached file: no
+# longer than the timeout, malformed JSON). Every job ends as exactly one attached file: no
 # duplicate uploads and no orphans (files on the server = jobs = files in
 # the store).
 use strict;
@@ -94,9 +94,10 @@ sq("CREATE TABLE docs (id int PRIMARY KEY, body text);
 my $vs2 = sq("SELECT id FROM vectorstore.vs_store_create(name => 'faults')");
 $emu->fault({ faults => [
 	{ kind => '429', rate => 0.05, retry_after => '1' },
-	{ kind => '500', rate => 0.05 },
-	{ kind => 'reset', rate => 0.05 },
-	{ kind => 'stall', rate => 0.05, stall_ms => 2500 },
+	{ kind => '500', rate => 0.04 },
+	{ kind => 'reset', rate => 0.04 },
+	{ kind => 'stall', rate => 0.04, stall_ms => 2500 },
+	{ kind => 'malformed_json', rate => 0.03 },
 ] });
 # bigger claims now: fewer passes, each waiting at most one timeout for a stall
 sq("ALTER SYSTEM SET vectorstore.worker_batch_size = 200;
