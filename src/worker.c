@@ -415,6 +415,8 @@ vs_launch(Oid dboid)
 {
 	BackgroundWorker bgw;
 	BackgroundWorkerHandle *handle;
+	MemoryContext old;
+	bool		ok;
 	int			i;
 
 	memset(&bgw, 0, sizeof(bgw));
@@ -433,7 +435,11 @@ vs_launch(Oid dboid)
 			break;
 	if (i == VS_MAX_DBS)
 		return;
-	if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
+	/* the handle outlives the loop context, which is reset every pass */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ok = RegisterDynamicBackgroundWorker(&bgw, &handle);
+	MemoryContextSwitchTo(old);
+	if (!ok)
 	{
 		ereport(LOG,
 				(errmsg("vectorstore launcher: could not start a worker for database %u", dboid),
