@@ -292,6 +292,9 @@ vs_credential_by_name(const char *name, bool missing_ok)
 	return c;
 }
 
+static char *vs_checked_url = NULL;
+static bool vs_checked_insecure = false;
+
 /* https anywhere; http only to loopback unless allowed by a superuser. */
 void
 vs_check_base_url(const char *url)
@@ -306,6 +309,10 @@ vs_check_base_url(const char *url)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("vectorstore.base_url is empty")));
+	/* the last URL that passed, with the setting it passed under */
+	if (vs_checked_url && strcmp(vs_checked_url, url) == 0 &&
+		vs_checked_insecure == vs_allow_insecure_http)
+		return;
 	u = curl_url();
 	if (u == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -339,4 +346,8 @@ vs_check_base_url(const char *url)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid vector store API base URL \"%s\"", url),
 				 errhint("Use a URL such as https://api.openai.com/v1.")));
+	if (vs_checked_url)
+		pfree(vs_checked_url);
+	vs_checked_url = MemoryContextStrdup(TopMemoryContext, url);
+	vs_checked_insecure = vs_allow_insecure_http;
 }

@@ -68,6 +68,7 @@ typedef struct VsTransfer
 	VsTransferState state;
 	CURL	   *easy;			/* from the pool while running */
 	struct curl_slist *headers; /* malloc'd by libcurl */
+	bool		headers_owned;	/* else it belongs to the header cache */
 	char	   *url;
 	StringInfo	mime;			/* multipart body, built once */
 	char	   *content_type;
@@ -121,6 +122,11 @@ vs_http_setup(void)
 			 ? curl_version_info(CURLVERSION_NOW)->version : "libcurl");
 }
 
+static size_t vs_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata);
+static size_t vs_header_cb(char *ptr, size_t size, size_t nitems, void *userdata);
+static int	vs_progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+						   curl_off_t ultotal, curl_off_t ulnow);
+
 /* Take an easy handle from the pool (created lazily, kept for reuse). */
 static CURL *
 vs_pool_take(void)
@@ -131,9 +137,25 @@ vs_pool_take(void)
 			continue;
 		if (vs_pool[i] == NULL)
 		{
-			vs_pool[i] = curl_easy_init();
-			if (vs_pool[i] == NULL)
+			CURL	   *e = curl_easy_init();
+
+			if (e == NULL)
 				return NULL;
+			/* what never changes between requests is set once per handle */
+			curl_easy_setopt(e, CURLOPT_USERAGENT, vs_user_agent);
+			curl_easy_setopt(e, CURLOPT_SHARE, vs_share);
+			curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+			curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+			curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+			curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+			curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+			curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+			curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, vs_write_cb);
+			curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, vs_header_cb);
+			curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+			curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, vs_progress_cb);
+			curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+			vs_pool[i] = e;
 		}
 		vs_pool_busy[i] = true;
 		return vs_pool[i];
@@ -451,6 +473,113 @@ vs_append_header(struct curl_slist *list, const char *h)
 	return n;
 }
 
+/*
+ * The headers of a request: credential, API flags, Accept, Expect, and the
+ * JSON Content-Type when there is a JSON body. Appended to `h`.
+ */
+static struct curl_slist *
+vs_build_headers(struct curl_slist *h, const VsCredential *cred, bool beta,
+				 bool binary, bool poll, bool json_body)
+{
+	char		line[1024];
+
+	if (cred->api_key && cred->api_key[0])
+	{
+		char	   *auth = psprintf("Authorization: Bearer %s", cred->api_key);
+
+		h = vs_append_header(h, auth);
+		/* wipe our copy; libcurl keeps its own until the list is freed */
+		explicit_bzero(auth, strlen(auth));
+		pfree(auth);
+	}
+	if (cred->organization && cred->organization[0])
+	{
+		snprintf(line, sizeof(line), "OpenAI-Organization: %s", cred->organization);
+		h = vs_append_header(h, line);
+	}
+	if (cred->project && cred->project[0])
+	{
+		snprintf(line, sizeof(line), "OpenAI-Project: %s", cred->project);
+		h = vs_append_header(h, line);
+	}
+	if (beta)
+		h = vs_append_header(h, "OpenAI-Beta: assistants=v2");
+	h = vs_append_header(h, binary ? "Accept: application/binary"
+						 : "Accept: application/json");
+	if (poll)
+		h = vs_append_header(h, "X-Stainless-Poll-Helper: true");
+	h = vs_append_header(h, "Expect:");	/* no 100-continue round trip */
+	if (json_body)
+		h = vs_append_header(h, "Content-Type: application/json");
+	return h;
+}
+
+/*
+ * A few header lists kept for the life of the backend, keyed by what goes
+ * into them; the least recently used is replaced (and its copy of the key
+ * wiped) when a new combination comes along.
+ */
+#define VS_HEADER_CACHE 8
+typedef struct VsHeaderCacheEntry
+{
+	char	   *key;			/* TopMemoryContext; holds the API key */
+	struct curl_slist *list;
+	uint64		used;
+} VsHeaderCacheEntry;
+
+static VsHeaderCacheEntry vs_header_cache[VS_HEADER_CACHE];
+static uint64 vs_header_clock = 0;
+
+static struct curl_slist *
+vs_cached_headers(const VsCredential *cred, bool beta, bool binary, bool poll,
+				  bool json_body)
+{
+	StringInfoData key;
+	int			victim = 0;
+
+	initStringInfo(&key);
+	appendStringInfo(&key, "%s\x1f%s\x1f%s\x1f%d%d%d%d",
+					 cred->api_key ? cred->api_key : "",
+					 cred->organization ? cred->organization : "",
+					 cred->project ? cred->project : "",
+					 beta, binary, poll, json_body);
+	for (int i = 0; i < VS_HEADER_CACHE; i++)
+	{
+		VsHeaderCacheEntry *c = &vs_header_cache[i];
+
+		if (c->key && strcmp(c->key, key.data) == 0)
+		{
+			c->used = ++vs_header_clock;
+			explicit_bzero(key.data, key.len);
+			pfree(key.data);
+			return c->list;
+		}
+		if (c->used < vs_header_cache[victim].used)
+			victim = i;
+	}
+	{
+		VsHeaderCacheEntry *c = &vs_header_cache[victim];
+		struct curl_slist *list = vs_build_headers(NULL, cred, beta, binary,
+												   poll, json_body);
+
+		/* a list still in use by a running transfer is never evicted: the
+		 * cache is larger than the combinations one call can use */
+		if (c->key)
+		{
+			explicit_bzero(c->key, strlen(c->key));
+			pfree(c->key);
+			curl_slist_free_all(c->list);
+		}
+		c->key = MemoryContextAlloc(TopMemoryContext, key.len + 1);
+		memcpy(c->key, key.data, key.len + 1);
+		c->list = list;
+		c->used = ++vs_header_clock;
+		explicit_bzero(key.data, key.len);
+		pfree(key.data);
+		return list;
+	}
+}
+
 /* Prepare a transfer: URL, body; done once per request (not per attempt). */
 static void
 vs_transfer_prepare(VsTransfer *t)
@@ -486,7 +615,6 @@ vs_transfer_start(VsTransfer *t)
 	if (e == NULL)
 		return false;
 	t->easy = e;
-	curl_easy_reset(e);
 
 	/* fresh response state for this attempt */
 	if (t->buf)
@@ -498,82 +626,58 @@ vs_transfer_start(VsTransfer *t)
 	t->resp->poll_after_ms = t->resp->retry_after_ms = t->resp->should_retry = -1;
 	t->resp->request_id[0] = '\0';
 
-	/* headers: the list is malloc'd; freed in vs_transfer_release */
-	if (t->cred->api_key && t->cred->api_key[0])
+	/*
+	 * Headers. A first attempt of a JSON or bodiless request uses a list
+	 * cached per credential and flags (built once, kept by this module); a
+	 * retry (X-Stainless-Retry-Count) or a multipart body (its boundary)
+	 * gets a list of its own, freed in vs_transfer_release.
+	 */
+	if (t->retries_done == 0 && t->mime == NULL)
 	{
-		char	   *auth = psprintf("Authorization: Bearer %s", t->cred->api_key);
-
-		h = vs_append_header(h, auth);
-		/* wipe our copy; libcurl keeps its own until the list is freed */
-		explicit_bzero(auth, strlen(auth));
-		pfree(auth);
+		h = vs_cached_headers(t->cred, req->beta, req->binary, req->poll,
+							  req->body != NULL);
+		t->headers_owned = false;
 	}
-	if (t->cred->organization && t->cred->organization[0])
+	else
 	{
-		snprintf(line, sizeof(line), "OpenAI-Organization: %s", t->cred->organization);
+		h = vs_build_headers(NULL, t->cred, req->beta, req->binary, req->poll,
+							 req->body != NULL && t->mime == NULL);
+		snprintf(line, sizeof(line), "X-Stainless-Retry-Count: %d", t->retries_done);
 		h = vs_append_header(h, line);
+		if (t->mime)
+			h = vs_append_header(h, t->content_type);
+		t->headers_owned = true;
 	}
-	if (t->cred->project && t->cred->project[0])
-	{
-		snprintf(line, sizeof(line), "OpenAI-Project: %s", t->cred->project);
-		h = vs_append_header(h, line);
-	}
-	if (req->beta)
-		h = vs_append_header(h, "OpenAI-Beta: assistants=v2");
-	h = vs_append_header(h, req->binary ? "Accept: application/binary"
-						 : "Accept: application/json");
-	if (req->poll)
-		h = vs_append_header(h, "X-Stainless-Poll-Helper: true");
-	snprintf(line, sizeof(line), "X-Stainless-Retry-Count: %d", t->retries_done);
-	h = vs_append_header(h, line);
-	h = vs_append_header(h, "Expect:");	/* no 100-continue round trip */
-	if (t->mime)
-		h = vs_append_header(h, t->content_type);
-	else if (req->body)
-		h = vs_append_header(h, "Content-Type: application/json");
 	t->headers = h;
 
+	/* everything that may differ from the handle's previous request */
 	curl_easy_setopt(e, CURLOPT_URL, t->url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, vs_user_agent);
-	curl_easy_setopt(e, CURLOPT_SHARE, vs_share);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) vs_connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) vs_request_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, vs_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, vs_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, vs_progress_cb);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
 
-	if (strcmp(req->method, "GET") == 0)
-		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	else
+	if (strcmp(req->method, "POST") == 0 || req->body || t->mime)
 	{
 		const char *data = t->mime ? t->mime->data : (req->body ? req->body : "");
 		size_t		dlen = t->mime ? (size_t) t->mime->len : strlen(data);
 
-		if (strcmp(req->method, "POST") != 0)
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-		if (strcmp(req->method, "POST") == 0 || req->body || t->mime)
-		{
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) dlen);
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, data);
-		}
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) dlen);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, data);
 	}
+	else
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 
 	if (curl_multi_add_handle(vs_multi, e) != CURLM_OK)
 	{
-		curl_slist_free_all(t->headers);
+		if (t->headers_owned)
+			curl_slist_free_all(t->headers);
 		t->headers = NULL;
 		vs_pool_give(e);
 		t->easy = NULL;
@@ -601,7 +705,8 @@ vs_transfer_release(VsTransfer *t)
 	}
 	if (t->headers)
 	{
-		curl_slist_free_all(t->headers);
+		if (t->headers_owned)
+			curl_slist_free_all(t->headers);
 		t->headers = NULL;
 	}
 }
