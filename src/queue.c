@@ -29,6 +29,8 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "commands/extension.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -39,6 +41,7 @@
 
 PG_FUNCTION_INFO_V1(vs_credential_current_name);
 PG_FUNCTION_INFO_V1(vs_job_validate);
+PG_FUNCTION_INFO_V1(vs_current_user_is_superuser);
 
 /* memory context the worker resets each pass; claimed data lives here */
 MemoryContext vq_cxt = NULL;
@@ -79,6 +82,16 @@ vs_credential_current_name(PG_FUNCTION_ARGS)
 	if (c == NULL || c->name == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(c->name));
+}
+
+/*
+ * Whether the current user is a superuser: the job table's update trigger
+ * asks it for every row, so a catalog cache lookup, not a query of pg_roles.
+ */
+Datum
+vs_current_user_is_superuser(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(superuser());
 }
 
 /* Validate a job's attributes and chunking strategy as the API would. */
@@ -122,10 +135,80 @@ vq_commit(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/*
+ * Prepared statements. The worker runs the same few dozen statements every
+ * pass; parsing and planning each call cost as much as running them. Each
+ * distinct (text, argument types) is prepared once and kept (SPI_keepplan);
+ * the plan cache revalidates a kept plan after DDL on what it uses. After
+ * DROP EXTENSION + CREATE EXTENSION every plan is dropped all the same
+ * (vq_plans_check(), keyed by the extension's oid): nothing of the old
+ * objects is worth keeping.
+ */
+typedef struct VqPlan
+{
+	uint32		hash;
+	char	   *sql;
+	int			nargs;
+	Oid			types[8];
+	SPIPlanPtr	plan;
+} VqPlan;
+#define VQ_MAX_PLANS 64
+static VqPlan vq_plans[VQ_MAX_PLANS];
+static int	vq_nplans = 0;
+static Oid	vq_plans_ext = InvalidOid;
+
+/* Drop the kept plans if the extension is not the one they were made for. */
+static void
+vq_plans_check(void)
+{
+	Oid			ext = get_extension_oid(VS_EXTENSION_NAME, true);
+
+	if (ext == vq_plans_ext)
+		return;
+	for (int i = 0; i < vq_nplans; i++)
+	{
+		SPI_freeplan(vq_plans[i].plan);
+		pfree(vq_plans[i].sql);
+	}
+	vq_nplans = 0;
+	vq_plans_ext = ext;
+}
+
+static SPIPlanPtr
+vq_plan(const char *sql, int nargs, Oid *types)
+{
+	uint32		h = hash_bytes((const unsigned char *) sql, strlen(sql));
+	SPIPlanPtr	plan;
+	VqPlan	   *p;
+
+	for (int i = 0; i < vq_nplans; i++)
+	{
+		p = &vq_plans[i];
+		if (p->hash == h && p->nargs == nargs &&
+			memcmp(p->types, types, sizeof(Oid) * nargs) == 0 && strcmp(p->sql, sql) == 0)
+			return p->plan;
+	}
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "vectorstore worker: could not prepare (%d): %s", SPI_result, sql);
+	if (nargs > lengthof(p->types) || vq_nplans == VQ_MAX_PLANS)
+		return plan;			/* not kept: freed with the transaction's SPI memory */
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "vectorstore worker: SPI_keepplan failed");
+	p = &vq_plans[vq_nplans++];
+	p->hash = h;
+	p->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	p->nargs = nargs;
+	if (nargs > 0)
+		memcpy(p->types, types, sizeof(Oid) * nargs);
+	p->plan = plan;
+	return plan;
+}
+
 void
 vq_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	int			rc = SPI_execute_plan(vq_plan(sql, nargs, types), values, nulls, false, 0);
 
 	if (rc < 0)
 		elog(ERROR, "vectorstore worker: query failed (%d): %s", rc, sql);
@@ -341,37 +424,94 @@ vq_error(const VsRequest *req, const VsResponse *resp)
 	return vs_describe_error(req, resp);
 }
 
+/* Queue a failed try of jobs for vq_fail_flush(); see vq_record_failure(). */
+void
+vq_fail_add(VqFailures *f, int64 *ids, int n, const char *retry_status,
+			const char *error, bool count_attempt, int delay_ms)
+{
+	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
+
+	if (f->n + n > f->cap)
+	{
+		int			cap = Max(f->cap * 2, f->n + n + 16);
+
+		if (f->cap == 0)
+		{
+			f->ids = palloc(sizeof(int64) * cap);
+			f->status = palloc(sizeof(Datum) * cap);
+			f->error = palloc(sizeof(Datum) * cap);
+			f->count = palloc(sizeof(Datum) * cap);
+			f->delay = palloc(sizeof(Datum) * cap);
+		}
+		else
+		{
+			f->ids = repalloc(f->ids, sizeof(int64) * cap);
+			f->status = repalloc(f->status, sizeof(Datum) * cap);
+			f->error = repalloc(f->error, sizeof(Datum) * cap);
+			f->count = repalloc(f->count, sizeof(Datum) * cap);
+			f->delay = repalloc(f->delay, sizeof(Datum) * cap);
+		}
+		f->cap = cap;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		f->ids[f->n] = ids[i];
+		f->status[f->n] = vq_text_datum(retry_status);
+		f->error[f->n] = vq_text_datum(error);
+		f->count[f->n] = BoolGetDatum(count_attempt);
+		f->delay[f->n] = Int32GetDatum(delay_ms);
+		f->n++;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Record the failed tries queued in f, in one statement (inside a
+ * transaction): each job goes back to its retry status after a back-off
+ * (delay_ms, or VQ_BACKOFF: by its attempts), or to 'failed' once it has used
+ * its attempts. A job already finished (cancelled meanwhile) keeps its status.
+ */
+void
+vq_fail_flush(VqFailures *f)
+{
+	Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID, INT4ARRAYOID};
+	Datum		vals[5];
+
+	if (f->n == 0)
+		return;
+	vals[0] = vq_id_array(f->ids, f->n);
+	vals[1] = PointerGetDatum(construct_array(f->status, f->n, TEXTOID, -1, false, TYPALIGN_INT));
+	vals[2] = PointerGetDatum(construct_array(f->error, f->n, TEXTOID, -1, false, TYPALIGN_INT));
+	vals[3] = PointerGetDatum(construct_array(f->count, f->n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	vals[4] = PointerGetDatum(construct_array(f->delay, f->n, INT4OID, 4, true, TYPALIGN_INT));
+	vq_exec("WITH f AS (SELECT * FROM unnest($1, $2, $3, $4, $5) f(id, st, err, cnt, delay)),"
+			" u AS (UPDATE vectorstore.job j SET"
+			"  attempts = j.attempts + f.cnt::int,"
+			"  last_error = f.err,"
+			"  status = CASE WHEN j.status IN " VQ_TERMINAL " THEN j.status"
+			"           WHEN f.st = 'uploading' THEN 'uploading'"
+			"           WHEN j.attempts + f.cnt::int >= " VQ_MAX " THEN 'failed' ELSE f.st END,"
+			"  finished_at = CASE WHEN j.status NOT IN " VQ_TERMINAL " AND f.st <> 'uploading'"
+			"           AND j.attempts + f.cnt::int >= " VQ_MAX " THEN now() ELSE j.finished_at END,"
+			"  not_before = now() + make_interval(secs => CASE WHEN f.delay >= 0 THEN f.delay / 1000.0"
+			"     ELSE least(0.5 * power(2, j.attempts), 60) END),"
+			"  updated_at = now()"
+			" FROM f WHERE j.id = f.id RETURNING j.status)"
+			" UPDATE vectorstore.worker_state SET jobs_failed = jobs_failed +"
+			"  (SELECT count(*) FROM u WHERE status = 'failed')",
+			5, types, vals, NULL);
+	f->n = 0;
+}
+
 /* Record a failed try of jobs: back to `retry_status` after a back-off, or failed. */
 void
 vq_record_failure(int64 *ids, int n, const char *retry_status, const char *error,
 				  bool count_attempt, int delay_ms)
 {
-	Oid			types[5] = {INT8ARRAYOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
-	Datum		vals[5];
+	VqFailures	f = {0};
 
-	if (n == 0)
-		return;
-	vals[0] = vq_id_array(ids, n);
-	vals[1] = vq_text_datum(retry_status);
-	vals[2] = vq_text_datum(error);
-	vals[3] = BoolGetDatum(count_attempt);
-	vals[4] = Int32GetDatum(delay_ms);
-	vq_exec("WITH u AS ("
-			" UPDATE vectorstore.job j SET"
-			"  attempts = j.attempts + $4::int,"
-			"  last_error = $3,"
-			"  status = CASE WHEN j.status IN " VQ_TERMINAL " THEN j.status"
-			"           WHEN $2 = 'uploading' THEN 'uploading'"
-			"           WHEN j.attempts + $4::int >= " VQ_MAX " THEN 'failed' ELSE $2 END,"
-			"  finished_at = CASE WHEN j.status NOT IN " VQ_TERMINAL " AND $2 <> 'uploading'"
-			"           AND j.attempts + $4::int >= " VQ_MAX " THEN now() ELSE j.finished_at END,"
-			"  not_before = now() + make_interval(secs => CASE WHEN $5 >= 0 THEN $5 / 1000.0"
-			"     ELSE least(0.5 * power(2, j.attempts), 60) END),"
-			"  updated_at = now()"
-			" WHERE j.id = ANY($1) RETURNING j.status)"
-			" UPDATE vectorstore.worker_state SET jobs_failed = jobs_failed +"
-			"  (SELECT count(*) FROM u WHERE status = 'failed')",
-			5, types, vals, NULL);
+	vq_fail_add(&f, ids, n, retry_status, error, count_attempt, delay_ms);
+	vq_fail_flush(&f);
 }
 
 /* ---------------------------------------------------------------------
@@ -385,6 +525,7 @@ vs_queue_begin_pass(MemoryContext cxt)
 	vq_creds = NIL;				/* freed with the loop context */
 	vq_token = NULL;
 	vq_begin("vectorstore: heartbeat");
+	vq_plans_check();
 	vq_exec("UPDATE vectorstore.worker_state SET heartbeat_at = now(), pid = pg_backend_pid()"
 			" RETURNING token", 0, NULL, NULL, NULL);
 	if (SPI_processed == 1)
@@ -399,6 +540,7 @@ void
 vs_queue_recover(void)
 {
 	vq_begin("vectorstore: recover");
+	vq_plans_check();
 	/* a batch request whose answer was lost: attaching again is idempotent */
 	vq_exec("UPDATE vectorstore.job SET status = 'uploaded', not_before = now(), updated_at = now()"
 			" WHERE status = 'attaching' AND batch_id IS NULL", 0, NULL, NULL, NULL);
@@ -540,73 +682,84 @@ vs_queue_upload(void)
 		parse_errs = perrs;
 	}
 
-	vq_begin("vectorstore: record uploads");
-	for (int i = 0; i < n; i++)
+	/* record every outcome in one transaction, one statement per kind of outcome */
 	{
-		VsResponse *r = &resps[i];
+		VqFailures	fails = {0};
+		int64	   *okids = palloc(sizeof(int64) * n);
+		Datum	   *okfids = palloc(sizeof(Datum) * n);
+		int			nok = 0;
 
-		if (reqs[i].cred == NULL)
+		vq_begin("vectorstore: record uploads");
+		for (int i = 0; i < n; i++)
 		{
-			vq_record_failure(&ids[i], 1, "queued",
-							  psprintf("credential \"%s\" does not exist", creds[i]),
-							  true, VQ_BACKOFF);
-			continue;
+			VsResponse *r = &resps[i];
+
+			if (reqs[i].cred == NULL)
+				vq_fail_add(&fails, &ids[i], 1, "queued",
+							psprintf("credential \"%s\" does not exist", creds[i]),
+							true, VQ_BACKOFF);
+			else if (VS_HTTP_OK(r))
+			{
+				const char *fid = vq_str(parsed[i], "id");
+
+				if (fid == NULL)
+				{
+					/* we cannot tell which file was made: the sweep finds it */
+					vq_fail_add(&fails, &ids[i], 1, "uploading",
+								parse_errs[i] ? parse_errs[i] : "POST /files: response has no \"id\"",
+								true, vs_worker_reconcile_delay_ms);
+					continue;
+				}
+				okids[nok] = ids[i];
+				okfids[nok++] = CStringGetTextDatum(fid);
+			}
+			else if (r->status == 429)
+			{
+				/* refused: nothing was stored. Hold back the whole credential. */
+				vq_throttle_set(creds[i], vq_429_delay(r));
+				vq_fail_add(&fails, &ids[i], 1, "queued", vq_error(&reqs[i], r), false,
+							vq_429_delay(r));
+			}
+			else if (r->status == 0 &&
+					 (r->curl_code == CURLE_COULDNT_CONNECT ||
+					  r->curl_code == CURLE_COULDNT_RESOLVE_HOST ||
+					  r->curl_code == CURLE_COULDNT_RESOLVE_PROXY))
+			{
+				/* nothing was sent */
+				vq_fail_add(&fails, &ids[i], 1, "queued", vq_error(&reqs[i], r), true,
+							VQ_BACKOFF);
+			}
+			else if (r->status == 0 || r->status >= 500)
+			{
+				/*
+				 * The file may or may not exist: keep 'uploading' without a
+				 * file id so that the sweep, once the reconcile delay is over,
+				 * adopts it or sends the job back to the queue.
+				 */
+				vq_fail_add(&fails, &ids[i], 1, "uploading", vq_error(&reqs[i], r), true,
+							vs_worker_reconcile_delay_ms);
+			}
+			else
+				vq_fail_add(&fails, &ids[i], 1, "queued", vq_error(&reqs[i], r), true,
+							VQ_BACKOFF);
 		}
-		if (VS_HTTP_OK(r))
+		if (nok > 0)
 		{
-			char	   *err = parse_errs[i];
-			cJSON	   *o = parsed[i];
-			const char *fid = vq_str(o, "id");
-			Oid			t2[2] = {INT8OID, TEXTOID};
+			Oid			t2[2] = {INT8ARRAYOID, TEXTARRAYOID};
 			Datum		v2[2];
 
-			if (fid == NULL)
-			{
-				/* we cannot tell which file was made: the sweep finds it */
-				vq_record_failure(&ids[i], 1, "uploading",
-								  err ? err : "POST /files: response has no \"id\"",
-								  true, vs_worker_reconcile_delay_ms);
-				continue;
-			}
-			v2[0] = Int64GetDatum(ids[i]);
-			v2[1] = CStringGetTextDatum(fid);
-			vq_exec("WITH u AS (UPDATE vectorstore.job SET file_id = $2, last_error = NULL,"
-					"  status = CASE WHEN status = 'uploading' THEN 'uploaded' ELSE status END,"
-					"  not_before = now(), updated_at = now() WHERE id = $1 RETURNING 1)"
+			v2[0] = vq_id_array(okids, nok);
+			v2[1] = PointerGetDatum(construct_array(okfids, nok, TEXTOID, -1, false, TYPALIGN_INT));
+			vq_exec("WITH f AS (SELECT * FROM unnest($1, $2) f(id, fid)),"
+					" u AS (UPDATE vectorstore.job j SET file_id = f.fid, last_error = NULL,"
+					"  status = CASE WHEN j.status = 'uploading' THEN 'uploaded' ELSE j.status END,"
+					"  not_before = now(), updated_at = now() FROM f WHERE j.id = f.id RETURNING 1)"
 					" UPDATE vectorstore.worker_state SET files_uploaded = files_uploaded +"
 					"  (SELECT count(*) FROM u)", 2, t2, v2, NULL);
 		}
-		else if (r->status == 429)
-		{
-			/* refused: nothing was stored. Hold back the whole credential. */
-			vq_throttle_set(creds[i], vq_429_delay(r));
-			vq_record_failure(&ids[i], 1, "queued", vq_error(&reqs[i], r), false,
-							  vq_429_delay(r));
-		}
-		else if (r->status == 0 &&
-				 (r->curl_code == CURLE_COULDNT_CONNECT ||
-				  r->curl_code == CURLE_COULDNT_RESOLVE_HOST ||
-				  r->curl_code == CURLE_COULDNT_RESOLVE_PROXY))
-		{
-			/* nothing was sent */
-			vq_record_failure(&ids[i], 1, "queued", vq_error(&reqs[i], r), true,
-							  VQ_BACKOFF);
-		}
-		else if (r->status == 0 || r->status >= 500)
-		{
-			/*
-			 * The file may or may not exist: keep 'uploading' without a file
-			 * id so that the sweep, once the reconcile delay is over, adopts
-			 * it or sends the job back to the queue.
-			 */
-			vq_record_failure(&ids[i], 1, "uploading", vq_error(&reqs[i], r), true,
-							  vs_worker_reconcile_delay_ms);
-		}
-		else
-			vq_record_failure(&ids[i], 1, "queued", vq_error(&reqs[i], r), true,
-							  VQ_BACKOFF);
+		vq_fail_flush(&fails);
+		vq_commit();
 	}
-	vq_commit();
 	return n;
 }
 
@@ -760,8 +913,13 @@ vs_queue_attach(void)
 
 				v3[0] = vq_id_array(g->ids, g->n);
 				v3[1] = CStringGetTextDatum(bid);
-				v3[2] = Int32GetDatum(r->poll_after_ms >= 0 ? r->poll_after_ms
-									  : vs_worker_poll_interval_ms);
+				/*
+				 * First poll when the server says, else at once (as the SDK's
+				 * createAndPoll does): a batch of small files is often done
+				 * before a whole poll interval has passed. Later polls follow
+				 * the server's openai-poll-after-ms, else the poll interval.
+				 */
+				v3[2] = Int32GetDatum(r->poll_after_ms >= 0 ? r->poll_after_ms : 0);
 				vq_exec("UPDATE vectorstore.job SET batch_id = $2, updated_at = now(),"
 						" not_before = now() + make_interval(secs => $3 / 1000.0)"
 						" WHERE id = ANY($1) AND status = 'attaching'", 3, t3, v3, NULL);
@@ -889,6 +1047,9 @@ vs_queue_delete(void)
 
 	vq_begin("vectorstore: record deletes");
 	{
+		VqFailures	fails = {0};
+		int64	   *okids = palloc(sizeof(int64) * n);
+		int			nok = 0;
 		int			k = 0;
 
 		for (int i = 0; i < n; i++)
@@ -901,9 +1062,9 @@ vs_queue_delete(void)
 			{
 				if (reqs[2 * k].cred == NULL)
 				{
-					vq_record_failure(&ids[i], 1, "deleting",
-									  psprintf("credential \"%s\" does not exist", creds[i]),
-									  true, VQ_BACKOFF);
+					vq_fail_add(&fails, &ids[i], 1, "deleting",
+								psprintf("credential \"%s\" does not exist", creds[i]),
+								true, VQ_BACKOFF);
 					k++;
 					continue;
 				}
@@ -922,25 +1083,28 @@ vs_queue_delete(void)
 				k++;
 			}
 			if (ok)
-			{
-				Oid			t1[1] = {INT8OID};
-				Datum		v1[1] = {Int64GetDatum(ids[i])};
-
-				vq_exec("WITH u AS (UPDATE vectorstore.job SET status = 'completed', finished_at = now(),"
-						" updated_at = now(), last_error = NULL WHERE id = $1 AND status = 'deleting'"
-						" RETURNING 1) UPDATE vectorstore.worker_state SET jobs_done = jobs_done +"
-						" (SELECT count(*) FROM u)", 1, t1, v1, NULL);
-			}
+				okids[nok++] = ids[i];
 			else if (bad->status == 429)
 			{
 				vq_throttle_set(creds[i], vq_429_delay(bad));
-				vq_record_failure(&ids[i], 1, "deleting", vq_error(badreq, bad), false,
-								  vq_429_delay(bad));
+				vq_fail_add(&fails, &ids[i], 1, "deleting", vq_error(badreq, bad), false,
+							vq_429_delay(bad));
 			}
 			else
-				vq_record_failure(&ids[i], 1, "deleting", vq_error(badreq, bad), true,
-								  VQ_BACKOFF);
+				vq_fail_add(&fails, &ids[i], 1, "deleting", vq_error(badreq, bad), true,
+							VQ_BACKOFF);
 		}
+		if (nok > 0)
+		{
+			Oid			t1[1] = {INT8ARRAYOID};
+			Datum		v1[1] = {vq_id_array(okids, nok)};
+
+			vq_exec("WITH u AS (UPDATE vectorstore.job SET status = 'completed', finished_at = now(),"
+					" updated_at = now(), last_error = NULL WHERE id = ANY($1) AND status = 'deleting'"
+					" RETURNING 1) UPDATE vectorstore.worker_state SET jobs_done = jobs_done +"
+					" (SELECT count(*) FROM u)", 1, t1, v1, NULL);
+		}
+		vq_fail_flush(&fails);
 	}
 	vq_commit();
 	return n;

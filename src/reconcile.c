@@ -544,20 +544,26 @@ vs_queue_sweep(void)
 	}
 
 	vq_begin("vectorstore: sweep record");
-	for (int i = 0; i < nd; i++)
 	{
-		if (VS_HTTP_OK(&dresps[i]) || dresps[i].status == 404)
-		{
-			Oid			t1[1] = {TEXTOID};
-			Datum		v1[1] = {CStringGetTextDatum(dfid[i])};
+		Datum	   *gone = palloc(sizeof(Datum) * Max(nd, 1));
 
-			ndeleted++;
-			vq_exec("UPDATE vectorstore.job SET file_id = NULL, updated_at = now()"
-					" WHERE file_id = $1 AND status IN ('failed', 'cancelled')", 1, t1, v1, NULL);
+		for (int i = 0; i < nd; i++)
+		{
+			if (VS_HTTP_OK(&dresps[i]) || dresps[i].status == 404)
+				gone[ndeleted++] = CStringGetTextDatum(dfid[i]);
+			else
+				elog(LOG, "vectorstore worker: could not delete orphan file %s: %s",
+					 dfid[i], vq_error(&dreqs[i], &dresps[i]));
 		}
-		else
-			elog(LOG, "vectorstore worker: could not delete orphan file %s: %s",
-				 dfid[i], vq_error(&dreqs[i], &dresps[i]));
+		if (ndeleted > 0)
+		{
+			Oid			t1[1] = {TEXTARRAYOID};
+			Datum		v1[1];
+
+			v1[0] = PointerGetDatum(construct_array(gone, ndeleted, TEXTOID, -1, false, TYPALIGN_INT));
+			vq_exec("UPDATE vectorstore.job SET file_id = NULL, updated_at = now()"
+					" WHERE file_id = ANY($1) AND status IN ('failed', 'cancelled')", 1, t1, v1, NULL);
+		}
 	}
 	{
 		Datum	   *fd = palloc(sizeof(Datum) * (list_length(failed) + 1));

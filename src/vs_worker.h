@@ -62,6 +62,20 @@ extern const char *vq_str(const cJSON *o, const char *key);
 extern int	vq_int(const cJSON *o, const char *key);
 extern void vq_send(VsRequest *reqs, VsResponse *resps, int n);
 extern char *vq_error(const VsRequest *req, const VsResponse *resp);
+/* failed tries gathered during a step, recorded with one statement */
+typedef struct VqFailures
+{
+	int			n,
+				cap;
+	int64	   *ids;
+	Datum	   *status,
+			   *error,
+			   *count,
+			   *delay;
+} VqFailures;
+extern void vq_fail_add(VqFailures *f, int64 *ids, int n, const char *retry_status,
+						const char *error, bool count_attempt, int delay_ms);
+extern void vq_fail_flush(VqFailures *f);
 extern void vq_record_failure(int64 *ids, int n, const char *retry_status,
 							  const char *error, bool count_attempt, int delay_ms);
 
