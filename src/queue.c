@@ -42,6 +42,7 @@
 PG_FUNCTION_INFO_V1(vs_credential_current_name);
 PG_FUNCTION_INFO_V1(vs_job_validate);
 PG_FUNCTION_INFO_V1(vs_current_user_is_superuser);
+PG_FUNCTION_INFO_V1(vs_current_user_oid);
 
 /* memory context the worker resets each pass; claimed data lives here */
 MemoryContext vq_cxt = NULL;
@@ -92,6 +93,13 @@ Datum
 vs_current_user_is_superuser(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(superuser());
+}
+
+/* The oid of current_user: the owner the insert trigger gives each job. */
+Datum
+vs_current_user_oid(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(GetUserId());
 }
 
 /* Validate a job's attributes and chunking strategy as the API would. */

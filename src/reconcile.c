@@ -97,9 +97,10 @@ vs_queue_poll(void)
 	VsResponse *resps;
 
 	vq_begin("vectorstore: batches due");
-	vq_exec("SELECT coalesce(credential, ''), vector_store_id, batch_id FROM vectorstore.job"
-			" WHERE status = 'attaching' AND batch_id IS NOT NULL"
-			" GROUP BY 1, 2, 3 HAVING min(not_before) <= now() LIMIT 64",
+	/* a batch is due when one of its jobs is (an index range of job_active_idx) */
+	vq_exec("SELECT DISTINCT coalesce(credential, ''), vector_store_id, batch_id FROM vectorstore.job"
+			" WHERE status = 'attaching' AND not_before <= now() AND batch_id IS NOT NULL"
+			" LIMIT 64",
 			0, NULL, NULL, NULL);
 	n = (int) SPI_processed;
 	MemoryContextSwitchTo(vq_cxt);

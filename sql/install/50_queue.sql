@@ -44,6 +44,8 @@ CREATE INDEX job_active_idx ON job (status, not_before)
 CREATE INDEX job_file_idx ON job (file_id) WHERE file_id IS NOT NULL;
 CREATE INDEX job_finished_idx ON job (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX job_replaces_idx ON job (replaces_job) WHERE replaces_job IS NOT NULL;
+-- The jobs of a file batch the worker polls (only while they are attaching).
+CREATE INDEX job_batch_idx ON job (batch_id) WHERE status = 'attaching';
 -- The sweep's check for files of failed or cancelled jobs, run every pass.
 CREATE INDEX job_orphan_idx ON job (id)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
@@ -83,6 +85,8 @@ CREATE FUNCTION _job_validate(attributes jsonb, chunking_strategy jsonb) RETURNS
     AS 'MODULE_PATHNAME', 'vs_job_validate' LANGUAGE C IMMUTABLE;
 CREATE FUNCTION _current_user_is_superuser() RETURNS boolean
     AS 'MODULE_PATHNAME', 'vs_current_user_is_superuser' LANGUAGE C VOLATILE;
+CREATE FUNCTION _current_user_oid() RETURNS oid
+    AS 'MODULE_PATHNAME', 'vs_current_user_oid' LANGUAGE C VOLATILE;
 CREATE FUNCTION _queue_wake() RETURNS trigger
     AS 'MODULE_PATHNAME', 'vs_queue_wake' LANGUAGE C;
 
@@ -90,7 +94,7 @@ CREATE FUNCTION _queue_wake() RETURNS trigger
 CREATE FUNCTION _job_before_insert() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    NEW.owner := (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user);
+    NEW.owner := vectorstore._current_user_oid();
     NEW.credential := vectorstore._credential_current_name();
     NEW.status := CASE WHEN NEW.kind = 'delete' THEN 'deleting' ELSE 'queued' END;
     NEW.file_id := NULL;
@@ -257,6 +261,8 @@ COMMENT ON FUNCTION _job_validate(jsonb, jsonb) IS
   'Internal: validate a job''s attributes and chunking_strategy as the API would.';
 COMMENT ON FUNCTION _current_user_is_superuser() IS
   'Internal: whether the current user is a superuser (for the job table''s update trigger).';
+COMMENT ON FUNCTION _current_user_oid() IS
+  'Internal: the oid of current_user (the owner of the jobs a session queues).';
 COMMENT ON FUNCTION _queue_wake() IS
   'Internal trigger: wake this database''s worker when the transaction commits.';
 COMMENT ON FUNCTION _job_before_insert() IS
