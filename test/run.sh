@@ -4,14 +4,14 @@
 # the pg_regress suites (sql/, expected/) and the TAP suites (test/t/).
 #
 #   bash test/run.sh            everything
-#   bash test/run.sh regress    one or more of: docs emulator contract regress tap
+#   bash test/run.sh regress    one or more of: docs emulator contract contract_sql regress tap
 #                               fuzz valgrind
 #
 # As root it runs the suites as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root) in a copy of the tree. Leaves nothing running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract regress tap fuzz valgrind)
+SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract contract_sql regress tap fuzz valgrind)
 case "${SUITES[0]}" in -h|--help) sed -n '2,11p' "$0"; exit 0;; esac
 
 if [ "${VS_INNER:-}" != 1 ]; then
@@ -80,6 +80,36 @@ run_contract() {
   else
     tail -n 30 "$log"; record contract 0 1
   fi
+}
+
+# The extension's own calls through the validating proxy built from the spec
+run_contract_sql() {
+  echo "== contract_sql: every SQL function through the validating proxy (prism --errors)"
+  local dir=$OUT/contract-sql; mkdir -p "$dir"
+  local spec=$SHARED_DIR/openapi/openai.vector-stores.yaml
+  [ -f "$spec" ] || { echo "  spec not found: $spec"; record contract_sql 0 1; return; }
+  vs_start_emulator "$dir" --processing-delay-ms 20
+  local pport; pport=$(vs_free_port)
+  emulator/test/node_modules/.bin/prism proxy "$spec" "$VS_EMU_URL/v1" --errors \
+    -p "$pport" -h 127.0.0.1 >"$dir/prism.log" 2>&1 &
+  VS_PIDS+=($!)
+  for _ in $(seq 1 300); do grep -q "Prism is listening" "$dir/prism.log" && break; sleep 0.1; done
+  vs_start_cluster "$dir/pg" "shared_preload_libraries = 'vectorstore'" \
+    "vectorstore.base_url = 'http://127.0.0.1:$pport'" "vectorstore.api_key = 'sk-contract'"
+  local rc=0
+  psql -X -q -c 'CREATE EXTENSION vectorstore' >"$dir/psql.log" 2>&1 || rc=1
+  psql -X -q -f test/contract/calls.sql >>"$dir/psql.log" 2>&1 || rc=1
+  local ok; ok=$(grep -c 'NOTICE:  ok: ' "$dir/psql.log" || true)
+  # any violation in Prism's log fails the run (none is allowed here)
+  grep -aiE 'violation|✖|⚠' "$dir/prism.log" >"$dir/violations" || true
+  echo "  $ok calls checked, $(wc -l <"$dir/violations") violation lines in Prism's log"
+  if [ "$rc" != 0 ] || [ -s "$dir/violations" ]; then
+    tail -15 "$dir/psql.log"; head -20 "$dir/violations"
+    record contract_sql "$ok" 1
+  else
+    record contract_sql "$ok" 0
+  fi
+  vs_cleanup
 }
 
 run_regress() {
@@ -152,7 +182,7 @@ run_valgrind() {
 
 for s in "${SUITES[@]}"; do
   case "$s" in
-    docs|emulator|contract|regress|tap|fuzz|valgrind) "run_$s" ;;
+    docs|emulator|contract|contract_sql|regress|tap|fuzz|valgrind) "run_$s" ;;
     *) echo "unknown suite $s"; exit 2 ;;
   esac
 done
