@@ -29,10 +29,18 @@
  * ---------------------------------------------------------------------
  */
 
-/* List a batch's files (every page); returns false on a failure. */
+/*
+ * Follow a list endpoint through every page (has_more / after=<last id>),
+ * calling cb for each item, without raising: the worker records failures in
+ * job rows. Returns false with *err set when a page fails, is not JSON, or
+ * does not advance (a server that answers has_more with the same last id
+ * would otherwise keep the worker here for ever).
+ */
+typedef void (*VqItemFn) (const cJSON *item, void *arg);
+
 static bool
-vq_batch_files(const VsCredential *cred, const char *store, const char *bid,
-			   List **fids, List **statuses, List **errors, char **err)
+vq_list_pages(const VsCredential *cred, const char *path, const char *query,
+			  bool beta, VqItemFn cb, void *arg, char **err)
 {
 	char	   *after = NULL;
 
@@ -42,17 +50,17 @@ vq_batch_files(const VsCredential *cred, const char *store, const char *bid,
 		VsResponse	resp;
 		StringInfoData q;
 		cJSON	   *o;
-		const cJSON *data,
-				   *it;
+		const cJSON *it;
+		const char *last = NULL;
 
 		initStringInfo(&q);
-		vs_query_add(&q, "limit", "100");
+		appendStringInfoString(&q, query);
 		if (after)
 			vs_query_add(&q, "after", after);
 		req.method = "GET";
-		req.path = vs_path("/vector_stores/%s/file_batches/%s/files", store, bid);
+		req.path = path;
 		req.query = q.data;
-		req.beta = true;
+		req.beta = beta;
 		req.cred = cred;
 		vs_http_execute_many(&req, &resp, 1, 1, true);
 		if (!VS_HTTP_OK(&resp))
@@ -63,27 +71,59 @@ vq_batch_files(const VsCredential *cred, const char *store, const char *bid,
 		o = vq_parse(&req, &resp, err);
 		if (o == NULL)
 			return false;
-		data = cJSON_GetObjectItemCaseSensitive(o, "data");
-		cJSON_ArrayForEach(it, data)
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "data"))
 		{
 			const char *id = vq_str(it, "id");
-			const cJSON *le = cJSON_GetObjectItemCaseSensitive(it, "last_error");
 
 			if (id == NULL)
 				continue;
-			*fids = lappend(*fids, pstrdup(id));
-			*statuses = lappend(*statuses, pstrdup(vq_str(it, "status") ? vq_str(it, "status") : ""));
-			*errors = lappend(*errors,
-							  cJSON_IsObject(le) ?
-							  psprintf("file processing failed: %s: %s",
-									   vq_str(le, "code") ? vq_str(le, "code") : "error",
-									   vq_str(le, "message") ? vq_str(le, "message") : "")
-							  : NULL);
-			after = pstrdup(id);
+			cb(it, arg);
+			last = id;
 		}
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "has_more")) || after == NULL)
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "has_more")) || last == NULL)
 			return true;
+		if (after && strcmp(after, last) == 0)
+		{
+			*err = psprintf("GET %s: the list did not advance past \"%s\"", path, last);
+			return false;
+		}
+		after = pstrdup(last);
 	}
+}
+
+typedef struct VqBatchFiles
+{
+	List	  **fids;
+	List	  **statuses;
+	List	  **errors;
+} VqBatchFiles;
+
+static void
+vq_batch_file_item(const cJSON *it, void *arg)
+{
+	VqBatchFiles *bf = (VqBatchFiles *) arg;
+	const cJSON *le = cJSON_GetObjectItemCaseSensitive(it, "last_error");
+
+	*bf->fids = lappend(*bf->fids, pstrdup(vq_str(it, "id")));
+	*bf->statuses = lappend(*bf->statuses, pstrdup(vq_str(it, "status") ? vq_str(it, "status") : ""));
+	*bf->errors = lappend(*bf->errors,
+						  cJSON_IsObject(le) ?
+						  psprintf("file processing failed: %s: %s",
+								   vq_str(le, "code") ? vq_str(le, "code") : "error",
+								   vq_str(le, "message") ? vq_str(le, "message") : "")
+						  : NULL);
+}
+
+/* List a batch's files (every page); returns false on a failure. */
+static bool
+vq_batch_files(const VsCredential *cred, const char *store, const char *bid,
+			   List **fids, List **statuses, List **errors, char **err)
+{
+	VqBatchFiles bf = {fids, statuses, errors};
+
+	return vq_list_pages(cred,
+						 vs_path("/vector_stores/%s/file_batches/%s/files", store, bid),
+						 "limit=100", true, vq_batch_file_item, &bf, err);
 }
 
 int
@@ -306,70 +346,47 @@ vs_queue_poll(void)
  * ---------------------------------------------------------------------
  */
 
+typedef struct VqMarked
+{
+	const char *prefix;
+	size_t		plen;
+	List	  **fids;
+	List	  **jids;
+} VqMarked;
+
+static void
+vq_marked_item(const cJSON *it, void *arg)
+{
+	VqMarked   *m = (VqMarked *) arg;
+	const char *fn = vq_str(it, "filename");
+	char	   *end;
+	long long	jid;
+
+	if (fn == NULL || strncmp(fn, m->prefix, m->plen) != 0)
+		return;
+	jid = strtoll(fn + m->plen, &end, 10);
+	if (end != fn + m->plen && *end == '_' && jid > 0)
+	{
+		int64	   *p = palloc(sizeof(int64));
+
+		*p = (int64) jid;
+		*m->fids = lappend(*m->fids, pstrdup(vq_str(it, "id")));
+		*m->jids = lappend(*m->jids, p);
+	}
+}
+
 /* Files whose name carries this database's marker, through every page. */
 static bool
 vq_list_marked(const VsCredential *cred, List **fids, List **jids, char **err)
 {
-	char	   *after = NULL;
-	char	   *prefix = psprintf("vsjob-%s-", vq_token);
-	size_t		plen = strlen(prefix);
+	VqMarked	m;
 
-	for (;;)
-	{
-		VsRequest	req = {0};
-		VsResponse	resp;
-		StringInfoData q;
-		cJSON	   *o;
-		const cJSON *data,
-				   *it;
-		bool		any = false;
-
-		initStringInfo(&q);
-		vs_query_add(&q, "purpose", "assistants");
-		vs_query_add(&q, "limit", "10000");
-		if (after)
-			vs_query_add(&q, "after", after);
-		req.method = "GET";
-		req.path = "/files";
-		req.query = q.data;
-		req.cred = cred;
-		vs_http_execute_many(&req, &resp, 1, 1, true);
-		if (!VS_HTTP_OK(&resp))
-		{
-			*err = vq_error(&req, &resp);
-			return false;
-		}
-		o = vq_parse(&req, &resp, err);
-		if (o == NULL)
-			return false;
-		data = cJSON_GetObjectItemCaseSensitive(o, "data");
-		cJSON_ArrayForEach(it, data)
-		{
-			const char *id = vq_str(it, "id");
-			const char *fn = vq_str(it, "filename");
-
-			if (id == NULL)
-				continue;
-			after = pstrdup(id);
-			any = true;
-			if (fn && strncmp(fn, prefix, plen) == 0)
-			{
-				char	   *end;
-				long long	jid = strtoll(fn + plen, &end, 10);
-
-				if (end != fn + plen && *end == '_' && jid > 0)
-				{
-					int64	   *p = palloc(sizeof(int64));
-
-					*p = (int64) jid;
-					*fids = lappend(*fids, pstrdup(id));
-					*jids = lappend(*jids, p);
-				}
-			}
-		}
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "has_more")) || !any)
-			return true;
-	}
+	m.prefix = psprintf("vsjob-%s-", vq_token);
+	m.plen = strlen(m.prefix);
+	m.fids = fids;
+	m.jids = jids;
+	return vq_list_pages(cred, "/files", "purpose=assistants&limit=10000", false,
+						 vq_marked_item, &m, err);
 }
 
 int
