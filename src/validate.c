@@ -170,7 +170,7 @@ vs_validate_chunking_strategy(const cJSON *cs, const char *argname)
 		if (overlap->valuedouble > max->valuedouble / 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s.static.chunk_overlap_tokens (%d) must not exceed half of max_chunk_size_tokens (%d)",
-							argname, (int) overlap->valuedouble, (int) max->valuedouble)));
+					 errmsg("%s.static.chunk_overlap_tokens (%.0f) must not exceed half of max_chunk_size_tokens (%.0f)",
+							argname, overlap->valuedouble, max->valuedouble)));
 	}
 }
