@@ -6,16 +6,21 @@
 #   make prove           TAP suites (test/t/), each starting its own clusters
 #
 # The version lives here only: EXTVERSION. The install script is assembled
-# from sql/install/*.sql (one part per module) into vectorstore--$(EXTVERSION).sql.
+# from sql/install/*.sql (one part per module) into vectorstore--$(EXTVERSION).sql,
+# and the upgrade script from the previous release from sql/upgrade/*.sql into
+# vectorstore--$(PREVVERSION)--$(EXTVERSION).sql. Released scripts are kept,
+# byte for byte as they shipped, in sql/versions/ (doc/releasing.md), which
+# is also why neither directory is a regression suite: only sql/*.sql are.
 
 EXTENSION = vectorstore
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
+PREVVERSION = 0.1.0
 
 MODULE_big = vectorstore
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/versions/$(EXTENSION)--*.sql) $(wildcard sql/versions/$(EXTENSION)--*.control)
 
 # Regression suites: every sql/*.sql (the install parts live in sql/install/).
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -42,6 +47,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
+	cat $^ > $@
+
+$(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/upgrade/*.sql))
 	cat $^ > $@
 
 all: emulator

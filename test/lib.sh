@@ -2,7 +2,7 @@
 # a local emulator and a throwaway PostgreSQL cluster, both stopped by
 # vs_cleanup (register it with `trap vs_cleanup EXIT`). Source, don't run.
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PGBIN=${PGBIN:-$("${PG_CONFIG:-pg_config}" --bindir)}
 VS_PIDS=()
 VS_CLUSTERS=()
 

@@ -6,27 +6,30 @@
 #   bash test/run.sh            everything
 #   bash test/run.sh regress    one or more of: docs emulator contract contract_sql regress tap
 #                               fuzz valgrind
+#   TAP=test/t/050_queue.pl REGRESS="00_setup 10_stores" bash test/run.sh tap regress
+#                               only some TAP files / pg_regress suites
+#   PG_CONFIG=/path/to/pg_config  build and test against another PostgreSQL installation
 #
 # As root it runs the suites as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root) in a copy of the tree. Leaves nothing running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract contract_sql regress tap fuzz valgrind)
-case "${SUITES[0]}" in -h|--help) sed -n '2,11p' "$0"; exit 0;; esac
+case "${SUITES[0]}" in -h|--help) sed -n '2,14p' "$0"; exit 0;; esac
+export PG_CONFIG=${PG_CONFIG:-pg_config}
 
 if [ "${VS_INNER:-}" != 1 ]; then
   bash "$ROOT/test/setup.sh"
   make -C "$ROOT" -s -j2 >/dev/null
-  if [ "$(id -u)" = 0 ]; then make -C "$ROOT" -s install >/dev/null; else sudo make -C "$ROOT" -s install >/dev/null; fi
-  SHARED_DIR=${SHARED_DIR:-$(cd "$ROOT/.." && pwd)/shared}
-  export SHARED_DIR
+  if [ "$(id -u)" = 0 ]; then make -C "$ROOT" -s install >/dev/null; else sudo make -C "$ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null; fi
   if [ "$(id -u)" = 0 ]; then
     WORK=$(mktemp -d /tmp/vectorstore-test.XXXXXX)
     cp -a "$ROOT/." "$WORK/tree"
     chown -R postgres: "$WORK"
     trap 'rm -rf "$WORK"' EXIT
     rc=0
-    runuser -u postgres -- env VS_INNER=1 SHARED_DIR="$SHARED_DIR" CI="${CI:-}" \
+    runuser -u postgres -- env VS_INNER=1 CI="${CI:-}" PG_CONFIG="$PG_CONFIG" \
+      TAP="${TAP:-}" REGRESS="${REGRESS:-}" VS_SEEDS="${VS_SEEDS:-}" \
       PATH="$PATH" HOME="$WORK" bash "$WORK/tree/test/run.sh" "${SUITES[@]}" || rc=$?
     # keep the logs and pg_regress results for inspection (test/output/)
     rm -rf "$ROOT/test/output"; cp -a "$WORK/tree/test/output" "$ROOT/test/" 2>/dev/null || true
@@ -37,6 +40,8 @@ fi
 
 # ---- inside: unprivileged, in a tree we may write to ----------------------
 VS_ROOT=$ROOT
+PGBIN=$("$PG_CONFIG" --bindir)
+export PGBIN
 . "$ROOT/test/lib.sh"
 trap vs_cleanup EXIT
 cd "$ROOT"
@@ -86,7 +91,7 @@ run_contract() {
 run_contract_sql() {
   echo "== contract_sql: every SQL function through the validating proxy (prism --errors)"
   local dir=$OUT/contract-sql; mkdir -p "$dir"
-  local spec=$SHARED_DIR/openapi/openai.vector-stores.yaml
+  local spec=$ROOT/test/contract/spec/openai.vector-stores.yaml
   [ -f "$spec" ] || { echo "  spec not found: $spec"; record contract_sql 0 1; return; }
   vs_start_emulator "$dir" --processing-delay-ms 20
   local pport; pport=$(vs_free_port)
@@ -119,7 +124,7 @@ run_regress() {
   vs_start_cluster "$dir/pg" "shared_preload_libraries = 'vectorstore'" \
     "vectorstore.base_url = '$VS_EMU_URL/v1'" "vstest.emulator_url = '$VS_EMU_URL'"
   local log=$dir/pg_regress.log
-  make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" >"$log" 2>&1 || true
+  make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" ${REGRESS:+REGRESS="$REGRESS"} >"$log" 2>&1 || true
   grep -E '^(test| +test| ok| not ok)|tests (passed|failed)' "$log" || true
   local ok bad
   ok=$(grep -cE '\.\.\. ok' "$log" || true)
@@ -136,7 +141,7 @@ run_tap() {
   local log=$OUT/tap.log
   if ls test/t/*.pl >/dev/null 2>&1; then
     VS_EMULATOR_BIN=$ROOT/emulator/vectorstore-emulator \
-    make -s prove >"$log" 2>&1 || true
+    make -s prove ${TAP:+PROVE_TESTS="$TAP"} >"$log" 2>&1 || true
     [ -d tmp_check/log ] && cp -a tmp_check/log "$OUT/tap-logs"
     grep -E '^test/t/|^Result|^Files=|Failed [0-9]+/' "$log" || true
     # count subtests: Tests=N from prove's summary, minus the failed ones

@@ -22,8 +22,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 EMU_DIR=$(dirname "$HERE")
 REPO=$(git -C "$HERE" rev-parse --show-toplevel 2>/dev/null || (cd "$EMU_DIR/.." && pwd))
-SHARED_DIR=${SHARED_DIR:-$REPO/../shared}
-SPEC=$SHARED_DIR/openapi/openai.vector-stores.yaml
+# the trimmed spec travels with the repository (test/contract/spec/SOURCE.md)
+SPEC=${VS_SPEC:-$REPO/test/contract/spec/openai.vector-stores.yaml}
 LOG=${TMPDIR:-/tmp}/vse-contract.$$
 mkdir -p "$LOG"
 EMU_PID=; PRISM_PID=
@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -f "$SPEC" ] || { echo "spec not found: $SPEC (set SHARED_DIR)"; exit 2; }
+[ -f "$SPEC" ] || { echo "spec not found: $SPEC"; exit 2; }
 [ -x "$EMU_DIR/vectorstore-emulator" ] || make -s -C "$EMU_DIR" || exit 2
 [ -x "$HERE/node_modules/.bin/prism" ] || (cd "$HERE" && npm ci --no-audit --no-fund >/dev/null 2>&1) || exit 2
 

@@ -2,9 +2,12 @@
 -- The install script is assembled from sql/install/*.sql by the Makefile.
 \echo Use "CREATE EXTENSION vectorstore" to load this file. \quit
 
--- Everything lives in schema "vectorstore" (created by CREATE EXTENSION from
--- the control file). PUBLIC has no USAGE on it: a superuser lets a role in
--- with GRANT USAGE ON SCHEMA vectorstore TO role (see README "Security model").
+-- Everything lives in schema "vectorstore", which this script creates (so
+-- DROP EXTENSION removes it). PUBLIC has no USAGE on it: a superuser lets a
+-- role in with GRANT USAGE ON SCHEMA vectorstore TO role (README "Security").
+-- CREATE EXTENSION restores search_path after the script.
+CREATE SCHEMA vectorstore;
+SET search_path = vectorstore;
 
 ---------------------------------------------------------------------------
 -- Credentials: API keys no role but the extension's owner can read
