@@ -44,31 +44,10 @@ PG_FUNCTION_INFO_V1(vs_upload_many_bytea);
 
 #define VS_BATCH_MAX_FILES 2000
 
-static const VsFieldAlias vs_batch_aliases[] = {
-	{"files_in_progress", "file_counts.in_progress"},
-	{"files_completed", "file_counts.completed"},
-	{"files_failed", "file_counts.failed"},
-	{"files_cancelled", "file_counts.cancelled"},
-	{"files_total", "file_counts.total"},
-	{NULL, NULL}
-};
-
-static const char *const vs_batch_kinds[] = {
-	"vector_store.files_batch", "vector_store.file_batch", NULL
-};
-
-static char *
-vs_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	vs_require_arg(fcinfo, argno, argname);
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 static Datum
 vs_batch_row(FunctionCallInfo fcinfo, cJSON *obj)
 {
-	vs_expect_kind(obj, vs_batch_kinds);
-	return vs_json_to_composite(obj, fcinfo, vs_batch_aliases);
+	return vs_object_result(fcinfo, obj, vs_batch_kinds, vs_batch_aliases);
 }
 
 static void
@@ -138,7 +117,7 @@ Datum
 vs_batch_create(PG_FUNCTION_ARGS)
 {
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
-	cJSON	   *body = cJSON_CreateObject();
+	cJSON	   *body = vs_json_new_object();
 	cJSON	   *attributes = vs_arg_json(fcinfo, 3);
 	cJSON	   *chunking = vs_arg_json(fcinfo, 4);
 
@@ -152,13 +131,13 @@ vs_batch_create(PG_FUNCTION_ARGS)
 		cJSON	   *ids = vs_json_from_text_array(PG_GETARG_ARRAYTYPE_P(1), "file_ids");
 
 		vs_check_batch_size(cJSON_GetArraySize(ids), "file_ids");
-		cJSON_AddItemToObject(body, "file_ids", ids);
+		vs_json_add_ref(body, "file_ids", ids);
 		vs_validate_attributes(attributes, "attributes");
 		vs_validate_chunking_strategy(chunking, "chunking_strategy");
 		if (attributes)
-			cJSON_AddItemToObject(body, "attributes", attributes);
+			vs_json_add_ref(body, "attributes", attributes);
 		if (chunking)
-			cJSON_AddItemToObject(body, "chunking_strategy", chunking);
+			vs_json_add_ref(body, "chunking_strategy", chunking);
 	}
 	else
 	{
@@ -171,7 +150,7 @@ vs_batch_create(PG_FUNCTION_ARGS)
 					 errmsg("attributes and chunking_strategy apply only with file_ids"),
 					 errhint("With files, give each element its own \"attributes\" and \"chunking_strategy\".")));
 		vs_validate_batch_files(files);
-		cJSON_AddItemToObject(body, "files", files);
+		vs_json_add_ref(body, "files", files);
 	}
 	return vs_batch_row(fcinfo,
 						vs_api_post(vs_path("/vector_stores/%s/file_batches", vsid), body, true));
@@ -208,9 +187,12 @@ vs_batch_files(PG_FUNCTION_ARGS)
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
 
-	vs_list_to_srf(fcinfo, vs_path("/vector_stores/%s/file_batches/%s/files", vsid, bid),
-				   vs_store_files_query(fcinfo, 2, 3),
-				   vs_store_file_aliases, "vector_store.file");
+	VsPager		pager = {0};
+
+	pager.path = vs_path("/vector_stores/%s/file_batches/%s/files", vsid, bid);
+	pager.beta = true;
+	vs_store_files_args(fcinfo, &pager, 2, 3);
+	vs_list_to_srf(fcinfo, &pager, vs_store_file_kinds, vs_store_file_aliases);
 	return (Datum) 0;
 }
 
@@ -221,19 +203,11 @@ vs_batch_poll(PG_FUNCTION_ARGS)
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
 	int64		timeout_ms = vs_arg_interval_ms(fcinfo, 2, "timeout");
-	int			interval = -1;
+	int			interval = vs_arg_poll_interval(fcinfo, 3);
 
-	if (!PG_ARGISNULL(3))
-	{
-		interval = PG_GETARG_INT32(3);
-		if (interval < 1 || interval > 3600000)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("poll_interval_ms must be between 1 and 3600000, not %d", interval)));
-	}
 	return vs_batch_row(fcinfo,
 						vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, bid),
-									   "file batch", bid, timeout_ms, interval, true));
+									   "file batch", bid, timeout_ms, interval, true, NULL));
 }
 
 /* ---------------------------------------------------------------------
@@ -275,7 +249,7 @@ vs_id_cmp(const void *a, const void *b)
 
 /* One listed vector store file: record its status and error in its row. */
 static void
-vs_upload_record(cJSON *item, void *arg)
+vs_upload_record(const cJSON *item, void *arg)
 {
 	VsUploadState *st = (VsUploadState *) arg;
 	VsIdIndex	key;
@@ -324,10 +298,15 @@ vs_follow_batch(const char *vsid, const char *batch_id, int64 left_ms,
 
 	PG_TRY();
 	{
+		VsPager		pager = {0};
+
 		(void) vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, batch_id),
-							  "file batch", batch_id, left_ms, -1, false);
-		vs_api_list_all(vs_path("/vector_stores/%s/file_batches/%s/files", vsid, batch_id),
-						"limit=100", true, vs_upload_record, st);
+							  "file batch", batch_id, left_ms, -1, false, NULL);
+		pager.path = vs_path("/vector_stores/%s/file_batches/%s/files", vsid, batch_id);
+		pager.beta = true;
+		pager.page_size = 100;
+		pager.raise = true;
+		(void) vs_paginate(&pager, vs_upload_record, st);
 	}
 	PG_CATCH();
 	{
@@ -349,6 +328,74 @@ vs_follow_batch(const char *vsid, const char *batch_id, int64 left_ms,
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+}
+
+/* Read one upload's answer as it arrives (never raises on what it says). */
+typedef struct VsUploadRead
+{
+	VsUploadItem *items;
+	const VsRequest *reqs;
+} VsUploadRead;
+
+static void
+vs_upload_read(int i, VsResponse *resp, void *arg)
+{
+	VsUploadRead *rd = (VsUploadRead *) arg;
+	VsUploadItem *it = &rd->items[i];
+
+	if (VS_HTTP_OK(resp))
+	{
+		char	   *err;
+		cJSON	   *file = vs_json_try_parse_response(&rd->reqs[i], resp, &err);
+
+		if (file && (err = vs_kind_problem(file, vs_file_kinds)) == NULL)
+		{
+			it->file_id = pstrdup(cJSON_GetObjectItemCaseSensitive(file, "id")->valuestring);
+			it->status = "uploaded";
+		}
+		else
+		{
+			/* a 2xx we cannot read: if it made a file, we cannot name it */
+			it->status = "upload_failed";
+			it->error = file ? psprintf("POST /files: invalid response: %s", err) : err;
+		}
+	}
+	else
+	{
+		it->status = "upload_failed";
+		it->error = vs_describe_error(&rd->reqs[i], resp);
+	}
+	vs_response_release(resp);
+}
+
+/*
+ * Files uploaded but not attached are deleted again, so a failed call leaves
+ * no orphan behind; what could not be deleted is said in the row's error.
+ */
+static void
+vs_delete_files(VsUploadItem *items, const int *uploaded, int from, int to, const char *why)
+{
+	int			n = to - from;
+	VsRequest  *reqs = palloc0(sizeof(VsRequest) * Max(n, 1));
+	VsResponse *resps = palloc0(sizeof(VsResponse) * Max(n, 1));
+
+	for (int k = 0; k < n; k++)
+	{
+		VsUploadItem *it = &items[uploaded[from + k]];
+
+		reqs[k].method = "DELETE";
+		reqs[k].path = vs_path("/files/%s", pg_any_to_server(it->file_id, strlen(it->file_id), PG_UTF8));
+	}
+	vs_http_execute_many(reqs, resps, n, 8, true);
+	for (int k = 0; k < n; k++)
+	{
+		VsUploadItem *it = &items[uploaded[from + k]];
+		bool		gone = VS_HTTP_OK(&resps[k]) || resps[k].status == 404;
+
+		it->error = psprintf("%s; the uploaded file %s was %s", why, it->file_id,
+							 gone ? "deleted again" : "left in the Files API");
+		vs_response_release(&resps[k]);
+	}
 }
 
 static void
@@ -457,34 +504,26 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 		}
 	}
 
-	/* 2. upload everything concurrently; failures stay per row */
+	/*
+	 * 2. upload everything concurrently; failures stay per row. Each answer
+	 * is read as it arrives and its body released, so memory holds the
+	 * answers in flight, not all of them. From here on nothing the server
+	 * answers raises: a file that uploaded ends attached, or deleted again.
+	 */
 	reqs = palloc0(sizeof(VsRequest) * Max(n, 1));
 	resps = palloc0(sizeof(VsResponse) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 		vs_file_upload_request(&reqs[i], items[i].filename, items[i].data, items[i].len,
 							   "assistants");
-	vs_http_execute_many(reqs, resps, n, concurrency, true);
+	{
+		VsUploadRead rd = {items, reqs};
 
+		vs_http_execute_each(reqs, resps, n, concurrency, true, vs_upload_read, &rd, NULL);
+	}
 	uploaded = palloc(sizeof(int) * Max(n, 1));
 	for (int i = 0; i < n; i++)
-	{
-		if (VS_HTTP_OK(&resps[i]))
-		{
-			cJSON	   *file = vs_json_parse_response(&reqs[i], &resps[i]);
-
-			items[i].file_id = pstrdup(vs_file_check(file));
-			items[i].status = "uploaded";
+		if (items[i].file_id)
 			uploaded[nuploaded++] = i;
-		}
-		else
-		{
-			items[i].status = "upload_failed";
-			items[i].error = vs_describe_error(&reqs[i], &resps[i]);
-		}
-		/* the bodies are not needed any more */
-		if (resps[i].body)
-			pfree(resps[i].body);
-	}
 
 	/* 3. attach what uploaded, by batches of at most 2,000 with attributes */
 	nbatches = (nuploaded + VS_BATCH_MAX_FILES - 1) / VS_BATCH_MAX_FILES;
@@ -493,24 +532,27 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 	batch_ids = palloc0(sizeof(char *) * Max(nbatches, 1));
 	for (int b = 0; b < nbatches; b++)
 	{
-		cJSON	   *body = cJSON_CreateObject();
+		cJSON	   *body = vs_json_new_object();
 		cJSON	   *files = cJSON_AddArrayToObject(body, "files");
 
+		if (files == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory building JSON")));
 		for (int k = b * VS_BATCH_MAX_FILES; k < Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES); k++)
 		{
 			VsUploadItem *it = &items[uploaded[k]];
 			cJSON	   *f = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(f, "file_id", it->file_id);
+			if (f == NULL || !cJSON_AddItemToArray(files, f) ||
+				cJSON_AddStringToObject(f, "file_id", it->file_id) == NULL)
+				ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory building JSON")));
 			if (it->attributes)
-				cJSON_AddItemToObject(f, "attributes", it->attributes);
+				vs_json_add_ref(f, "attributes", it->attributes);
 			if (chunking)
-				cJSON_AddItemReferenceToObject(f, "chunking_strategy", chunking);
-			cJSON_AddItemToArray(files, f);
+				vs_json_add_ref(f, "chunking_strategy", chunking);
 		}
 		breqs[b].method = "POST";
 		breqs[b].path = vs_path("/vector_stores/%s/file_batches", vsid);
-		breqs[b].body = vs_json_print(body);
+		breqs[b].json = body;
 		breqs[b].beta = true;
 	}
 	vs_http_execute_many(breqs, bresps, nbatches, Min(nbatches, 4), true);
@@ -521,15 +563,22 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 
 		if (VS_HTTP_OK(&bresps[b]))
 		{
-			cJSON	   *batch = vs_json_parse_response(&breqs[b], &bresps[b]);
+			cJSON	   *batch = vs_json_try_parse_response(&breqs[b], &bresps[b], &err);
 
-			vs_expect_kind(batch, vs_batch_kinds);
-			batch_ids[b] = pstrdup(vs_json_get_string(batch, "id"));
+			if (batch && (err = vs_kind_problem(batch, vs_batch_kinds)) == NULL)
+				batch_ids[b] = pstrdup(cJSON_GetObjectItemCaseSensitive(batch, "id")->valuestring);
+			else if (batch)
+				err = psprintf("%s %s: invalid response: %s", breqs[b].method, breqs[b].path, err);
 		}
 		else
-		{
 			err = vs_describe_error(&breqs[b], &bresps[b]);
+		vs_response_release(&bresps[b]);
+		if (err)
+		{
+			/* not attached: delete this batch's files again */
 			status = "attach_failed";
+			vs_delete_files(items, uploaded, b * VS_BATCH_MAX_FILES,
+							Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES), err);
 		}
 		for (int k = b * VS_BATCH_MAX_FILES; k < Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES); k++)
 		{
@@ -537,7 +586,8 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 
 			it->batch_id = batch_ids[b];
 			it->status = (char *) status;
-			it->error = err;
+			if (it->error == NULL)
+				it->error = err;
 		}
 	}
 

@@ -292,62 +292,117 @@ vs_credential_by_name(const char *name, bool missing_ok)
 	return c;
 }
 
+/*
+ * The credential a role uses for queued work, checked now (the worker calls
+ * this when it sends a job, not only when the job was queued): NULL and
+ * *err when the role no longer exists, or may no longer use the credential
+ * (revoked, or dropped). cred_name NULL or "" is the settings. Never raises
+ * for those; call inside a transaction.
+ */
+VsCredential *
+vs_credential_for_role(const char *role_name, const char *cred_name, char **err)
+{
+	Oid			role = get_role_oid(role_name, true);
+	VsCredential *c;
+	bool		many;
+
+	*err = NULL;
+	if (!OidIsValid(role))
+	{
+		*err = psprintf("role \"%s\" does not exist any more", role_name);
+		return NULL;
+	}
+	if (cred_name == NULL || cred_name[0] == '\0')
+		return vs_settings_credential();
+	c = vs_lookup(cred_name, role, !superuser_arg(role), &many);
+	if (c == NULL)
+	{
+		*err = psprintf("role \"%s\" may not use credential \"%s\" (it was revoked or dropped)",
+						role_name, cred_name);
+		return NULL;
+	}
+	{
+		/* a copy in the caller's context; wipe the long-lived one */
+		VsCredential *copy = palloc0(sizeof(VsCredential));
+
+		*copy = *c;
+		copy->name = pstrdup(c->name);
+		copy->api_key = c->api_key ? pstrdup(c->api_key) : NULL;
+		copy->base_url = pstrdup(c->base_url);
+		copy->organization = c->organization ? pstrdup(c->organization) : NULL;
+		copy->project = c->project ? pstrdup(c->project) : NULL;
+		if (c->api_key)
+		{
+			explicit_bzero(c->api_key, strlen(c->api_key));
+			pfree(c->api_key);
+		}
+		pfree(c);
+		return copy;
+	}
+}
+
 static char *vs_checked_url = NULL;
 static bool vs_checked_insecure = false;
 
-/* https anywhere; http only to loopback unless allowed by a superuser. */
-void
-vs_check_base_url(const char *url)
+/*
+ * Why requests may not go to url, or NULL: https anywhere; plain http only
+ * to loopback unless a superuser allowed it (vectorstore.allow_insecure_http).
+ */
+char *
+vs_base_url_problem(const char *url)
 {
 	CURLU	   *u;
 	char	   *scheme = NULL;
 	char	   *host = NULL;
-	bool		ok;
+	char	   *why = NULL;
 	bool		loopback;
 
 	if (url == NULL || url[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("vectorstore.base_url is empty")));
+		return pstrdup("vectorstore.base_url is empty");
 	/* the last URL that passed, with the setting it passed under */
 	if (vs_checked_url && strcmp(vs_checked_url, url) == 0 &&
 		vs_checked_insecure == vs_allow_insecure_http)
-		return;
+		return NULL;
 	u = curl_url();
 	if (u == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
-	if (ok)
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		(strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0))
+		why = psprintf("invalid vector store API base URL \"%s\"", url);
+	else
 	{
-		ok = (strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0);
 		loopback = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
 			strncmp(host, "127.", 4) == 0;
-		if (ok && strcmp(scheme, "http") == 0 && !loopback && !vs_allow_insecure_http)
-		{
-			curl_free(scheme);
-			curl_free(host);
-			curl_url_cleanup(u);
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("plain http:// is allowed only to loopback hosts"),
-					 errdetail("The base URL \"%s\" would send the API key unencrypted.", url),
-					 errhint("Use https://, or have a superuser set vectorstore.allow_insecure_http.")));
-		}
+		if (strcmp(scheme, "http") == 0 && !loopback && !vs_allow_insecure_http)
+			why = psprintf("plain http:// is allowed only to loopback hosts, not to \"%s\"", url);
 	}
 	if (scheme)
 		curl_free(scheme);
 	if (host)
 		curl_free(host);
 	curl_url_cleanup(u);
-	if (!ok)
+	if (why == NULL)
+	{
+		if (vs_checked_url)
+			pfree(vs_checked_url);
+		vs_checked_url = MemoryContextStrdup(TopMemoryContext, url);
+		vs_checked_insecure = vs_allow_insecure_http;
+	}
+	return why;
+}
+
+/* https anywhere; http only to loopback unless allowed by a superuser. */
+void
+vs_check_base_url(const char *url)
+{
+	char	   *why = vs_base_url_problem(url);
+
+	if (why)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid vector store API base URL \"%s\"", url),
-				 errhint("Use a URL such as https://api.openai.com/v1.")));
-	if (vs_checked_url)
-		pfree(vs_checked_url);
-	vs_checked_url = MemoryContextStrdup(TopMemoryContext, url);
-	vs_checked_insecure = vs_allow_insecure_http;
+				(errcode(strncmp(why, "plain", 5) == 0 ? ERRCODE_INSUFFICIENT_PRIVILEGE
+						 : ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg_internal("%s", why),
+				 errhint("Use https://, or have a superuser set vectorstore.allow_insecure_http.")));
 }

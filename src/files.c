@@ -25,37 +25,10 @@ PG_FUNCTION_INFO_V1(vs_file_delete);
 PG_FUNCTION_INFO_V1(vs_files);
 PG_FUNCTION_INFO_V1(vs_file_content);
 
-static const char *const vs_file_kinds[] = {"file", NULL};
-
 /* Purposes POST /files accepts (CONTRACT.md 3.2). */
 static const char *const vs_file_purposes[] = {
 	"assistants", "batch", "fine-tune", "vision", "user_data", "evals", NULL
 };
-
-/* Raise 08P01 unless obj has an id and one of the expected "object" values. */
-void
-vs_expect_kind(const cJSON *obj, const char *const *expected)
-{
-	const char *object = vs_json_get_string(obj, "object");
-	bool		ok = false;
-
-	for (int i = 0; object && expected[i]; i++)
-		if (strcmp(object, expected[i]) == 0)
-			ok = true;
-	if (!ok || vs_json_get_string(obj, "id") == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("invalid response from the vector store API"),
-				 errdetail("Expected an object of type \"%s\" with an id, got \"%s\".",
-						   expected[0], object ? object : "(none)")));
-}
-
-const char *
-vs_file_check(const cJSON *file)
-{
-	vs_expect_kind(file, vs_file_kinds);
-	return vs_json_get_string(file, "id");
-}
 
 static void
 vs_check_purpose(const char *purpose)
@@ -68,33 +41,6 @@ vs_check_purpose(const char *purpose)
 			 errmsg("purpose must be one of assistants, batch, fine-tune, vision, user_data, evals, not \"%s\"",
 					purpose),
 			 errhint("Files meant for vector stores use \"assistants\".")));
-}
-
-/*
- * Build a POST /files request. The parts array and every string it points at
- * are palloc'd in the current context, so they live as long as the request.
- */
-void
-vs_file_upload_request(VsRequest *req, const char *filename, const char *data,
-					   size_t len, const char *purpose)
-{
-	VsMimePart *parts = palloc0(sizeof(VsMimePart) * 2);
-
-	parts[0].name = "purpose";
-	parts[0].data = purpose;
-	parts[0].len = strlen(purpose);
-	parts[1].name = "file";
-	parts[1].filename = filename;
-	parts[1].content_type = NULL;	/* application/octet-stream */
-	parts[1].data = data;
-	parts[1].len = len;
-
-	memset(req, 0, sizeof(*req));
-	req->method = "POST";
-	req->path = "/files";
-	req->parts = parts;
-	req->nparts = 2;
-	req->beta = false;
 }
 
 /* Common part of both upload overloads: the file name and purpose checks. */
@@ -116,8 +62,7 @@ vs_file_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
 
 	vs_file_upload_request(&req, filename, data, len, purpose);
 	res = vs_api_call(&req);
-	(void) vs_file_check(res);
-	PG_RETURN_DATUM(vs_json_to_composite(res, fcinfo, NULL));
+	PG_RETURN_DATUM(vs_object_result(fcinfo, res, vs_file_kinds, NULL));
 }
 
 /* vs_file_upload(filename, content text, purpose) -> openai_file */
@@ -155,8 +100,7 @@ vs_file_get(PG_FUNCTION_ARGS)
 	vs_require_arg(fcinfo, 0, "file_id");
 	res = vs_api_get(vs_path("/files/%s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
 					 NULL, false);
-	(void) vs_file_check(res);
-	PG_RETURN_DATUM(vs_json_to_composite(res, fcinfo, NULL));
+	PG_RETURN_DATUM(vs_object_result(fcinfo, res, vs_file_kinds, NULL));
 }
 
 /* vs_file_delete(file_id) -> boolean; also removes it from every store */
@@ -179,36 +123,15 @@ vs_file_delete(PG_FUNCTION_ARGS)
 Datum
 vs_files(PG_FUNCTION_ARGS)
 {
+	VsPager		pager = {0};
 	StringInfoData q;
 
 	initStringInfo(&q);
 	if (!PG_ARGISNULL(0))
 		vs_query_add(&q, "purpose", text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	if (!PG_ARGISNULL(1))
-	{
-		char	   *order = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-		if (strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("order must be \"asc\" or \"desc\", not \"%s\"", order)));
-		vs_query_add(&q, "order", order);
-	}
-	if (!PG_ARGISNULL(2))
-	{
-		int32		limit = PG_GETARG_INT32(2);
-		char		buf[16];
-
-		if (limit < 1 || limit > 10000)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("limit (the page size) must be between 1 and 10000, not %d", limit)));
-		snprintf(buf, sizeof(buf), "%d", limit);
-		vs_query_add(&q, "limit", buf);
-	}
-	if (!PG_ARGISNULL(3))
-		vs_query_add(&q, "after", text_to_cstring(PG_GETARG_TEXT_PP(3)));
-	vs_list_to_srf(fcinfo, "/files", q.data, NULL, "file");
+	pager.path = "/files";
+	vs_list_args(fcinfo, &pager, &q, 1, 2, 3, 10000);
+	vs_list_to_srf(fcinfo, &pager, vs_file_kinds, NULL);
 	return (Datum) 0;
 }
 

@@ -4,13 +4,21 @@
  *	  Every use of cJSON: parsing API responses, typed field access, turning
  *	  response objects into rows, and converting between cJSON and jsonb.
  *
- * Memory: vs_json_init() points cJSON's allocator at palloc in the current
- * memory context. A cJSON tree therefore lives in the memory context that was
- * current when it was built and is released with it — including when an ERROR
- * unwinds the call — so no ERROR path can leak a tree. (STYLE.md suggests a
- * reset callback per tree; the allocator hook gives the same guarantee for
- * every tree without anyone having to remember to register one.) cJSON keeps
- * no other resources, so a longjmp out of it on out-of-memory is harmless.
+ * Memory: cJSON allocates with its own allocator (malloc). We never call
+ * cJSON_InitHooks(): it is process-wide, and would change the allocator of
+ * every other library in the backend that uses the shared libcjson. Instead
+ * every tree this extension makes comes from a function here and is owned
+ * by the memory context current when it was made (vs_json_own): when that
+ * context is reset or deleted — also when an ERROR unwinds the call — the
+ * trees it owns are deleted. The rules that make this safe:
+ *	  - nobody calls cJSON_Delete() on an owned tree: to free one early, make
+ *		it in a context of its own and reset that;
+ *	  - an owned tree is never put inside another tree: vs_json_add_ref()
+ *		adds it by reference (cJSON_IsReference), so each owned tree is
+ *		deleted once, by its owner, and a tree that refers to it must not be
+ *		used after the referenced tree's context is reset;
+ *	  - items made with cJSON_Create*() and added at once to an owned tree
+ *		belong to that tree.
  *
  * Responses are untrusted input: the body is validated as UTF-8 (NUL bytes
  * rejected) before parsing, cJSON limits nesting depth, and every field is
@@ -28,35 +36,176 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include <math.h>
 
-static void *
-vs_cjson_malloc(size_t size)
+/* ---------------------------------------------------------------------
+ * Ownership of cJSON trees (see the file header)
+ * ---------------------------------------------------------------------
+ */
+typedef struct VsJsonOwner
 {
-	/* NO_OOM: cJSON handles NULL itself; HUGE: big responses are capped by
-	 * vectorstore.max_response_size, not by palloc's 1 GB chunk limit. */
-	return MemoryContextAllocExtended(CurrentMemoryContext, size,
-									  MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE);
-}
+	MemoryContext cxt;
+	MemoryContextCallback cb;
+	cJSON	  **items;			/* allocated in cxt */
+	int			n;
+	int			cap;
+	struct VsJsonOwner *next;
+} VsJsonOwner;
 
+static VsJsonOwner *vs_json_owners = NULL;
+
+/* The context is being reset or deleted: delete its trees, forget it. */
 static void
-vs_cjson_free(void *ptr)
+vs_json_owner_release(void *arg)
 {
-	if (ptr != NULL)
-		pfree(ptr);
+	VsJsonOwner *o = (VsJsonOwner *) arg;
+	VsJsonOwner **pp;
+
+	for (pp = &vs_json_owners; *pp; pp = &(*pp)->next)
+	{
+		if (*pp == o)
+		{
+			*pp = o->next;
+			break;
+		}
+	}
+	for (int i = 0; i < o->n; i++)
+		cJSON_Delete(o->items[i]);
+	o->n = 0;
 }
 
-/* Route cJSON's allocations through palloc (see the file header). */
-void
-vs_json_init(void)
+/*
+ * Make CurrentMemoryContext the owner of a tree just made by cJSON, and
+ * return it. NULL (cJSON out of memory) raises 53200.
+ */
+cJSON *
+vs_json_own(cJSON *item)
 {
-	cJSON_Hooks hooks;
+	MemoryContext cxt = CurrentMemoryContext;
+	VsJsonOwner *o;
 
-	hooks.malloc_fn = vs_cjson_malloc;
-	hooks.free_fn = vs_cjson_free;
-	cJSON_InitHooks(&hooks);
+	if (item == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory building JSON")));
+	for (o = vs_json_owners; o; o = o->next)
+		if (o->cxt == cxt)
+			break;
+	if (o == NULL)
+	{
+		o = MemoryContextAllocExtended(cxt, sizeof(VsJsonOwner),
+									   MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+		if (o)
+			o->items = MemoryContextAllocExtended(cxt, sizeof(cJSON *) * 8,
+												  MCXT_ALLOC_NO_OOM);
+		if (o == NULL || o->items == NULL)
+		{
+			cJSON_Delete(item);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory building JSON")));
+		}
+		o->cxt = cxt;
+		o->cap = 8;
+		o->cb.func = vs_json_owner_release;
+		o->cb.arg = o;
+		MemoryContextRegisterResetCallback(cxt, &o->cb);
+		o->next = vs_json_owners;
+		vs_json_owners = o;
+	}
+	if (o->n == o->cap)
+	{
+		cJSON	  **bigger = MemoryContextAllocExtended(cxt, sizeof(cJSON *) * o->cap * 2,
+														MCXT_ALLOC_NO_OOM);
+
+		if (bigger == NULL)
+		{
+			cJSON_Delete(item);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory building JSON")));
+		}
+		memcpy(bigger, o->items, sizeof(cJSON *) * o->n);
+		pfree(o->items);
+		o->items = bigger;
+		o->cap *= 2;
+	}
+	o->items[o->n++] = item;
+	return item;
+}
+
+cJSON *
+vs_json_new_object(void)
+{
+	return vs_json_own(cJSON_CreateObject());
+}
+
+cJSON *
+vs_json_new_array(void)
+{
+	return vs_json_own(cJSON_CreateArray());
+}
+
+/* Put an owned tree into an object (key) or array (key NULL) by reference. */
+void
+vs_json_add_ref(cJSON *parent, const char *key, cJSON *item)
+{
+	bool		ok;
+
+	if (key == NULL)
+		ok = cJSON_AddItemReferenceToArray(parent, item);
+	else
+		ok = cJSON_AddItemReferenceToObject(parent, key, item);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory building JSON")));
+}
+
+/* Add a string in the server encoding (sent as UTF-8) to an object. */
+void
+vs_json_add_string(cJSON *obj, const char *key, const char *server_str)
+{
+	const char *utf8 = pg_server_to_any(server_str, strlen(server_str), PG_UTF8);
+
+	if (cJSON_AddStringToObject(obj, key, utf8) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory building JSON")));
+}
+
+/* Add a number, boolean or null to an object (53200 when out of memory). */
+void
+vs_json_add_number(cJSON *obj, const char *key, double v)
+{
+	if (cJSON_AddNumberToObject(obj, key, v) == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory building JSON")));
+}
+
+void
+vs_json_add_bool(cJSON *obj, const char *key, bool v)
+{
+	if (cJSON_AddBoolToObject(obj, key, v) == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory building JSON")));
+}
+
+void
+vs_json_add_null(cJSON *obj, const char *key)
+{
+	if (cJSON_AddNullToObject(obj, key) == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory building JSON")));
+}
+
+/* Parse JSON text (UTF-8) into an owned tree; NULL when it is not JSON. */
+cJSON *
+vs_json_parse_text(const char *text, size_t len, const char **end)
+{
+	cJSON	   *root = cJSON_ParseWithLengthOpts(text, len, end, true);
+
+	return root ? vs_json_own(root) : NULL;
 }
 
 static const char *
@@ -94,46 +243,100 @@ vs_bad_response(const char *field, const char *expected, const cJSON *got)
 					   field, expected, vs_json_type_name(got))));
 }
 
-/* Parse an API response body into a JSON object. */
-cJSON *
-vs_json_parse_response(const VsRequest *req, const VsResponse *resp)
+/*
+ * Is there an escaped NUL (\u0000) in a JSON string of this text? cJSON
+ * would decode it and cut the string short there ("file-abc\u0000/../x"
+ * would read as "file-abc"), so such a body is refused like a raw NUL.
+ */
+static bool
+vs_json_has_escaped_nul(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++)
+	{
+		size_t		bs = 0;
+
+		if (text[i] != '\\')
+			continue;
+		/* count the backslashes of this run: an odd run escapes the next char */
+		while (i + bs < len && text[i + bs] == '\\')
+			bs++;
+		i += bs - 1;
+		if (bs % 2 == 1 && i + 6 <= len && text[i + 1] == 'u' &&
+			strncmp(text + i + 2, "0000", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Parse an API response body into an owned JSON object; on failure return
+ * NULL and a description of what is wrong (never raises for bad input).
+ */
+static cJSON *
+vs_json_parse_body(const VsResponse *resp, char **why)
 {
 	cJSON	   *root;
 	const char *end = NULL;
 
+	*why = NULL;
 	if (resp->body_len == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("invalid response from the vector store API"),
-				 errdetail("The response body is empty."),
-				 errcontext("vectorstore request: %s %s", req->method, req->path)));
-
-	/* Validates UTF-8 and rejects NUL bytes before any parsing. */
+	{
+		*why = pstrdup("The response body is empty.");
+		return NULL;
+	}
+	/* UTF-8 and no NUL bytes, raw or escaped, before any parsing */
 	if (!pg_verify_mbstr(PG_UTF8, resp->body, (int) resp->body_len, true))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("invalid response from the vector store API"),
-				 errdetail("The response body is not valid UTF-8 text (or contains NUL bytes)."),
-				 errcontext("vectorstore request: %s %s", req->method, req->path)));
-
+	{
+		*why = pstrdup("The response body is not valid UTF-8 text (or contains NUL bytes).");
+		return NULL;
+	}
+	if (vs_json_has_escaped_nul(resp->body, resp->body_len))
+	{
+		*why = pstrdup("The response body contains an escaped NUL character (\\u0000).");
+		return NULL;
+	}
 	/* the body is NUL-terminated: require the value to end there, so
 	 * trailing garbage after a valid object is not accepted */
-	root = cJSON_ParseWithLengthOpts(resp->body, resp->body_len + 1, &end, true);
+	root = vs_json_parse_text(resp->body, resp->body_len + 1, &end);
+	if (root == NULL)
+	{
+		*why = psprintf("The response body is not valid JSON (or nests deeper than %d levels), near byte %ld.",
+						CJSON_NESTING_LIMIT, end ? (long) (end - resp->body) : 0L);
+		return NULL;
+	}
+	if (!cJSON_IsObject(root))
+	{
+		*why = psprintf("The response body is a JSON %s, not an object.",
+						vs_json_type_name(root));
+		return NULL;
+	}
+	return root;
+}
+
+/* Parse an API response body into a JSON object (08P01 when it is not one). */
+cJSON *
+vs_json_parse_response(const VsRequest *req, const VsResponse *resp)
+{
+	char	   *why;
+	cJSON	   *root = vs_json_parse_body(resp, &why);
+
 	if (root == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("invalid response from the vector store API"),
-				 errdetail("The response body is not valid JSON (or nests deeper than %d levels), near byte %ld.",
-						   CJSON_NESTING_LIMIT,
-						   end ? (long) (end - resp->body) : 0L),
+				 errdetail_internal("%s", why),
 				 errcontext("vectorstore request: %s %s", req->method, req->path)));
-	if (!cJSON_IsObject(root))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("invalid response from the vector store API"),
-				 errdetail("The response body is a JSON %s, not an object.",
-						   vs_json_type_name(root)),
-				 errcontext("vectorstore request: %s %s", req->method, req->path)));
+	return root;
+}
+
+/* The same without raising: NULL and *err ("METHOD PATH: why") on failure. */
+cJSON *
+vs_json_try_parse_response(const VsRequest *req, const VsResponse *resp, char **err)
+{
+	char	   *why;
+	cJSON	   *root = vs_json_parse_body(resp, &why);
+
+	*err = root ? NULL : psprintf("%s %s: invalid response: %s", req->method, req->path, why);
 	return root;
 }
 
@@ -147,7 +350,7 @@ vs_json_from_jsonb(Jsonb *jb)
 
 	txt = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 	utf8 = (char *) pg_server_to_any(txt, strlen(txt), PG_UTF8);
-	item = cJSON_Parse(utf8);
+	item = vs_json_parse_text(utf8, strlen(utf8) + 1, NULL);
 	if (item == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -155,16 +358,20 @@ vs_json_from_jsonb(Jsonb *jb)
 	return item;
 }
 
+/* Unformatted JSON text of a tree, palloc'd. */
 char *
 vs_json_print(const cJSON *item)
 {
 	char	   *out = cJSON_PrintUnformatted(item);
+	char	   *copy;
 
 	if (out == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while printing JSON")));
-	return out;
+	copy = MemoryContextStrdup(CurrentMemoryContext, out);	/* may raise: */
+	cJSON_free(out);			/* ... so out leaks only if palloc fails */
+	return copy;
 }
 
 /* A cJSON value as jsonb (text in UTF-8 converted to the server encoding). */
@@ -191,16 +398,14 @@ vs_text_to_utf8(text *t, int *len)
 	return s;
 }
 
-cJSON *
-vs_json_string_from_text(text *t)
+/* Add a text value (sent as UTF-8) to an object under key. */
+void
+vs_json_add_text(cJSON *obj, const char *key, text *t)
 {
-	cJSON	   *s = cJSON_CreateString(vs_text_to_utf8(t, NULL));
-
-	if (s == NULL)
+	if (cJSON_AddStringToObject(obj, key, vs_text_to_utf8(t, NULL)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	return s;
+				 errmsg("out of memory building JSON")));
 }
 
 /* A string field: NULL when missing or null; 08P01 when of another type. */
@@ -406,46 +611,58 @@ vs_excerpt(const char *s, size_t len)
 	return buf.data;
 }
 
-/* See vectorstore.h. Never raises on bad input. */
+/*
+ * See vectorstore.h. Never raises on bad input: the tree lives in a context
+ * of its own, deleted before returning; what is kept is copied out first.
+ */
 bool
 vs_json_error_fields(const char *body, size_t len, char **message, char **type,
 					 char **code, char **param)
 {
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext tmp;
 	cJSON	   *root;
 	cJSON	   *err;
 	const cJSON *f;
+	bool		ok = false;
 
 	*message = *type = *code = *param = NULL;
 	if (body == NULL || len == 0)
 		return false;
 	if (!pg_verify_mbstr(PG_UTF8, body, (int) len, true) ||
-		(root = cJSON_ParseWithLength(body, len)) == NULL)
+		vs_json_has_escaped_nul(body, len))
 	{
 		*message = vs_excerpt(body, len);
 		return false;
 	}
-	err = cJSON_GetObjectItemCaseSensitive(root, "error");
-	if (!cJSON_IsObject(err))
+	tmp = AllocSetContextCreate(outer, "vectorstore error body", ALLOCSET_SMALL_SIZES);
+	MemoryContextSwitchTo(tmp);
+	root = cJSON_ParseWithLength(body, len);
+	if (root)
+		vs_json_own(root);		/* deleted with tmp */
+	err = root ? cJSON_GetObjectItemCaseSensitive(root, "error") : NULL;
+	MemoryContextSwitchTo(outer);
+	if (cJSON_IsObject(err))
 	{
-		*message = vs_excerpt(body, len);
-		cJSON_Delete(root);
-		return false;
-	}
-	if ((f = cJSON_GetObjectItemCaseSensitive(err, "message")) && cJSON_IsString(f))
-	{
-		const char *m = pg_any_to_server(f->valuestring, strlen(f->valuestring), PG_UTF8);
-		int			mlen = pg_mbcliplen(m, strlen(m), 2000);
+		ok = true;
+		if ((f = cJSON_GetObjectItemCaseSensitive(err, "message")) && cJSON_IsString(f))
+		{
+			const char *m = pg_any_to_server(f->valuestring, strlen(f->valuestring), PG_UTF8);
+			int			mlen = pg_mbcliplen(m, strlen(m), 2000);
 
-		*message = pnstrdup(m, mlen);	/* a copy: the tree goes below */
+			*message = pnstrdup(m, mlen);	/* a copy: the tree goes below */
+		}
+		if ((f = cJSON_GetObjectItemCaseSensitive(err, "type")) && cJSON_IsString(f))
+			*type = vs_excerpt(f->valuestring, strlen(f->valuestring));
+		if ((f = cJSON_GetObjectItemCaseSensitive(err, "code")) && cJSON_IsString(f))
+			*code = vs_excerpt(f->valuestring, strlen(f->valuestring));
+		if ((f = cJSON_GetObjectItemCaseSensitive(err, "param")) && cJSON_IsString(f))
+			*param = vs_excerpt(f->valuestring, strlen(f->valuestring));
 	}
-	if ((f = cJSON_GetObjectItemCaseSensitive(err, "type")) && cJSON_IsString(f))
-		*type = vs_excerpt(f->valuestring, strlen(f->valuestring));
-	if ((f = cJSON_GetObjectItemCaseSensitive(err, "code")) && cJSON_IsString(f))
-		*code = vs_excerpt(f->valuestring, strlen(f->valuestring));
-	if ((f = cJSON_GetObjectItemCaseSensitive(err, "param")) && cJSON_IsString(f))
-		*param = vs_excerpt(f->valuestring, strlen(f->valuestring));
-	cJSON_Delete(root);
-	return true;
+	else
+		*message = vs_excerpt(body, len);
+	MemoryContextDelete(tmp);
+	return ok;
 }
 
 cJSON *
@@ -462,7 +679,7 @@ vs_json_from_text_array(ArrayType *arr, const char *argname)
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
-	cJSON	   *out = cJSON_CreateArray();
+	cJSON	   *out = vs_json_new_array();
 
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
@@ -475,7 +692,10 @@ vs_json_from_text_array(ArrayType *arr, const char *argname)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not contain nulls", argname)));
-		cJSON_AddItemToArray(out, vs_json_string_from_text(DatumGetTextPP(elems[i])));
+		if (!cJSON_AddItemToArray(out, cJSON_CreateString(vs_text_to_utf8(DatumGetTextPP(elems[i]), NULL))))
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory building JSON")));
 	}
 	return out;
 }

@@ -356,37 +356,11 @@ vq_429_delay(const VsResponse *r)
 }
 
 
-/*
- * Parse a 2xx JSON body without raising; NULL (and *err) when it is not JSON.
- * The error is caught without a subtransaction, which is safe because
- * parsing touches nothing but memory — call it outside any transaction.
- */
+/* Parse a 2xx JSON body without raising; NULL (and *err) when it is not an object. */
 cJSON *
 vq_parse(const VsRequest *req, const VsResponse *resp, char **err)
 {
-	MemoryContext old = CurrentMemoryContext;
-	cJSON	   *volatile root = NULL;
-
-	*err = NULL;
-	PG_TRY();
-	{
-		root = vs_json_parse_response(req, resp);
-		if (!cJSON_IsObject(root))
-			ereport(ERROR, (errmsg("response is not a JSON object")));
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(old);
-		e = CopyErrorData();
-		FlushErrorState();
-		*err = psprintf("%s %s: %s%s%s", req->method, req->path, e->message,
-						e->detail ? ": " : "", e->detail ? e->detail : "");
-		root = NULL;
-	}
-	PG_END_TRY();
-	return root;
+	return vs_json_try_parse_response(req, resp, err);
 }
 
 /* A string field of a parsed object, or NULL (never raises). */

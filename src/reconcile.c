@@ -30,65 +30,28 @@
  */
 
 /*
- * Follow a list endpoint through every page (has_more / after=<last id>),
- * calling cb for each item, without raising: the worker records failures in
- * job rows. Returns false with *err set when a page fails, is not JSON, or
- * does not advance (a server that answers has_more with the same last id
- * would otherwise keep the worker here for ever).
+ * Follow a list endpoint through every page (the paginator, recording
+ * rather than raising a failure). Returns false with *err set when a page
+ * fails, is not JSON, or does not advance.
  */
 typedef void (*VqItemFn) (const cJSON *item, void *arg);
 
 static bool
 vq_list_pages(const VsCredential *cred, const char *path, const char *query,
-			  bool beta, VqItemFn cb, void *arg, char **err)
+			  int page_size, bool beta, VqItemFn cb, void *arg, char **err)
 {
-	char	   *after = NULL;
+	VsPager		pager = {0};
+	bool		ok;
 
-	for (;;)
-	{
-		VsRequest	req = {0};
-		VsResponse	resp;
-		StringInfoData q;
-		cJSON	   *o;
-		const cJSON *it;
-		const char *last = NULL;
-
-		initStringInfo(&q);
-		appendStringInfoString(&q, query);
-		if (after)
-			vs_query_add(&q, "after", after);
-		req.method = "GET";
-		req.path = path;
-		req.query = q.data;
-		req.beta = beta;
-		req.cred = cred;
-		vs_http_execute_many(&req, &resp, 1, 1, true);
-		if (!VS_HTTP_OK(&resp))
-		{
-			*err = vq_error(&req, &resp);
-			return false;
-		}
-		o = vq_parse(&req, &resp, err);
-		if (o == NULL)
-			return false;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "data"))
-		{
-			const char *id = vq_str(it, "id");
-
-			if (id == NULL)
-				continue;
-			cb(it, arg);
-			last = id;
-		}
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "has_more")) || last == NULL)
-			return true;
-		if (after && strcmp(after, last) == 0)
-		{
-			*err = psprintf("GET %s: the list did not advance past \"%s\"", path, last);
-			return false;
-		}
-		after = pstrdup(last);
-	}
+	pager.path = path;
+	pager.query = query;
+	pager.page_size = page_size;
+	pager.beta = beta;
+	pager.cred = cred;
+	pager.raise = false;
+	ok = vs_paginate(&pager, cb, arg);
+	*err = pager.error;
+	return ok;
 }
 
 typedef struct VqBatchFiles
@@ -103,6 +66,8 @@ vq_batch_file_item(const cJSON *it, void *arg)
 {
 	VqBatchFiles *bf = (VqBatchFiles *) arg;
 	const cJSON *le = cJSON_GetObjectItemCaseSensitive(it, "last_error");
+	/* the page's context goes after the page: keep copies in the loop's */
+	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
 
 	*bf->fids = lappend(*bf->fids, pstrdup(vq_str(it, "id")));
 	*bf->statuses = lappend(*bf->statuses, pstrdup(vq_str(it, "status") ? vq_str(it, "status") : ""));
@@ -112,6 +77,7 @@ vq_batch_file_item(const cJSON *it, void *arg)
 								   vq_str(le, "code") ? vq_str(le, "code") : "error",
 								   vq_str(le, "message") ? vq_str(le, "message") : "")
 						  : NULL);
+	MemoryContextSwitchTo(old);
 }
 
 /* List a batch's files (every page); returns false on a failure. */
@@ -123,7 +89,7 @@ vq_batch_files(const VsCredential *cred, const char *store, const char *bid,
 
 	return vq_list_pages(cred,
 						 vs_path("/vector_stores/%s/file_batches/%s/files", store, bid),
-						 "limit=100", true, vq_batch_file_item, &bf, err);
+						 NULL, 100, true, vq_batch_file_item, &bf, err);
 }
 
 int
@@ -367,11 +333,14 @@ vq_marked_item(const cJSON *it, void *arg)
 	jid = strtoll(fn + m->plen, &end, 10);
 	if (end != fn + m->plen && *end == '_' && jid > 0)
 	{
+		/* the page's context goes after the page: keep copies in the loop's */
+		MemoryContext old = MemoryContextSwitchTo(vq_cxt);
 		int64	   *p = palloc(sizeof(int64));
 
 		*p = (int64) jid;
 		*m->fids = lappend(*m->fids, pstrdup(vq_str(it, "id")));
 		*m->jids = lappend(*m->jids, p);
+		MemoryContextSwitchTo(old);
 	}
 }
 
@@ -385,7 +354,7 @@ vq_list_marked(const VsCredential *cred, List **fids, List **jids, char **err)
 	m.plen = strlen(m.prefix);
 	m.fids = fids;
 	m.jids = jids;
-	return vq_list_pages(cred, "/files", "purpose=assistants&limit=10000", false,
+	return vq_list_pages(cred, "/files", "purpose=assistants", 10000, false,
 						 vq_marked_item, &m, err);
 }
 

@@ -75,7 +75,7 @@ vs_validate_ranking_options(const cJSON *ro)
 static cJSON *
 vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 {
-	cJSON	   *body = cJSON_CreateObject();
+	cJSON	   *body = vs_json_new_object();
 	cJSON	   *filters;
 	cJSON	   *ranking;
 	char	   *vsid;
@@ -91,7 +91,7 @@ vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("query must not be an empty array")));
-		cJSON_AddItemToObject(body, "query", q);
+		vs_json_add_ref(body, "query", q);
 	}
 	else
 	{
@@ -99,7 +99,7 @@ vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("query must not be empty")));
-		cJSON_AddItemToObject(body, "query", vs_json_string_from_text(PG_GETARG_TEXT_PP(1)));
+		vs_json_add_text(body, "query", PG_GETARG_TEXT_PP(1));
 	}
 	if (!PG_ARGISNULL(2))
 	{
@@ -109,22 +109,22 @@ vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("max_num_results must be between 1 and 50, not %d", max)));
-		cJSON_AddNumberToObject(body, "max_num_results", max);
+		vs_json_add_number(body, "max_num_results", max);
 	}
 	filters = vs_arg_json(fcinfo, 3);
 	if (filters && !cJSON_IsNull(filters))
 	{
 		vs_validate_filters(filters, "filters");
-		cJSON_AddItemToObject(body, "filters", filters);
+		vs_json_add_ref(body, "filters", filters);
 	}
 	ranking = vs_arg_json(fcinfo, 4);
 	if (ranking && !cJSON_IsNull(ranking))
 	{
 		vs_validate_ranking_options(ranking);
-		cJSON_AddItemToObject(body, "ranking_options", ranking);
+		vs_json_add_ref(body, "ranking_options", ranking);
 	}
 	if (!PG_ARGISNULL(5))
-		cJSON_AddBoolToObject(body, "rewrite_query", PG_GETARG_BOOL(5));
+		vs_json_add_bool(body, "rewrite_query", PG_GETARG_BOOL(5));
 
 	return vs_api_post(vs_path("/vector_stores/%s/search", vsid), body, true);
 }

@@ -19,6 +19,8 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include <limits.h>
+
 PG_MODULE_MAGIC;
 
 char	   *vs_api_key = NULL;
@@ -30,6 +32,7 @@ int			vs_connect_timeout_ms = 10000;
 int			vs_request_timeout_ms = 60000;
 int			vs_max_retries = 2;
 int			vs_max_response_kb = 65536;
+int			vs_max_requests_per_statement = 100000;
 bool		vs_allow_insecure_http = false;
 
 void		_PG_init(void);
@@ -88,8 +91,6 @@ vs_base_url_check(char **newval, void **extra, GucSource source)
 void
 _PG_init(void)
 {
-	vs_json_init();
-
 	DefineCustomStringVariable("vectorstore.api_key",
 							   "API key sent as the bearer token (superuser only; falls back to the server's OPENAI_API_KEY).",
 							   NULL,
@@ -172,7 +173,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("vectorstore.max_response_size",
-							"Largest response body accepted from the API.",
+							"Response data one call may hold at once (all its responses, decompressed).",
 							NULL,
 							&vs_max_response_kb,
 							65536, 1, 1024 * 1024,
@@ -180,17 +181,17 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("vectorstore.max_requests_per_statement",
+							"Requests one SQL statement may send (retries count); 0: no limit.",
+							"A guard against a query that calls the API once per row of a large table.",
+							&vs_max_requests_per_statement,
+							100000, 0, INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
 	vs_worker_init();
 
 	MarkGUCPrefixReserved("vectorstore");
 }
 
-/* Raise 22004 when a required argument is NULL. */
-void
-vs_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", argname)));
-}

@@ -6,12 +6,15 @@
  * The extension is split by concern (see STYLE.md):
  *	  vectorstore.c  _PG_init and the settings (GUCs)
  *	  credential.c   which API key / base URL a request uses, and who may use it
- *	  http.c         every libcurl call: retries, timeouts, cancel, keep-alive
- *	  json.c         every cJSON call: parsing responses, typed fields, jsonb
+ *	  transport.c    every libcurl call: connections, timeouts, cancel, memory
+ *	  client.c       requests: URL, headers, bodies, retries, error reporting
+ *	  outcome.c      what an HTTP outcome means (the one retry classifier)
+ *	  paginate.c     following list pages (the one paginator)
+ *	  api.c          the SQL functions' toolkit: arguments, options, rows, polling
+ *	  json.c         every cJSON call: owned trees, typed fields, jsonb
  *	  validate.c     request validation done before anything is sent
- *	  stores.c       /vector_stores
- *	  (further resources: files, vector store files, batches, search, queue,
- *	   worker — one file each)
+ *	  stores.c, files.c, store_files.c, batches.c, search.c: one API resource each
+ *	  queue.c, reconcile.c, worker.c, sync.c: the background worker
  *
  *-------------------------------------------------------------------------
  */
@@ -47,19 +50,40 @@ extern int	vs_connect_timeout_ms;	/* vectorstore.connect_timeout */
 extern int	vs_request_timeout_ms;	/* vectorstore.timeout (per attempt) */
 extern int	vs_max_retries;			/* vectorstore.max_retries */
 extern int	vs_max_response_kb;		/* vectorstore.max_response_size */
+extern int	vs_max_requests_per_statement;	/* vectorstore.max_requests_per_statement */
 extern bool vs_allow_insecure_http; /* vectorstore.allow_insecure_http */
 
 /* ---------------------------------------------------------------------
  * Credentials (credential.c)
  * ---------------------------------------------------------------------
  */
+
+/* A header or query parameter: name and value (UTF-8, as sent). */
+typedef struct VsHeader
+{
+	const char *name;
+	const char *value;
+} VsHeader;
+
+typedef enum VsAuthStyle
+{
+	VS_AUTH_BEARER,				/* Authorization: Bearer <key> (OpenAI) */
+	VS_AUTH_API_KEY,			/* api-key: <key> (Azure OpenAI) */
+	VS_AUTH_NONE				/* no key sent */
+} VsAuthStyle;
+
 typedef struct VsCredential
 {
 	char	   *name;			/* credential name, or NULL for the settings */
-	char	   *api_key;		/* may be NULL/empty: no Authorization sent */
+	char	   *api_key;		/* may be NULL/empty: no key sent */
 	char	   *base_url;		/* never NULL */
 	char	   *organization;	/* NULL when unset */
 	char	   *project;		/* NULL when unset */
+	VsAuthStyle auth;
+	VsHeader   *headers;		/* default headers; values are secrets */
+	int			nheaders;
+	VsHeader   *query;			/* default query parameters (Azure's api-version) */
+	int			nquery;
 } VsCredential;
 
 /*
@@ -69,14 +93,25 @@ typedef struct VsCredential
  */
 extern VsCredential *vs_credential_current(void);
 
-/* Credential by name, with no privilege check (the worker's use). */
+/* Credential by name, with no privilege check. */
 extern VsCredential *vs_credential_by_name(const char *name, bool missing_ok);
+
+/*
+ * The credential role_name may use under cred_name (NULL: the settings),
+ * checked now: NULL and *err when the role is gone or may not use it. The
+ * worker's check of authority at send time; never raises for those.
+ */
+extern VsCredential *vs_credential_for_role(const char *role_name, const char *cred_name,
+											char **err);
 
 /* Validate a base URL against the transport rules (https, or loopback). */
 extern void vs_check_base_url(const char *url);
 
+/* The same without raising: NULL when acceptable, else why not. */
+extern char *vs_base_url_problem(const char *url);
+
 /* ---------------------------------------------------------------------
- * HTTP (http.c): the only module that calls libcurl
+ * Requests (client.c over transport.c; outcome.c decides retries)
  * ---------------------------------------------------------------------
  */
 typedef struct VsMimePart
@@ -88,34 +123,94 @@ typedef struct VsMimePart
 	size_t		len;
 } VsMimePart;
 
+/*
+ * The SDKs' per-request options (request_options jsonb, parsed by
+ * vs_request_options() in api.c): extra headers and query parameters,
+ * extra_body merged into a JSON body (extra form fields for an upload),
+ * and per-request timeout and retries.
+ */
+typedef struct VsRequestOptions
+{
+	VsHeader   *headers;		/* extra_headers (checked: see api.c) */
+	int			nheaders;
+	VsHeader   *query;			/* extra_query */
+	int			nquery;
+	cJSON	   *body;			/* extra_body: an object, or NULL */
+	int			timeout_ms;		/* -1: vectorstore.timeout */
+	int			max_retries;	/* -1: vectorstore.max_retries */
+} VsRequestOptions;
+
 typedef struct VsRequest
 {
 	const char *method;			/* "GET", "POST" or "DELETE" */
 	const char *path;			/* "/vector_stores/vs_1"; build with vs_path() */
 	const char *query;			/* "limit=100&after=x" or NULL */
-	const char *body;			/* JSON text (UTF-8) or NULL */
+	const cJSON *json;			/* JSON body, or NULL */
+	const char *body;			/* JSON body as text (UTF-8), or NULL */
 	const VsMimePart *parts;	/* multipart/form-data body, or NULL */
 	int			nparts;
 	bool		beta;			/* send OpenAI-Beta: assistants=v2 */
 	bool		binary;			/* Accept: application/binary (raw body) */
 	bool		poll;			/* a poll helper GET (X-Stainless-Poll-Helper) */
 	const VsCredential *cred;	/* NULL: vs_credential_current() */
+	const VsRequestOptions *opts;	/* NULL: none */
 } VsRequest;
+
+/* Bytes of response bodies a call holds at once (transport.c). */
+typedef struct VsBudget
+{
+	size_t		cap;
+	size_t		live;
+} VsBudget;
 
 typedef struct VsResponse
 {
-	long		status;			/* HTTP status, 0 on a transport failure */
+	long		status;			/* HTTP status, 0 when there is none */
 	char	   *body;			/* palloc'd, NUL-terminated, may hold NULs */
 	size_t		body_len;
 	int			poll_after_ms;	/* openai-poll-after-ms, -1 when absent */
 	int			retry_after_ms; /* from retry-after-ms / Retry-After, -1 */
 	int			should_retry;	/* x-should-retry: -1 absent, 0, 1 */
-	char		request_id[96]; /* x-request-id, "" when absent */
+	char		request_id[128];	/* x-request-id (printable), "" when absent */
 	int			attempts;		/* attempts made (1 + retries) */
 	int			curl_code;		/* CURLcode of the last attempt */
-	bool		too_large;		/* body exceeded vectorstore.max_response_size */
-	char		error[256];		/* transport error text when status == 0 */
+	bool		sent;			/* did the last attempt's request leave? */
+	bool		too_large;		/* over vectorstore.max_response_size */
+	bool		cap_reached;	/* not sent: vectorstore.max_requests_per_statement */
+	bool		invalid;		/* not sent: the request itself is invalid (error) */
+	char		error[256];		/* what went wrong when status == 0 */
+	VsBudget   *budget;			/* where the body's bytes are counted */
 } VsResponse;
+
+/* True when a response is a success (2xx). */
+#define VS_HTTP_OK(resp) ((resp)->status >= 200 && (resp)->status < 300)
+
+/* Free a body as soon as it has been looked at (gives its bytes back). */
+extern void vs_response_release(VsResponse *resp);
+
+/*
+ * What an outcome means (outcome.c) — the one classifier the SQL functions'
+ * retries and the worker's job states both use.
+ */
+typedef enum VsOutcomeKind
+{
+	VS_OUTCOME_DONE,			/* 2xx */
+	VS_OUTCOME_RETRY,			/* transient, nothing (or something idempotent) done */
+	VS_OUTCOME_THROTTLE,		/* 429: hold back the credential; costs no attempt */
+	VS_OUTCOME_UNKNOWN,			/* a POST that may have been carried out */
+	VS_OUTCOME_PERMANENT		/* retrying cannot help */
+} VsOutcomeKind;
+
+typedef struct VsOutcome
+{
+	VsOutcomeKind kind;
+	int			delay_ms;		/* when to try again; -1 for DONE/PERMANENT */
+} VsOutcome;
+
+extern VsOutcome vs_outcome(const VsRequest *req, const VsResponse *resp, int retries_done);
+extern bool vs_outcome_retryable(VsOutcomeKind kind);
+extern const char *vs_outcome_name(VsOutcomeKind kind);
+extern int	vs_backoff_ms(int retries_done);
 
 /*
  * Send one request, retrying as the official SDKs do, and return the 2xx
@@ -125,26 +220,39 @@ typedef struct VsResponse
 extern VsResponse *vs_http_execute(const VsRequest *req);
 
 /*
- * Send n requests over up to `concurrency` connections at once (libcurl's
- * multi interface). Never raises for HTTP or transport failures: each
- * resps[i] tells what happened (status 0 = transport failure). With `retry`
- * each request is retried like vs_http_execute does. Interrupts still raise
- * (after every handle is released).
+ * Send n requests over up to `concurrency` connections at once. Never
+ * raises for HTTP or transport failures, nor for a request that cannot be
+ * built (resps[i].invalid, with the reason in .error): each resps[i] tells
+ * what happened. With `retry` each request is retried like vs_http_execute
+ * does. `done`, when given, is called as each request finishes, and may
+ * release its body at once. Interrupts and the statement's request cap
+ * still raise (after every handle is released). `budget` NULL: a budget of
+ * vectorstore.max_response_size for this call.
  */
+typedef void (*VsDoneFn) (int i, VsResponse *resp, void *arg);
 extern void vs_http_execute_many(const VsRequest *reqs, VsResponse *resps,
 								 int n, int concurrency, bool retry);
+extern void vs_http_execute_each(const VsRequest *reqs, VsResponse *resps,
+								 int n, int concurrency, bool retry,
+								 VsDoneFn done, void *arg, VsBudget *budget);
 
-/* True when a response is a success (2xx). */
-#define VS_HTTP_OK(resp) ((resp)->status >= 200 && (resp)->status < 300)
+/*
+ * The one rule for header values and caller-set headers (client.c): why a
+ * value holding control characters, or a header a caller may not set
+ * (credentials, identity, framing, routing), cannot be sent; NULL when fine.
+ */
+extern char *vs_header_value_problem(const char *what, const char *value);
+extern bool vs_header_forbidden(const char *name);
+extern char *vs_extra_header_problem(const char *name, const char *value);
 
-/* Would the SDKs retry this response?  And after how long (attempt >= 0)? */
-extern bool vs_http_retryable(const VsResponse *resp);
-extern int	vs_http_retry_delay_ms(const VsResponse *resp, int retries_done);
+/* The worker sends without the per-statement request cap. */
+extern bool vs_request_cap_enabled;
 
 /*
  * The one place that turns a failed response into an ERROR: maps HTTP status
  * and error.type/code to a SQLSTATE, puts the API's message in the detail and
- * "vectorstore request: METHOD PATH" in the context.
+ * "vectorstore request: METHOD PATH" in the context. Every string that came
+ * from the server is scrubbed of every secret the request carried.
  */
 extern void vs_report_error(const VsRequest *req, const VsResponse *resp) pg_attribute_noreturn();
 
@@ -153,10 +261,13 @@ extern char *vs_describe_error(const VsRequest *req, const VsResponse *resp);
 
 /*
  * Path and query building. vs_path() replaces each %s in fmt with the next
- * argument escaped as one path segment (and rejects "", "." and ".."), so an
- * id can never reach another path. vs_query_add() appends name=value escaped.
+ * argument escaped as one path segment (and rejects "", ".", ".." and
+ * segments holding "/" or "\"), so an id can never reach another path;
+ * vs_path_try() returns NULL and *err instead of raising.
+ * vs_query_add() appends name=value escaped.
  */
 extern char *vs_path(const char *fmt,...);
+extern char *vs_path_try(char **err, const char *fmt,...);
 extern void vs_query_add(StringInfo q, const char *name, const char *value);
 
 /* Convenience: execute and parse the JSON object the API returns. */
@@ -165,24 +276,70 @@ extern cJSON *vs_api_get(const char *path, const char *query, bool beta);
 extern cJSON *vs_api_post(const char *path, const cJSON *body, bool beta);
 extern cJSON *vs_api_delete(const char *path, bool beta);
 
-/*
- * Follow a list endpoint through every page (has_more / after=<last id>),
- * calling cb for each item of data[].
+/* ---------------------------------------------------------------------
+ * The paginator (paginate.c): the only code that follows list pages
+ * ---------------------------------------------------------------------
  */
-typedef void (*VsListCallback) (cJSON *item, void *arg);
-extern void vs_api_list_all(const char *path, const char *query, bool beta,
-							VsListCallback cb, void *arg);
+typedef void (*VsItemFn) (const cJSON *item, void *arg);
+
+typedef struct VsPager
+{
+	/* what to list */
+	const char *path;
+	const char *query;			/* the caller's parameters (no cursor) */
+	const char *after;			/* start after this id (NULL: the start) */
+	const char *before;			/* or page backwards from before this id */
+	bool		beta;
+	const VsCredential *cred;	/* NULL: vs_credential_current() */
+	const VsRequestOptions *opts;
+	int			page_size;		/* "limit" per request; 0: the caller's or the API's */
+	int			max_page_size;	/* the endpoint's largest page (100, or 10000) */
+	/* how far to go */
+	int64		max_items;		/* stop after this many items; 0: all */
+	int			max_pages;		/* stop after this many pages; 0: no limit */
+	bool		raise;			/* raise on a failure (SQL), or record it (worker) */
+	/* results */
+	int64		items;			/* items passed to the callback */
+	int			pages;			/* pages fetched */
+	bool		more;			/* stopped with more to come (max_items/pages) */
+	char	   *cursor;			/* last id seen: resume with after = cursor */
+	char	   *error;			/* !raise: why it stopped early, else NULL */
+} VsPager;
+
+/*
+ * Follow a list endpoint page by page, calling fn for each item of data[]
+ * (in a page context reset between pages: fn copies what it keeps). Stops
+ * at the end, at max_items or max_pages (more = true), or — a hostile or
+ * broken server — at a page that does not advance the cursor. Returns false
+ * when it stopped on a failure (only when !raise; error says why).
+ */
+extern bool vs_paginate(VsPager *pager, VsItemFn fn, void *arg);
 
 /* ---------------------------------------------------------------------
  * JSON (json.c): the only module that parses/prints with cJSON
  * ---------------------------------------------------------------------
- * cJSON allocates with palloc in CurrentMemoryContext (see vs_json_init), so
- * a cJSON tree is freed with its memory context, also when an ERROR unwinds.
+ * Every tree is owned by the memory context current when it was made and
+ * deleted when that context is reset or deleted, on ERROR too; an owned
+ * tree goes into another only by reference (vs_json_add_ref). json.c's
+ * header explains the rules. Never call cJSON_Delete on an owned tree.
  */
-extern void vs_json_init(void);
+extern cJSON *vs_json_own(cJSON *item);
+extern cJSON *vs_json_new_object(void);
+extern cJSON *vs_json_new_array(void);
+extern void vs_json_add_ref(cJSON *parent, const char *key, cJSON *item);
+extern void vs_json_add_string(cJSON *obj, const char *key, const char *server_str);
+extern void vs_json_add_text(cJSON *obj, const char *key, text *t);
+extern void vs_json_add_number(cJSON *obj, const char *key, double v);
+extern void vs_json_add_bool(cJSON *obj, const char *key, bool v);
+extern void vs_json_add_null(cJSON *obj, const char *key);
+extern cJSON *vs_json_parse_text(const char *text, size_t len, const char **end);
 
 /* Parse an API response body; ERROR 08P01 naming the request if not JSON. */
 extern cJSON *vs_json_parse_response(const VsRequest *req, const VsResponse *resp);
+
+/* The same without raising: NULL and *err on failure. */
+extern cJSON *vs_json_try_parse_response(const VsRequest *req, const VsResponse *resp,
+										 char **err);
 
 /* Parse a JSON text in server encoding from a user argument (22023/22P02). */
 extern cJSON *vs_json_from_jsonb(Jsonb *jb);
@@ -203,8 +360,7 @@ extern cJSON *vs_arg_json(FunctionCallInfo fcinfo, int argno);
 /* text[] to a JSON array of strings (NULL elements rejected with 22004). */
 extern cJSON *vs_json_from_text_array(ArrayType *arr, const char *argname);
 
-/* Text argument (server encoding) to a cJSON string in UTF-8. */
-extern cJSON *vs_json_string_from_text(text *t);
+/* Text (server encoding) in UTF-8. */
 extern char *vs_text_to_utf8(text *t, int *len);
 
 /*
@@ -247,33 +403,85 @@ extern void vs_validate_attributes(const cJSON *attributes, const char *argname)
 extern void vs_validate_filters(const cJSON *filters, const char *argname);
 
 /* ---------------------------------------------------------------------
- * Small helpers for SQL-callable functions
+ * The toolkit of the SQL-callable functions (api.c): arguments, request
+ * options, response checks, lists as rows, polling, the shapes of objects
  * ---------------------------------------------------------------------
  */
+/* Raise 22004 when a required argument is NULL. */
+extern void vs_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* A required text argument as a C string (22004 when NULL). */
+extern char *vs_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *argname);
+
 /* Argument n as a C string in server encoding, or NULL when SQL NULL. */
 #define VS_ARG_CSTRING_OR_NULL(n) \
 	(PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n)))
 
+/* A timeout interval argument in milliseconds; -1 when SQL NULL (no limit). */
+extern int64 vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* A poll_interval_ms argument (1..3600000); -1 when SQL NULL. */
+extern int	vs_arg_poll_interval(FunctionCallInfo fcinfo, int argno);
+
 /*
- * List endpoints as set-returning functions (stores.c): build the query from
- * the "order", "limit" (page size, 1..100) and "after" arguments (-1: none),
- * then materialize every page, each item checked to be `expected` (an
- * "object" value, or NULL for no check) and turned into a row.
+ * Parse a request_options jsonb (the SDKs' extra_headers, extra_query,
+ * extra_body, timeout, max_retries), refusing what it may not carry (see
+ * api.c). NULL for SQL NULL or '{}'. vs_arg_request_options() reads
+ * argument argno when the function has that many arguments (a 0.1.0
+ * database calls the library with the old argument lists).
  */
-extern char *vs_list_query(FunctionCallInfo fcinfo, int order_arg, int limit_arg,
-						   int after_arg);
-extern void vs_list_to_srf(FunctionCallInfo fcinfo, const char *path,
-						   const char *query, const VsFieldAlias *aliases,
-						   const char *expected);
+extern VsRequestOptions *vs_request_options(const cJSON *opts);
+extern VsRequestOptions *vs_arg_request_options(FunctionCallInfo fcinfo, int argno);
 
-/* Raise 22004 when a required argument is NULL. */
-extern void vs_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
+/* The shapes of API objects: "object" values and column aliases. */
+extern const char *const vs_store_kinds[];
+extern const char *const vs_file_kinds[];
+extern const char *const vs_store_file_kinds[];
+extern const char *const vs_batch_kinds[];
+extern const VsFieldAlias vs_store_aliases[];
+extern const VsFieldAlias vs_store_file_aliases[];
+extern const VsFieldAlias vs_batch_aliases[];
 
-/* ---------------------------------------------------------------------
- * Files, vector store files and batches (files.c, store_files.c,
- * batches.c): helpers the three share
- * ---------------------------------------------------------------------
+/* Raise 08P01 unless obj has an id and its "object" is one of expected[]. */
+extern void vs_expect_kind(const cJSON *obj, const char *const *expected);
+
+/* The same as a test: NULL when obj is one of expected[], else why not. */
+extern char *vs_kind_problem(const cJSON *obj, const char *const *expected);
+
+/* An object response as the function's composite result, checked first. */
+extern Datum vs_object_result(FunctionCallInfo fcinfo, const cJSON *obj,
+							  const char *const *kinds, const VsFieldAlias *aliases);
+
+/*
+ * List endpoints as set-returning functions: vs_list_args() reads the
+ * "order" (into q), "limit" (the page size, 1..max_limit) and "after"
+ * arguments (-1: none) into a pager; vs_list_to_srf() then puts every item
+ * (through the paginator) into the function's tuplestore, each checked to
+ * be one of `kinds` (NULL: no check) and turned into a row.
  */
+extern void vs_list_args(FunctionCallInfo fcinfo, VsPager *pager, StringInfo q,
+						 int order_arg, int limit_arg, int after_arg, int max_limit);
+extern void vs_list_to_srf(FunctionCallInfo fcinfo, VsPager *pager,
+						   const char *const *kinds, const VsFieldAlias *aliases);
+
+/* A vector store file list's "filter" argument, then "order", "limit", after. */
+extern void vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager,
+								int filter_arg, int order_arg);
+
+/*
+ * Poll GET path (a vector store file or a file batch) until its status is
+ * completed, failed or cancelled, waiting poll_interval_ms (> 0), else the
+ * server's openai-poll-after-ms, else 1000 ms between polls, never less than
+ * VS_POLL_MIN_MS. When timeout_ms (>= 0) passes first: raise 55000 if
+ * raise_on_timeout, else return the last object seen. The result is
+ * allocated in the caller's memory context.
+ */
+#define VS_POLL_DEFAULT_MS	1000	/* openai-python's default interval */
+#define VS_POLL_MIN_MS		10		/* never spin, whatever the server says */
+extern cJSON *vs_poll_status(const char *path, const char *what, const char *id,
+							 int64 timeout_ms, int poll_interval_ms,
+							 bool raise_on_timeout, const VsRequestOptions *opts);
+
 /* Fill req as a POST /files multipart upload of data (filename in UTF-8). */
 extern void vs_file_upload_request(VsRequest *req, const char *filename,
 								   const char *data, size_t len,
@@ -281,33 +489,6 @@ extern void vs_file_upload_request(VsRequest *req, const char *filename,
 
 /* Check an upload response is a File and return its id (08P01 if not). */
 extern const char *vs_file_check(const cJSON *file);
-
-/* Raise 08P01 unless obj has an id and its "object" is one of expected[]. */
-extern void vs_expect_kind(const cJSON *obj, const char *const *expected);
-
-/* A timeout interval argument in milliseconds; -1 when SQL NULL (no limit). */
-extern int64 vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname);
-
-/*
- * Poll GET path (a vector store file or a file batch) until its status is
- * completed, failed or cancelled, waiting poll_interval_ms (> 0), else the
- * server's openai-poll-after-ms, else 1000 ms between polls. When timeout_ms
- * (>= 0) passes first: raise 55000 if raise_on_timeout, else return the last
- * object seen. The result is allocated in the caller's memory context.
- */
-extern cJSON *vs_poll_status(const char *path, const char *what, const char *id,
-							 int64 timeout_ms, int poll_interval_ms,
-							 bool raise_on_timeout);
-
-/*
- * Query of a vector store file list: filter (in_progress|completed|failed|
- * cancelled) at filter_arg, then "order", "limit", after from order_arg on.
- */
-extern char *vs_store_files_query(FunctionCallInfo fcinfo, int filter_arg, int order_arg);
-
-/* Column aliases of vectorstore.vector_store_file (last_error expanded). */
-extern const VsFieldAlias vs_store_file_aliases[];
-extern const char *const vs_store_file_kinds[];
 
 /* ---------------------------------------------------------------------
  * Background worker (worker.c): its settings, and when loaded from

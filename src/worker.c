@@ -641,6 +641,7 @@ vs_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("vectorstore worker");
 	vs_am_worker = true;
+	vs_request_cap_enabled = false;	/* the cap is per SQL statement */
 
 	/* one worker per database */
 	LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);

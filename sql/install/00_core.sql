@@ -5,14 +5,15 @@
 -- Everything lives in schema "vectorstore", which this script creates (so
 -- DROP EXTENSION removes it). PUBLIC has no USAGE on it: a superuser lets a
 -- role in with GRANT USAGE ON SCHEMA vectorstore TO role (README "Security").
--- CREATE EXTENSION restores search_path after the script.
+-- Every name below is schema-qualified: the script runs with search_path set to
+-- pg_catalog (the control file's nominal schema), and a SET here would outlive
+-- CREATE EXTENSION in the caller's session.
 CREATE SCHEMA vectorstore;
-SET search_path = vectorstore;
 
 ---------------------------------------------------------------------------
 -- Credentials: API keys no role but the extension's owner can read
 ---------------------------------------------------------------------------
-CREATE TABLE credential (
+CREATE TABLE vectorstore.credential (
     name         text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
     api_key      text NOT NULL,
     base_url     text CHECK (base_url ~ '^https?://'),
@@ -20,35 +21,35 @@ CREATE TABLE credential (
     project      text,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
-REVOKE ALL ON credential FROM PUBLIC;
+REVOKE ALL ON vectorstore.credential FROM PUBLIC;
 
-CREATE TABLE credential_grant (
-    credential text NOT NULL REFERENCES credential(name) ON DELETE CASCADE ON UPDATE CASCADE,
+CREATE TABLE vectorstore.credential_grant (
+    credential text NOT NULL REFERENCES vectorstore.credential(name) ON DELETE CASCADE ON UPDATE CASCADE,
     grantee    oid  NOT NULL,
     PRIMARY KEY (credential, grantee)
 );
-REVOKE ALL ON credential_grant FROM PUBLIC;
+REVOKE ALL ON vectorstore.credential_grant FROM PUBLIC;
 
-CREATE FUNCTION _credentials_changed() RETURNS trigger
+CREATE FUNCTION vectorstore._credentials_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'vs_credentials_changed' LANGUAGE C;
-REVOKE ALL ON FUNCTION _credentials_changed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION vectorstore._credentials_changed() FROM PUBLIC;
 
 CREATE TRIGGER credential_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credential
-    FOR EACH STATEMENT EXECUTE FUNCTION _credentials_changed();
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vectorstore.credential
+    FOR EACH STATEMENT EXECUTE FUNCTION vectorstore._credentials_changed();
 CREATE TRIGGER credential_grant_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credential_grant
-    FOR EACH STATEMENT EXECUTE FUNCTION _credentials_changed();
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vectorstore.credential_grant
+    FOR EACH STATEMENT EXECUTE FUNCTION vectorstore._credentials_changed();
 
 -- What anyone may know about credentials: names, targets and grantees; never keys.
-CREATE VIEW credentials AS
+CREATE VIEW vectorstore.credentials AS
     SELECT c.name, c.base_url, c.organization, c.project, c.created_at,
-           ARRAY(SELECT g.grantee::regrole FROM credential_grant g
+           ARRAY(SELECT g.grantee::regrole FROM vectorstore.credential_grant g
                  WHERE g.credential = c.name ORDER BY 1) AS grantees
-    FROM credential c;
-REVOKE ALL ON credentials FROM PUBLIC;
+    FROM vectorstore.credential c;
+REVOKE ALL ON vectorstore.credentials FROM PUBLIC;
 
-CREATE FUNCTION vs_credential_set(name text, api_key text, base_url text DEFAULT NULL,
+CREATE FUNCTION vectorstore.vs_credential_set(name text, api_key text, base_url text DEFAULT NULL,
                                   organization text DEFAULT NULL, project text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -66,7 +67,7 @@ BEGIN
             organization = EXCLUDED.organization, project = EXCLUDED.project;
 END $$;
 
-CREATE FUNCTION vs_credential_drop(name text) RETURNS boolean
+CREATE FUNCTION vectorstore.vs_credential_drop(name text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
@@ -76,7 +77,7 @@ BEGIN
     RETURN FOUND;
 END $$;
 
-CREATE FUNCTION vs_credential_grant(credential text, grantee regrole) RETURNS void
+CREATE FUNCTION vectorstore.vs_credential_grant(credential text, grantee regrole) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
@@ -91,7 +92,7 @@ BEGIN
     ON CONFLICT DO NOTHING;
 END $$;
 
-CREATE FUNCTION vs_credential_revoke(credential text, grantee regrole) RETURNS boolean
+CREATE FUNCTION vectorstore.vs_credential_revoke(credential text, grantee regrole) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
@@ -103,24 +104,24 @@ BEGIN
     RETURN FOUND;
 END $$;
 
-REVOKE ALL ON FUNCTION vs_credential_set(text, text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION vs_credential_drop(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION vs_credential_grant(text, regrole) FROM PUBLIC;
-REVOKE ALL ON FUNCTION vs_credential_revoke(text, regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION vectorstore.vs_credential_set(text, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION vectorstore.vs_credential_drop(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION vectorstore.vs_credential_grant(text, regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION vectorstore.vs_credential_revoke(text, regrole) FROM PUBLIC;
 
-COMMENT ON FUNCTION vs_credential_set(text, text, text, text, text) IS
+COMMENT ON FUNCTION vectorstore.vs_credential_set(text, text, text, text, text) IS
   'Store (or replace) a named API credential; superuser only. Roles use it after vs_credential_grant() without being able to read the key.';
-COMMENT ON FUNCTION vs_credential_drop(text) IS
+COMMENT ON FUNCTION vectorstore.vs_credential_drop(text) IS
   'Delete a named credential and its grants; superuser only.';
-COMMENT ON FUNCTION vs_credential_grant(text, regrole) IS
+COMMENT ON FUNCTION vectorstore.vs_credential_grant(text, regrole) IS
   'Let a role (and its members) make requests with a named credential; superuser only.';
-COMMENT ON FUNCTION vs_credential_revoke(text, regrole) IS
+COMMENT ON FUNCTION vectorstore.vs_credential_revoke(text, regrole) IS
   'Take a credential away from a role; superuser only.';
 
 ---------------------------------------------------------------------------
 -- Vector stores
 ---------------------------------------------------------------------------
-CREATE TYPE vector_store AS (
+CREATE TYPE vectorstore.vector_store AS (
     id                text,
     name              text,
     description       text,
@@ -139,40 +140,40 @@ CREATE TYPE vector_store AS (
     raw               jsonb
 );
 
-CREATE FUNCTION vs_store_create(name text DEFAULT NULL, description text DEFAULT NULL,
+CREATE FUNCTION vectorstore.vs_store_create(name text DEFAULT NULL, description text DEFAULT NULL,
                                 file_ids text[] DEFAULT NULL,
                                 chunking_strategy jsonb DEFAULT NULL,
                                 expires_after jsonb DEFAULT NULL,
                                 metadata jsonb DEFAULT NULL)
-RETURNS vector_store AS 'MODULE_PATHNAME', 'vs_store_create'
+RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_create'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_store_get(vector_store_id text)
-RETURNS vector_store AS 'MODULE_PATHNAME', 'vs_store_get'
+CREATE FUNCTION vectorstore.vs_store_get(vector_store_id text)
+RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_get'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_store_update(vector_store_id text, name text DEFAULT NULL,
+CREATE FUNCTION vectorstore.vs_store_update(vector_store_id text, name text DEFAULT NULL,
                                 expires_after jsonb DEFAULT NULL,
                                 metadata jsonb DEFAULT NULL)
-RETURNS vector_store AS 'MODULE_PATHNAME', 'vs_store_update'
+RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_update'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_store_delete(vector_store_id text)
+CREATE FUNCTION vectorstore.vs_store_delete(vector_store_id text)
 RETURNS boolean AS 'MODULE_PATHNAME', 'vs_store_delete'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_stores("order" text DEFAULT 'desc', "limit" integer DEFAULT 100,
+CREATE FUNCTION vectorstore.vs_stores("order" text DEFAULT 'desc', "limit" integer DEFAULT 100,
                           after text DEFAULT NULL)
-RETURNS SETOF vector_store AS 'MODULE_PATHNAME', 'vs_stores'
+RETURNS SETOF vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_stores'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
-COMMENT ON FUNCTION vs_store_create(text, text, text[], jsonb, jsonb, jsonb) IS
+COMMENT ON FUNCTION vectorstore.vs_store_create(text, text, text[], jsonb, jsonb, jsonb) IS
   'Create a vector store (POST /vector_stores). Arguments mirror the SDK; metadata, expires_after and chunking_strategy are validated before sending.';
-COMMENT ON FUNCTION vs_store_get(text) IS
+COMMENT ON FUNCTION vectorstore.vs_store_get(text) IS
   'Retrieve a vector store (GET /vector_stores/{id}).';
-COMMENT ON FUNCTION vs_store_update(text, text, jsonb, jsonb) IS
+COMMENT ON FUNCTION vectorstore.vs_store_update(text, text, jsonb, jsonb) IS
   'Modify a vector store (POST /vector_stores/{id}); NULL leaves a field alone, ''null''::jsonb clears expires_after or metadata.';
-COMMENT ON FUNCTION vs_store_delete(text) IS
+COMMENT ON FUNCTION vectorstore.vs_store_delete(text) IS
   'Delete a vector store (DELETE /vector_stores/{id}); returns whether it was deleted. Its files stay in the Files API.';
-COMMENT ON FUNCTION vs_stores(text, integer, text) IS
+COMMENT ON FUNCTION vectorstore.vs_stores(text, integer, text) IS
   'All vector stores, one row each, following has_more/after through every page ("limit" is the page size, 1..100).';

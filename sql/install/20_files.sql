@@ -2,7 +2,7 @@
 ---------------------------------------------------------------------------
 -- Files (/files): upload from a value, retrieve, delete, list, download
 ---------------------------------------------------------------------------
-CREATE TYPE openai_file AS (
+CREATE TYPE vectorstore.openai_file AS (
     id             text,
     filename       text,
     bytes          bigint,
@@ -14,40 +14,40 @@ CREATE TYPE openai_file AS (
     raw            jsonb
 );
 
-CREATE FUNCTION vs_file_upload(filename text, content text, purpose text DEFAULT 'assistants')
-RETURNS openai_file AS 'MODULE_PATHNAME', 'vs_file_upload_text'
+CREATE FUNCTION vectorstore.vs_file_upload(filename text, content text, purpose text DEFAULT 'assistants')
+RETURNS vectorstore.openai_file AS 'MODULE_PATHNAME', 'vs_file_upload_text'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_file_upload(filename text, content bytea, purpose text DEFAULT 'assistants')
-RETURNS openai_file AS 'MODULE_PATHNAME', 'vs_file_upload_bytea'
+CREATE FUNCTION vectorstore.vs_file_upload(filename text, content bytea, purpose text DEFAULT 'assistants')
+RETURNS vectorstore.openai_file AS 'MODULE_PATHNAME', 'vs_file_upload_bytea'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_file_get(file_id text)
-RETURNS openai_file AS 'MODULE_PATHNAME', 'vs_file_get'
+CREATE FUNCTION vectorstore.vs_file_get(file_id text)
+RETURNS vectorstore.openai_file AS 'MODULE_PATHNAME', 'vs_file_get'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_file_delete(file_id text)
+CREATE FUNCTION vectorstore.vs_file_delete(file_id text)
 RETURNS boolean AS 'MODULE_PATHNAME', 'vs_file_delete'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_files(purpose text DEFAULT NULL, "order" text DEFAULT 'desc',
+CREATE FUNCTION vectorstore.vs_files(purpose text DEFAULT NULL, "order" text DEFAULT 'desc',
                          "limit" integer DEFAULT 10000, after text DEFAULT NULL)
-RETURNS SETOF openai_file AS 'MODULE_PATHNAME', 'vs_files'
+RETURNS SETOF vectorstore.openai_file AS 'MODULE_PATHNAME', 'vs_files'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
-CREATE FUNCTION vs_file_content(file_id text)
+CREATE FUNCTION vectorstore.vs_file_content(file_id text)
 RETURNS bytea AS 'MODULE_PATHNAME', 'vs_file_content'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION vs_file_upload(text, text, text) IS
+COMMENT ON FUNCTION vectorstore.vs_file_upload(text, text, text) IS
   'Upload a File (POST /files, multipart) whose content is the text value, sent as UTF-8 bytes. purpose defaults to assistants, the one vector stores use.';
-COMMENT ON FUNCTION vs_file_upload(text, bytea, text) IS
+COMMENT ON FUNCTION vectorstore.vs_file_upload(text, bytea, text) IS
   'Upload a File (POST /files, multipart) whose content is the bytea value, byte for byte (NUL bytes included).';
-COMMENT ON FUNCTION vs_file_get(text) IS
+COMMENT ON FUNCTION vectorstore.vs_file_get(text) IS
   'Retrieve a File (GET /files/{file_id}).';
-COMMENT ON FUNCTION vs_file_delete(text) IS
+COMMENT ON FUNCTION vectorstore.vs_file_delete(text) IS
   'Delete a File (DELETE /files/{file_id}); it is also removed from every vector store. Returns whether it was deleted.';
-COMMENT ON FUNCTION vs_files(text, text, integer, text) IS
+COMMENT ON FUNCTION vectorstore.vs_files(text, text, integer, text) IS
   'All Files, optionally of one purpose, one row each, following has_more/after through every page ("limit" is the page size, 1..10000).';
-COMMENT ON FUNCTION vs_file_content(text) IS
+COMMENT ON FUNCTION vectorstore.vs_file_content(text) IS
   'The raw bytes of a File (GET /files/{file_id}/content), never parsed.';

@@ -2,7 +2,7 @@
 ---------------------------------------------------------------------------
 -- Vector store file batches (/vector_stores/{id}/file_batches)
 ---------------------------------------------------------------------------
-CREATE TYPE vector_store_file_batch AS (
+CREATE TYPE vectorstore.vector_store_file_batch AS (
     id                text,
     vector_store_id   text,
     status            text,
@@ -15,34 +15,34 @@ CREATE TYPE vector_store_file_batch AS (
     raw               jsonb
 );
 
-CREATE FUNCTION vs_batch_create(vector_store_id text, file_ids text[] DEFAULT NULL,
+CREATE FUNCTION vectorstore.vs_batch_create(vector_store_id text, file_ids text[] DEFAULT NULL,
                                 files jsonb DEFAULT NULL,
                                 attributes jsonb DEFAULT NULL,
                                 chunking_strategy jsonb DEFAULT NULL)
-RETURNS vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_create'
+RETURNS vectorstore.vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_create'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_batch_get(vector_store_id text, batch_id text)
-RETURNS vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_get'
+CREATE FUNCTION vectorstore.vs_batch_get(vector_store_id text, batch_id text)
+RETURNS vectorstore.vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_get'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_batch_cancel(vector_store_id text, batch_id text)
-RETURNS vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_cancel'
+CREATE FUNCTION vectorstore.vs_batch_cancel(vector_store_id text, batch_id text)
+RETURNS vectorstore.vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_cancel'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_batch_files(vector_store_id text, batch_id text,
+CREATE FUNCTION vectorstore.vs_batch_files(vector_store_id text, batch_id text,
                                filter text DEFAULT NULL, "order" text DEFAULT 'desc',
                                "limit" integer DEFAULT 100, after text DEFAULT NULL)
-RETURNS SETOF vector_store_file AS 'MODULE_PATHNAME', 'vs_batch_files'
+RETURNS SETOF vectorstore.vector_store_file AS 'MODULE_PATHNAME', 'vs_batch_files'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
-CREATE FUNCTION vs_batch_poll(vector_store_id text, batch_id text,
+CREATE FUNCTION vectorstore.vs_batch_poll(vector_store_id text, batch_id text,
                               timeout interval DEFAULT '10 min',
                               poll_interval_ms integer DEFAULT NULL)
-RETURNS vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_poll'
+RETURNS vectorstore.vector_store_file_batch AS 'MODULE_PATHNAME', 'vs_batch_poll'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vs_upload_many(vector_store_id text, filenames text[], contents text[],
+CREATE FUNCTION vectorstore.vs_upload_many(vector_store_id text, filenames text[], contents text[],
                                attributes jsonb[] DEFAULT NULL,
                                chunking_strategy jsonb DEFAULT NULL,
                                max_concurrency integer DEFAULT 8,
@@ -53,7 +53,7 @@ RETURNS TABLE ("index" integer, filename text, file_id text, batch_id text,
 AS 'MODULE_PATHNAME', 'vs_upload_many_text'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
 
-CREATE FUNCTION vs_upload_many(vector_store_id text, filenames text[], contents bytea[],
+CREATE FUNCTION vectorstore.vs_upload_many(vector_store_id text, filenames text[], contents bytea[],
                                attributes jsonb[] DEFAULT NULL,
                                chunking_strategy jsonb DEFAULT NULL,
                                max_concurrency integer DEFAULT 8,
@@ -64,17 +64,17 @@ RETURNS TABLE ("index" integer, filename text, file_id text, batch_id text,
 AS 'MODULE_PATHNAME', 'vs_upload_many_bytea'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
 
-COMMENT ON FUNCTION vs_batch_create(text, text[], jsonb, jsonb, jsonb) IS
+COMMENT ON FUNCTION vectorstore.vs_batch_create(text, text[], jsonb, jsonb, jsonb) IS
   'Attach up to 2,000 Files at once (POST /vector_stores/{id}/file_batches): file_ids (sharing attributes and chunking_strategy) or files, a JSON array of {file_id, attributes, chunking_strategy}; not both.';
-COMMENT ON FUNCTION vs_batch_get(text, text) IS
+COMMENT ON FUNCTION vectorstore.vs_batch_get(text, text) IS
   'Retrieve a file batch (GET /vector_stores/{id}/file_batches/{batch_id}) with its file counts.';
-COMMENT ON FUNCTION vs_batch_cancel(text, text) IS
+COMMENT ON FUNCTION vectorstore.vs_batch_cancel(text, text) IS
   'Cancel a file batch (POST .../file_batches/{batch_id}/cancel): files still in progress are cancelled.';
-COMMENT ON FUNCTION vs_batch_files(text, text, text, text, integer, text) IS
+COMMENT ON FUNCTION vectorstore.vs_batch_files(text, text, text, text, integer, text) IS
   'All files of a file batch, optionally only those with status filter (in_progress, completed, failed, cancelled), following every page.';
-COMMENT ON FUNCTION vs_batch_poll(text, text, interval, integer) IS
+COMMENT ON FUNCTION vectorstore.vs_batch_poll(text, text, interval, integer) IS
   'Wait until a file batch is completed, failed or cancelled and return it (see vs_store_file_poll for the interval and timeout rules).';
-COMMENT ON FUNCTION vs_upload_many(text, text[], text[], jsonb[], jsonb, integer, boolean, interval) IS
+COMMENT ON FUNCTION vectorstore.vs_upload_many(text, text[], text[], jsonb[], jsonb, integer, boolean, interval) IS
   'Upload many texts as Files concurrently (max_concurrency connections), attach them with per-file attributes in batches of at most 2,000 and, with wait, poll them to the end. One row per element: file_id, batch_id, status (completed, failed, cancelled, in_progress, upload_failed, attach_failed) and error; failures never lose the files that did upload.';
-COMMENT ON FUNCTION vs_upload_many(text, text[], bytea[], jsonb[], jsonb, integer, boolean, interval) IS
+COMMENT ON FUNCTION vectorstore.vs_upload_many(text, text[], bytea[], jsonb[], jsonb, integer, boolean, interval) IS
   'vs_upload_many for bytea contents, sent byte for byte.';

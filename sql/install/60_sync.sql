@@ -7,7 +7,7 @@
 -- for changed ones (the new file is attached before the old one is
 -- detached and deleted), 'delete' for rows that are gone. Each role sees
 -- and runs only its own syncs (row level security).
-CREATE TABLE sync (
+CREATE TABLE vectorstore.sync (
     name              text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
     source            oid NOT NULL,
     vector_store_id   text NOT NULL,
@@ -22,42 +22,42 @@ CREATE TABLE sync (
     last_run_at       timestamptz,
     last_run          jsonb
 );
-ALTER TABLE sync ENABLE ROW LEVEL SECURITY;
-CREATE POLICY sync_owner ON sync
+ALTER TABLE vectorstore.sync ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sync_owner ON vectorstore.sync
     USING (owner OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
                                          WHERE r.rolname OPERATOR(pg_catalog.=) current_user));
-REVOKE ALL ON sync FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON sync TO PUBLIC;
+REVOKE ALL ON vectorstore.sync FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON vectorstore.sync TO PUBLIC;
 
-CREATE TABLE sync_row (
-    sync_name    text NOT NULL REFERENCES sync(name) ON DELETE CASCADE,
+CREATE TABLE vectorstore.sync_row (
+    sync_name    text NOT NULL REFERENCES vectorstore.sync(name) ON DELETE CASCADE,
     row_key      text NOT NULL,
     content_hash text NOT NULL,
     job_id       bigint NOT NULL,
     PRIMARY KEY (sync_name, row_key)
 );
-ALTER TABLE sync_row ENABLE ROW LEVEL SECURITY;
-CREATE POLICY sync_row_owner ON sync_row
+ALTER TABLE vectorstore.sync_row ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sync_row_owner ON vectorstore.sync_row
     USING (EXISTS (SELECT 1 FROM vectorstore.sync s WHERE s.name OPERATOR(pg_catalog.=) sync_name));
-REVOKE ALL ON sync_row FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON sync_row TO PUBLIC;
-CREATE INDEX job_sync_idx ON job (sync_name, row_key) WHERE sync_name IS NOT NULL;
+REVOKE ALL ON vectorstore.sync_row FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON vectorstore.sync_row TO PUBLIC;
+CREATE INDEX job_sync_idx ON vectorstore.job (sync_name, row_key) WHERE sync_name IS NOT NULL;
 
-CREATE FUNCTION _sync_before_insert() RETURNS trigger
+CREATE FUNCTION vectorstore._sync_before_insert() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     NEW.owner := (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user);
     RETURN NEW;
 END $$;
-CREATE TRIGGER sync_before_insert BEFORE INSERT ON sync
-    FOR EACH ROW EXECUTE FUNCTION _sync_before_insert();
+CREATE TRIGGER sync_before_insert BEFORE INSERT ON vectorstore.sync
+    FOR EACH ROW EXECUTE FUNCTION vectorstore._sync_before_insert();
 
 -- Statement trigger of trigger-mode syncs (sync.c): vs_sync_run() as the sync's owner.
-CREATE FUNCTION _sync_trigger() RETURNS trigger
+CREATE FUNCTION vectorstore._sync_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'vs_sync_trigger' LANGUAGE C;
 
 -- The SELECT that yields (k, c, a) for every row of a sync's source.
-CREATE FUNCTION _sync_query(s vectorstore.sync) RETURNS text
+CREATE FUNCTION vectorstore._sync_query(s vectorstore.sync) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     content_sql text;
@@ -80,7 +80,7 @@ BEGIN
                   s.key_column, content_sql, attrs_sql, s.source::regclass);
 END $$;
 
-CREATE FUNCTION vs_sync_create(name text, source regclass, vector_store_id text,
+CREATE FUNCTION vectorstore.vs_sync_create(name text, source regclass, vector_store_id text,
                                key_column text, content text,
                                attribute_columns text[] DEFAULT NULL,
                                filename_pattern text DEFAULT '%s.txt',
@@ -121,7 +121,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION vs_sync_run(name text, OUT new bigint, OUT changed bigint,
+CREATE FUNCTION vectorstore.vs_sync_run(name text, OUT new bigint, OUT changed bigint,
                             OUT deleted bigint, OUT unchanged bigint)
 RETURNS record LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -192,7 +192,7 @@ BEGIN
     TRUNCATE pg_temp.vs_sync_current;
 END $$;
 
-CREATE FUNCTION vs_sync_drop(name text, delete_files boolean DEFAULT false) RETURNS boolean
+CREATE FUNCTION vectorstore.vs_sync_drop(name text, delete_files boolean DEFAULT false) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s vectorstore.sync;
@@ -214,16 +214,16 @@ BEGIN
     RETURN true;
 END $$;
 
-COMMENT ON FUNCTION vs_sync_create(text, regclass, text, text, text, text[], text, jsonb, boolean) IS
+COMMENT ON FUNCTION vectorstore.vs_sync_create(text, regclass, text, text, text, text[], text, jsonb, boolean) IS
   'Define a sync: one file per row of source (key_column identifies the row; content is a column name or an SQL expression over the row "t"; attribute_columns become file attributes). trigger => true queues changes as they commit.';
-COMMENT ON FUNCTION vs_sync_run(text) IS
+COMMENT ON FUNCTION vectorstore.vs_sync_run(text) IS
   'Compare the source table with what was synced and queue uploads (new), replacements (changed) and deletions (deleted) for the worker; returns the counts. Schedule it with pg_cron.';
-COMMENT ON FUNCTION vs_sync_drop(text, boolean) IS
+COMMENT ON FUNCTION vectorstore.vs_sync_drop(text, boolean) IS
   'Forget a sync (and its trigger); with delete_files => true its files are first queued for detaching and deletion.';
 
 -- Row key <-> file id, to join search results (file_id) back to rows.
 -- file_id is the file that search currently returns for the row.
-CREATE VIEW sync_rows WITH (security_invoker = true) AS
+CREATE VIEW vectorstore.sync_rows WITH (security_invoker = true) AS
     SELECT r.sync_name, s.source::regclass AS source, s.vector_store_id, r.row_key,
            CASE WHEN j.status IN ('completed', 'deleting') THEN j.file_id
                 ELSE (SELECT p.file_id FROM vectorstore.job p
@@ -231,19 +231,19 @@ CREATE VIEW sync_rows WITH (security_invoker = true) AS
                         AND p.id < r.job_id AND p.status = 'completed'
                       ORDER BY p.id DESC LIMIT 1) END AS file_id,
            r.job_id, j.status, r.content_hash
-    FROM sync_row r
-    JOIN sync s ON s.name = r.sync_name
-    LEFT JOIN job j ON j.id = r.job_id;
+    FROM vectorstore.sync_row r
+    JOIN vectorstore.sync s ON s.name = r.sync_name
+    LEFT JOIN vectorstore.job j ON j.id = r.job_id;
 
 -- Per sync: where its rows are, and an estimate of the time left from the
 -- rate at which its jobs completed in the last five minutes.
-CREATE VIEW sync_progress WITH (security_invoker = true) AS
+CREATE VIEW vectorstore.sync_progress WITH (security_invoker = true) AS
     SELECT s.name, s.vector_store_id, c.rows, c.queued, c.uploading, c.attached, c.failed,
            p.pending AS jobs_pending, s.last_run_at, s.last_run,
            CASE WHEN p.pending = 0 THEN interval '0'
                 WHEN t.done > 0 THEN make_interval(secs => p.pending * t.span / t.done)
            END AS eta
-    FROM sync s
+    FROM vectorstore.sync s
     CROSS JOIN LATERAL (
         SELECT count(r.row_key) AS rows,
                count(*) FILTER (WHERE j.status = 'queued') AS queued,
@@ -263,12 +263,12 @@ CREATE VIEW sync_progress WITH (security_invoker = true) AS
               WHERE f.sync_name = s.name AND f.status = 'completed'
                 AND f.finished_at > now() - interval '5 minutes') f) t;
 
-GRANT SELECT ON sync_rows, sync_progress TO PUBLIC;
+GRANT SELECT ON vectorstore.sync_rows, vectorstore.sync_progress TO PUBLIC;
 
-COMMENT ON TABLE sync IS 'Table syncs defined with vs_sync_create(); each role sees its own.';
-COMMENT ON TABLE sync_row IS 'Per sync and row key: the content hash last queued and its job.';
-COMMENT ON VIEW sync_rows IS 'Row key to file id for each sync: join vs_search() results here.';
-COMMENT ON VIEW sync_progress IS 'Per sync: rows queued, in flight, attached, failed, and the estimated time left.';
-COMMENT ON FUNCTION _sync_before_insert() IS 'Internal trigger: a sync belongs to the role that creates it.';
-COMMENT ON FUNCTION _sync_trigger() IS 'Internal trigger of trigger-mode syncs: vs_sync_run() as the sync''s owner.';
-COMMENT ON FUNCTION _sync_query(sync) IS 'Internal: the SELECT a sync reads its source with.';
+COMMENT ON TABLE vectorstore.sync IS 'Table syncs defined with vs_sync_create(); each role sees its own.';
+COMMENT ON TABLE vectorstore.sync_row IS 'Per sync and row key: the content hash last queued and its job.';
+COMMENT ON VIEW vectorstore.sync_rows IS 'Row key to file id for each sync: join vs_search() results here.';
+COMMENT ON VIEW vectorstore.sync_progress IS 'Per sync: rows queued, in flight, attached, failed, and the estimated time left.';
+COMMENT ON FUNCTION vectorstore._sync_before_insert() IS 'Internal trigger: a sync belongs to the role that creates it.';
+COMMENT ON FUNCTION vectorstore._sync_trigger() IS 'Internal trigger of trigger-mode syncs: vs_sync_run() as the sync''s owner.';
+COMMENT ON FUNCTION vectorstore._sync_query(vectorstore.sync) IS 'Internal: the SELECT a sync reads its source with.';

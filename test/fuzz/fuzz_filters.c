@@ -57,22 +57,18 @@ check(Validator fn, const cJSON *json)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool inited;
 	static const Validator validators[] = {
 		vs_validate_filters, vs_validate_attributes, vs_validate_metadata,
 		vs_validate_chunking_strategy, vs_validate_expires_after
 	};
 	cJSON	   *json;
 
-	if (!inited)
-	{
-		vs_json_init();
-		inited = true;
-	}
 	shim_set_stack_base();
 	if (size > 1 << 20 || pg_encoding_verifymbstr(PG_UTF8, (const char *) data, size) != (int) size)
 		return 0;
 	json = cJSON_ParseWithLength((const char *) data, size);
+	if (json)
+		vs_json_own(json);		/* deleted at shim_reset() */
 	if (json == NULL)
 		return 0;
 	for (int i = 0; i < lengthof(validators); i++)
@@ -80,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the same value as a member of a compound filter */
 	{
-		cJSON	   *and = cJSON_CreateObject();
+		cJSON	   *and = vs_json_new_object();
 		cJSON	   *list = cJSON_AddArrayToObject(and, "filters");
 
 		cJSON_AddStringToObject(and, "type", "and");

@@ -99,21 +99,15 @@ run(void *arg)
 		cJSON_ArrayForEach(item, data)
 			vs_json_to_row(item, td, aliases, values, nulls);
 	}
-	cJSON_Delete(root);
+	/* root is owned: deleted at shim_reset() */
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool inited;
 	char	   *message, *type, *code, *param;
 	Input		in = {(const char *) data, size};
 
-	if (!inited)
-	{
-		vs_json_init();
-		inited = true;
-	}
 	shim_set_stack_base();
 
 	/* never raises (an ERROR here aborts in errfinish: no shim_try around) */

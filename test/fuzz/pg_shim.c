@@ -9,7 +9,11 @@
  *
  *	  memory    palloc & co. are malloc'd chunks kept on one list, freed all
  *	            at once by shim_reset() after each input (a memory context
- *	            reset); ASan sees every chunk, so overruns are caught.
+ *	            reset); ASan sees every chunk, so overruns are caught. Child
+ *	            contexts are tokens: their reset callbacks (json.c deletes
+ *	            its cJSON trees in them) run when they are deleted, the
+ *	            rest at shim_reset(), so LeakSanitizer sees a tree json.c
+ *	            failed to own.
  *	  errors    errstart/errfinish record the SQLSTATE and message and, for
  *	            ERROR and above, siglongjmp to the harness (shim_try), as
  *	            PG_exception_stack does in the server.
@@ -125,11 +129,96 @@ shim_realloc(void *pointer, size_t size)
 	return p;
 }
 
+/* reset callbacks, newest first, with the context they belong to */
+typedef struct ShimCallback
+{
+	MemoryContext cxt;
+	MemoryContextCallback *cb;
+	struct ShimCallback *next;
+} ShimCallback;
+
+static ShimCallback *shim_callbacks = NULL;
+
+void
+MemoryContextRegisterResetCallback(MemoryContext context, MemoryContextCallback *cb)
+{
+	ShimCallback *c = malloc(sizeof(ShimCallback));
+
+	if (c == NULL)
+		abort();
+	c->cxt = context;
+	c->cb = cb;
+	c->next = shim_callbacks;
+	shim_callbacks = c;
+}
+
+/* Run (and forget) the callbacks of one context, or of all (NULL). */
+static void
+shim_run_callbacks(MemoryContext context)
+{
+	ShimCallback **pp = &shim_callbacks;
+
+	while (*pp)
+	{
+		ShimCallback *c = *pp;
+
+		if (context == NULL || c->cxt == context)
+		{
+			*pp = c->next;
+			c->cb->func(c->cb->arg);
+			free(c);
+		}
+		else
+			pp = &c->next;
+	}
+}
+
+/* a child context is a token; its chunks go with the one list */
+static char shim_child_tokens[64];
+static int	shim_next_child = 0;
+
+MemoryContext
+AllocSetContextCreateInternal(MemoryContext parent, const char *name,
+							  Size minContextSize, Size initBlockSize, Size maxBlockSize)
+{
+	return (MemoryContext) &shim_child_tokens[shim_next_child++ % 64];
+}
+
+void
+MemoryContextDelete(MemoryContext context)
+{
+	shim_run_callbacks(context);
+}
+
+void
+MemoryContextReset(MemoryContext context)
+{
+	shim_run_callbacks(context);
+}
+
 void
 shim_reset(void)
 {
+	shim_run_callbacks(NULL);
+	CurrentMemoryContext = (MemoryContext) &shim_head;
 	while (shim_head.next != &shim_head)
 		pfree(shim_head.next->align);
+}
+
+char *
+pstrdup(const char *in)
+{
+	size_t		n = strlen(in);
+	char	   *out = palloc(n + 1);
+
+	memcpy(out, in, n + 1);
+	return out;
+}
+
+char *
+MemoryContextStrdup(MemoryContext context, const char *string)
+{
+	return pstrdup(string);
 }
 
 char *
@@ -259,6 +348,13 @@ errmsg_internal(const char *fmt,...)
 
 int
 errdetail(const char *fmt,...)
+{
+	SHIM_FORMAT(shim_error.detail);
+	return 0;
+}
+
+int
+errdetail_internal(const char *fmt,...)
 {
 	SHIM_FORMAT(shim_error.detail);
 	return 0;

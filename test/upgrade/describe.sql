@@ -95,11 +95,13 @@ SELECT line FROM (
     FROM pg_namespace WHERE nspname = 'vectorstore'
     UNION ALL
     SELECT 'fdw|' || w.fdwname || '|' || concat_ws(' ', 'handler=' || w.fdwhandler::regproc,
-        'validator=' || w.fdwvalidator::regproc, 'acl=' || coalesce(w.fdwacl::text, '-'))
+        'validator=' || w.fdwvalidator::regproc, 'acl=' || coalesce(w.fdwacl::text, '-'),
+        'comment=' || coalesce(obj_description(w.oid, 'pg_foreign_data_wrapper'), '-'))
     FROM pg_foreign_data_wrapper w JOIN members m ON m.classid = 'pg_foreign_data_wrapper'::regclass AND m.objid = w.oid
     UNION ALL
     SELECT 'server|' || s.srvname || '|' || concat_ws(' ', 'options=' || coalesce(s.srvoptions::text, '-'),
-        'acl=' || coalesce(s.srvacl::text, '-'))
+        'acl=' || coalesce(s.srvacl::text, '-'),
+        'comment=' || coalesce(obj_description(s.oid, 'pg_foreign_server'), '-'))
     FROM pg_foreign_server s JOIN members m ON m.classid = 'pg_foreign_server'::regclass AND m.objid = s.oid
 ) x
 ORDER BY line;

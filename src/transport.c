@@ -1,0 +1,688 @@
+/*-------------------------------------------------------------------------
+ *
+ * transport.c
+ *	  Every libcurl call of the extension: one or many HTTP requests over a
+ *	  per-process pool of keep-alive connections, with timeouts, a memory
+ *	  budget, cancellation, and retries when the caller asks for them.
+ *
+ * Design
+ * ------
+ * A process owns one curl multi handle and a small pool of easy handles,
+ * created on first use and kept for the life of the process. The multi
+ * handle holds the connection cache, so consecutive calls reuse one
+ * keep-alive connection (and its TLS session); a share handle lets the
+ * pooled easy handles share DNS and TLS session caches.
+ *
+ * The loop never blocks for long inside libcurl: curl_multi_poll() waits at
+ * most VS_POLL_MS, and between waits we look at the interrupt flags. When a
+ * cancel, statement_timeout or termination is pending we release every
+ * transfer (PG_FINALLY) and let CHECK_FOR_INTERRUPTS() raise the ordinary
+ * error (57014 for cancel and statement_timeout). Waits between retries are
+ * WaitLatch() calls, which the same signals wake at once. The progress
+ * callback also aborts a transfer as soon as an interrupt is pending; it,
+ * like the write and header callbacks, never raises an error itself.
+ *
+ * Ownership: everything libcurl mallocs for a request — its header list —
+ * belongs to one attempt of one transfer: built when the attempt starts and
+ * freed when the handle is detached from the multi handle, so no list can be
+ * freed while a transfer still uses it, at any concurrency.
+ *
+ * Memory: response bodies are palloc'd in the caller's context; their bytes
+ * (decompressed) count against the run's budget while they are alive, across
+ * every transfer of the run, so a call answered by many large or
+ * compressed-bomb responses holds at most the budget at once. A response
+ * whose body would go over the budget fails with too_large. Callers release
+ * bodies as soon as they have parsed them (vs_response_release).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "vectorstore.h"
+#include "transport.h"
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include <curl/curl.h>
+#include <math.h>
+
+#define VS_POLL_MS			100		/* longest wait inside libcurl */
+#define VS_MAX_SERVER_DELAY_MS 60000	/* as openai-node */
+
+uint64		vs_transport_attempts = 0;
+
+typedef enum VsTransferState
+{
+	VS_T_PENDING,				/* not started yet */
+	VS_T_RUNNING,				/* in the multi handle */
+	VS_T_WAITING,				/* waiting to retry */
+	VS_T_DONE
+} VsTransferState;
+
+typedef struct VsTransfer
+{
+	int			index;
+	const VsWire *wire;
+	VsResponse *resp;
+	VsBudget   *budget;
+	VsTransferState state;
+	CURL	   *easy;			/* from the pool while running */
+	struct curl_slist *headers; /* this attempt's, malloc'd by libcurl */
+	int			retries_done;
+	TimestampTz retry_at;
+	/* response accumulation (callbacks: no ERROR, no palloc that raises) */
+	MemoryContext cxt;
+	char	   *buf;
+	size_t		len;
+	size_t		cap;
+	bool		too_large;
+	bool		oom;
+	char		errbuf[CURL_ERROR_SIZE];
+} VsTransfer;
+
+static CURLM *vs_multi = NULL;
+static CURLSH *vs_share = NULL;
+static CURL *vs_pool[VS_MAX_CONCURRENCY];
+static bool vs_pool_busy[VS_MAX_CONCURRENCY];
+static char vs_user_agent[128];
+
+/* ---------------------------------------------------------------------
+ * Process-lifetime handles
+ * ---------------------------------------------------------------------
+ */
+static void
+vs_transport_setup(void)
+{
+	if (vs_multi != NULL)
+		return;
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not initialize libcurl")));
+	vs_share = curl_share_init();
+	if (vs_share == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl share handle")));
+	curl_share_setopt(vs_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(vs_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	vs_multi = curl_multi_init();
+	if (vs_multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl multi handle")));
+	curl_multi_setopt(vs_multi, CURLMOPT_MAXCONNECTS, (long) VS_MAX_CONCURRENCY);
+	snprintf(vs_user_agent, sizeof(vs_user_agent),
+			 "vectorstore/%s (PostgreSQL %s; %s)", VS_VERSION, PG_VERSION,
+			 curl_version_info(CURLVERSION_NOW)->version
+			 ? curl_version_info(CURLVERSION_NOW)->version : "libcurl");
+}
+
+static size_t vs_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata);
+static size_t vs_header_cb(char *ptr, size_t size, size_t nitems, void *userdata);
+static int	vs_progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+						   curl_off_t ultotal, curl_off_t ulnow);
+
+/* Take an easy handle from the pool (created lazily, kept for reuse). */
+static CURL *
+vs_pool_take(void)
+{
+	for (int i = 0; i < VS_MAX_CONCURRENCY; i++)
+	{
+		if (vs_pool_busy[i])
+			continue;
+		if (vs_pool[i] == NULL)
+		{
+			CURL	   *e = curl_easy_init();
+
+			if (e == NULL)
+				return NULL;
+			/* what never changes between requests is set once per handle */
+			curl_easy_setopt(e, CURLOPT_USERAGENT, vs_user_agent);
+			curl_easy_setopt(e, CURLOPT_SHARE, vs_share);
+			curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+			curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+			curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+			curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+			curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+			curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+			curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, vs_write_cb);
+			curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, vs_header_cb);
+			curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+			curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, vs_progress_cb);
+			curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+			vs_pool[i] = e;
+		}
+		vs_pool_busy[i] = true;
+		return vs_pool[i];
+	}
+	return NULL;
+}
+
+static void
+vs_pool_give(CURL *easy)
+{
+	for (int i = 0; i < VS_MAX_CONCURRENCY; i++)
+		if (vs_pool[i] == easy)
+			vs_pool_busy[i] = false;
+}
+
+/* ---------------------------------------------------------------------
+ * Callbacks: trivial, never raise
+ * ---------------------------------------------------------------------
+ */
+static size_t
+vs_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	VsTransfer *t = (VsTransfer *) userdata;
+	size_t		n = size * nmemb;
+
+	/* the budget is shared by every transfer of the run */
+	if (t->budget->live + n > t->budget->cap)
+	{
+		t->too_large = true;
+		return 0;				/* aborts with CURLE_WRITE_ERROR */
+	}
+	if (t->len + n + 1 > t->cap)
+	{
+		size_t		newcap = Max(t->cap * 2, t->len + n + 1);
+		char	   *nb;
+
+		newcap = Max(newcap, 8192);
+		nb = MemoryContextAllocExtended(t->cxt, newcap,
+										MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE);
+		if (nb == NULL)
+		{
+			t->oom = true;
+			return 0;
+		}
+		if (t->buf)
+		{
+			memcpy(nb, t->buf, t->len);
+			pfree(t->buf);
+		}
+		t->buf = nb;
+		t->cap = newcap;
+	}
+	memcpy(t->buf + t->len, ptr, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+	t->budget->live += n;
+	return n;
+}
+
+/* Case-insensitive "Name:" match; returns the trimmed value or NULL. */
+static const char *
+vs_header_value(const char *line, size_t len, const char *name, size_t *vlen)
+{
+	size_t		nlen = strlen(name);
+	const char *v;
+	const char *end = line + len;
+
+	if (len <= nlen || pg_strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
+		return NULL;
+	v = line + nlen + 1;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	*vlen = end - v;
+	return v;
+}
+
+static void
+vs_copy_header(char *dst, size_t dstsize, const char *v, size_t vlen)
+{
+	size_t		n = Min(vlen, dstsize - 1);
+
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t
+vs_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	VsTransfer *t = (VsTransfer *) userdata;
+	VsResponse *r = t->resp;
+	size_t		len = size * nitems;
+	size_t		vlen;
+	const char *v;
+	char		tmp[128];
+
+	/* a new status line starts a new response (e.g. after 100 Continue) */
+	if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0)
+	{
+		r->poll_after_ms = -1;
+		r->retry_after_ms = -1;
+		r->should_retry = -1;
+		r->request_id[0] = '\0';
+		return len;
+	}
+	if ((v = vs_header_value(ptr, len, "openai-poll-after-ms", &vlen)) != NULL)
+	{
+		vs_copy_header(tmp, sizeof(tmp), v, vlen);
+		r->poll_after_ms = (int) Min(Max(strtol(tmp, NULL, 10), 0), 3600000);
+	}
+	else if ((v = vs_header_value(ptr, len, "retry-after-ms", &vlen)) != NULL)
+	{
+		double		d;
+		char	   *endp;
+
+		vs_copy_header(tmp, sizeof(tmp), v, vlen);
+		d = strtod(tmp, &endp);
+		if (endp != tmp && isfinite(d) && d >= 0 && d <= VS_MAX_SERVER_DELAY_MS)
+			r->retry_after_ms = (int) d;
+	}
+	else if ((v = vs_header_value(ptr, len, "retry-after", &vlen)) != NULL)
+	{
+		double		d;
+		char	   *endp;
+
+		/* retry-after-ms wins when both are present */
+		vs_copy_header(tmp, sizeof(tmp), v, vlen);
+		d = strtod(tmp, &endp);
+		if (endp != tmp && *endp == '\0')
+			d = d * 1000.0;
+		else
+		{
+			time_t		when = curl_getdate(tmp, NULL);
+
+			d = (when < 0) ? -1 : ((double) when - (double) time(NULL)) * 1000.0;
+			if (when >= 0 && d < 0)
+				d = 0;
+		}
+		if (r->retry_after_ms < 0 && isfinite(d) && d >= 0 &&
+			d <= VS_MAX_SERVER_DELAY_MS)
+			r->retry_after_ms = (int) d;
+	}
+	else if ((v = vs_header_value(ptr, len, "x-should-retry", &vlen)) != NULL)
+	{
+		if (vlen == 4 && pg_strncasecmp(v, "true", 4) == 0)
+			r->should_retry = 1;
+		else if (vlen == 5 && pg_strncasecmp(v, "false", 5) == 0)
+			r->should_retry = 0;
+	}
+	else if ((v = vs_header_value(ptr, len, "x-request-id", &vlen)) != NULL)
+	{
+		/* printable ASCII only; the client scrubs secrets before showing it */
+		size_t		n = Min(vlen, sizeof(r->request_id) - 1);
+
+		for (size_t i = 0; i < n; i++)
+			r->request_id[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
+		r->request_id[n] = '\0';
+	}
+	return len;
+}
+
+static int
+vs_progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+			   curl_off_t ultotal, curl_off_t ulnow)
+{
+	/* a pending cancel/terminate aborts the transfer; raised after curl */
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Attempts
+ * ---------------------------------------------------------------------
+ */
+
+/* Forget the body of an attempt (a retry, or the caller is done with it). */
+static void
+vs_transfer_drop_body(VsTransfer *t)
+{
+	if (t->buf)
+	{
+		pfree(t->buf);
+		t->budget->live -= Min(t->budget->live, t->len);
+	}
+	t->buf = NULL;
+	t->len = t->cap = 0;
+}
+
+/* Start (or restart) one attempt of t on a pooled easy handle. */
+static bool
+vs_transfer_start(VsTransfer *t)
+{
+	const VsWire *w = t->wire;
+	CURL	   *e;
+	struct curl_slist *h = NULL;
+
+	e = vs_pool_take();
+	if (e == NULL)
+		return false;
+
+	/* fresh response state for this attempt */
+	vs_transfer_drop_body(t);
+	t->too_large = t->oom = false;
+	t->errbuf[0] = '\0';
+	t->resp->poll_after_ms = t->resp->retry_after_ms = t->resp->should_retry = -1;
+	t->resp->request_id[0] = '\0';
+
+	/* this attempt's header list: built here, freed in vs_transfer_release */
+	for (int i = 0; i < w->nheaders; i++)
+	{
+		struct curl_slist *n = curl_slist_append(h, w->headers[i]);
+
+		if (n == NULL)
+			goto oom;
+		h = n;
+	}
+	if (t->retries_done > 0)
+	{
+		char		line[64];
+		struct curl_slist *n;
+
+		snprintf(line, sizeof(line), "X-Stainless-Retry-Count: %d", t->retries_done);
+		n = curl_slist_append(h, line);
+		if (n == NULL)
+			goto oom;
+		h = n;
+	}
+
+	/* everything that may differ from the handle's previous request */
+	curl_easy_setopt(e, CURLOPT_URL, w->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, w->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, w->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	if (strcmp(w->method, "POST") == 0 || w->body)
+	{
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (w->body ? w->body_len : 0));
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, w->body ? w->body : "");
+	}
+	else
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	if (strcmp(w->method, "GET") != 0 && strcmp(w->method, "POST") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, w->method);
+
+	if (curl_multi_add_handle(vs_multi, e) != CURLM_OK)
+	{
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+		curl_slist_free_all(h);
+		vs_pool_give(e);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not start a libcurl transfer")));
+	}
+	t->easy = e;
+	t->headers = h;
+	t->state = VS_T_RUNNING;
+	t->resp->attempts++;
+	vs_transport_attempts++;
+	return true;
+
+oom:
+	curl_slist_free_all(h);
+	vs_pool_give(e);
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("out of memory building request headers")));
+	return false;				/* keep compiler quiet */
+}
+
+/*
+ * Detach t's easy handle, then free the attempt's header list (safe to call
+ * twice). The handle is out of the multi handle before the list goes.
+ */
+static void
+vs_transfer_release(VsTransfer *t)
+{
+	if (t->easy)
+	{
+		curl_multi_remove_handle(vs_multi, t->easy);
+		/* drop pointers into memory we may free, before reuse */
+		curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, NULL);
+		vs_pool_give(t->easy);
+		t->easy = NULL;
+	}
+	if (t->headers)
+	{
+		curl_slist_free_all(t->headers);
+		t->headers = NULL;
+	}
+}
+
+/* An attempt finished: record its outcome; ask the caller about a retry. */
+static void
+vs_transfer_finish(VsTransportRun *run, VsTransfer *t, CURLcode code)
+{
+	VsResponse *r = t->resp;
+	long		status = 0;
+	long		sent = 0;
+	int			delay = -1;
+
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent);
+	r->curl_code = (int) code;
+	r->too_large = t->too_large;
+	/* did any byte of the request leave? (else it cannot have taken effect) */
+	r->sent = sent > 0;
+	if (code != CURLE_OK)
+	{
+		r->status = 0;
+		if (t->too_large)
+			snprintf(r->error, sizeof(r->error),
+					 "response larger than vectorstore.max_response_size (%d kB) allows",
+					 vs_max_response_kb);
+		else if (t->oom)
+			snprintf(r->error, sizeof(r->error), "out of memory receiving the response");
+		else
+			snprintf(r->error, sizeof(r->error), "%s",
+					 t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+	}
+	else
+	{
+		r->status = status;
+		r->error[0] = '\0';
+	}
+	vs_transfer_release(t);
+
+	if (run->retry && !VS_HTTP_OK(r))
+		delay = run->retry(t->index, r, t->retries_done, run->retry_arg);
+	if (delay >= 0)
+	{
+		t->retries_done++;
+		t->state = VS_T_WAITING;
+		t->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+		vs_transfer_drop_body(t);
+		return;
+	}
+	/* final: the body goes to the response, with the budget it counts in */
+	r->body = t->buf ? t->buf : MemoryContextStrdup(t->cxt, "");
+	r->body_len = t->len;
+	r->budget = t->budget;
+	t->buf = NULL;
+	t->len = t->cap = 0;
+	t->state = VS_T_DONE;
+	if (run->done)
+		run->done(t->index, r, run->done_arg);
+}
+
+/* A request that may not start (the run's attempts are used up). */
+static void
+vs_transfer_refuse(VsTransportRun *run, VsTransfer *t)
+{
+	VsResponse *r = t->resp;
+
+	r->status = 0;
+	r->cap_reached = true;
+	snprintf(r->error, sizeof(r->error),
+			 "not sent: the statement reached vectorstore.max_requests_per_statement");
+	r->body = MemoryContextStrdup(t->cxt, "");
+	r->body_len = 0;
+	r->budget = t->budget;
+	t->state = VS_T_DONE;
+	if (run->done)
+		run->done(t->index, r, run->done_arg);
+}
+
+/* Release a response's body and give its bytes back to its budget. */
+void
+vs_response_release(VsResponse *resp)
+{
+	if (resp->body)
+	{
+		if (resp->budget)
+			resp->budget->live -= Min(resp->budget->live, resp->body_len);
+		pfree(resp->body);
+	}
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->budget = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * The transfer loop
+ * ---------------------------------------------------------------------
+ */
+void
+vs_transport_run(VsTransportRun *run)
+{
+	VsTransfer *volatile ts;
+	volatile int done = 0;
+	int			n = run->n;
+	int			maxrun;
+	int64		allowed = run->max_attempts;
+
+	if (n <= 0)
+		return;
+	vs_transport_setup();
+	maxrun = Max(1, Min(run->concurrency, VS_MAX_CONCURRENCY));
+
+	ts = palloc0(sizeof(VsTransfer) * n);
+	for (int i = 0; i < n; i++)
+	{
+		memset(&run->resps[i], 0, sizeof(VsResponse));
+		run->resps[i].poll_after_ms = run->resps[i].retry_after_ms =
+			run->resps[i].should_retry = -1;
+		ts[i].index = i;
+		ts[i].wire = &run->wires[i];
+		ts[i].resp = &run->resps[i];
+		ts[i].budget = run->budget;
+		ts[i].cxt = CurrentMemoryContext;
+		ts[i].state = VS_T_PENDING;
+	}
+
+	PG_TRY();
+	{
+		while (done < n)
+		{
+			int			running = 0;
+			int			still;
+			long		wait_ms = VS_POLL_MS;
+			TimestampTz now = GetCurrentTimestamp();
+			CURLMsg    *msg;
+			int			left;
+
+			CHECK_FOR_INTERRUPTS();
+
+			/* start what may start: due retries first, then new requests */
+			for (int i = 0; i < n; i++)
+				if (ts[i].state == VS_T_RUNNING)
+					running++;
+			for (int pass = 0; pass < 2; pass++)
+			{
+				for (int i = 0; i < n && running < maxrun; i++)
+				{
+					VsTransfer *t = &ts[i];
+
+					if (!(pass == 0 ? (t->state == VS_T_WAITING && t->retry_at <= now)
+						  : t->state == VS_T_PENDING))
+						continue;
+					if (allowed == 0)
+					{
+						vs_transfer_refuse(run, t);
+						done++;
+						continue;
+					}
+					if (vs_transfer_start(t))
+					{
+						running++;
+						if (allowed > 0)
+							allowed--;
+					}
+				}
+			}
+			if (done >= n)
+				break;
+
+			if (curl_multi_perform(vs_multi, &still) != CURLM_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("libcurl multi interface failed")));
+			while ((msg = curl_multi_info_read(vs_multi, &left)) != NULL)
+			{
+				VsTransfer *t = NULL;
+
+				if (msg->msg != CURLMSG_DONE)
+					continue;
+				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+				if (t == NULL)
+					continue;
+				vs_transfer_finish(run, t, msg->data.result);
+				if (t->state == VS_T_DONE)
+					done++;
+			}
+			if (done >= n)
+				break;
+
+			/* how long may we wait: until the next retry is due, at most */
+			running = 0;
+			for (int i = 0; i < n; i++)
+			{
+				if (ts[i].state == VS_T_RUNNING)
+					running++;
+				else if (ts[i].state == VS_T_WAITING)
+				{
+					long		secs;
+					int			usecs;
+
+					TimestampDifference(now, ts[i].retry_at, &secs, &usecs);
+					wait_ms = Min(wait_ms, secs * 1000 + usecs / 1000);
+				}
+			}
+			/* a free slot and work queued: start it now, do not sleep */
+			for (int i = 0; i < n && running < maxrun; i++)
+				if (ts[i].state == VS_T_PENDING)
+					wait_ms = 0;
+			if (running > 0)
+			{
+				if (wait_ms > 0)
+					curl_multi_poll(vs_multi, NULL, 0, (int) wait_ms, NULL);
+			}
+			else if (wait_ms > 0)
+			{
+				/* only retry waits: sleep on the latch so cancel wakes us */
+				(void) WaitLatch(MyLatch,
+								 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 wait_ms, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		for (int i = 0; i < n; i++)
+		{
+			vs_transfer_release(&ts[i]);
+			if (ts[i].state != VS_T_DONE)
+				vs_transfer_drop_body(&ts[i]);
+		}
+	}
+	PG_END_TRY();
+
+	/* an interrupt that aborted a transfer is raised now, after cleanup */
+	CHECK_FOR_INTERRUPTS();
+	pfree(ts);
+}

@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * transport.h
+ *	  The libcurl layer (transport.c), used only by the client (client.c).
+ *
+ * A "wire" is a request as it goes out: an absolute URL, finished header
+ * lines and a body. The transport sends wires — one, or many at once over a
+ * pool of connections — and hands back a VsResponse for each. It never
+ * raises for an HTTP status or a transport failure: those are responses
+ * (status 0 and an error text for the latter). It raises only for what ends
+ * the whole call: a cancel, statement_timeout or termination (after every
+ * handle is released), and out of memory.
+ *
+ * The transport knows nothing of credentials, the API or retry policy: the
+ * caller says, after each failed attempt, whether and when to try again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VS_TRANSPORT_H
+#define VS_TRANSPORT_H
+
+#include "vectorstore.h"
+
+typedef struct VsWire
+{
+	const char *method;			/* GET, POST, DELETE */
+	const char *url;			/* absolute */
+	const char *const *headers; /* "Name: value" lines, checked by the client */
+	int			nheaders;
+	const char *body;			/* NULL: none */
+	size_t		body_len;
+	long		timeout_ms;		/* per attempt */
+	long		connect_timeout_ms;
+} VsWire;
+
+/*
+ * After a failed attempt of request i: how many milliseconds to wait before
+ * the next one, or -1 for none (the response is final).
+ */
+typedef int (*VsRetryFn) (int i, const VsResponse *resp, int retries_done, void *arg);
+
+/*
+ * Request i is finished (resp is final). The callback may parse the body
+ * and release it at once (vs_response_release), so that a call over many
+ * requests holds only the bodies not yet looked at.
+ */
+typedef void (*VsDoneFn) (int i, VsResponse *resp, void *arg);
+
+typedef struct VsTransportRun
+{
+	const VsWire *wires;
+	VsResponse *resps;			/* n, filled in */
+	int			n;
+	int			concurrency;	/* transfers at once (1..VS_MAX_CONCURRENCY) */
+	VsRetryFn	retry;			/* NULL: no retries */
+	void	   *retry_arg;
+	VsDoneFn	done;			/* NULL: bodies stay in resps */
+	void	   *done_arg;
+	VsBudget   *budget;			/* response bytes alive at once (required) */
+	int64		max_attempts;	/* attempts this run may start; -1: no limit */
+} VsTransportRun;
+
+#define VS_MAX_CONCURRENCY	64
+
+/* Send every wire of the run; see the file header for what raises. */
+extern void vs_transport_run(VsTransportRun *run);
+
+/* Attempts started by this process (every retry counts). */
+extern uint64 vs_transport_attempts;
+
+#endif							/* VS_TRANSPORT_H */
