@@ -524,9 +524,10 @@ if (process.env.EMU_BIN) {
     try {
       eq(a.line(), `vectorstore-emulator listening on http://127.0.0.1:${a.port}\n`, 'listening line on stdout');
       const no = await req('GET', a.base + '/v1/vector_stores');
-      eq([no.status, no.json.error.code, no.json.error.type], [401, 'invalid_api_key', 'invalid_request_error'], 'missing key -> 401');
+      eq([no.status, no.json.error.code, no.json.error.type, no.json.error.param], [401, null, 'invalid_request_error', null], 'missing key -> 401, code null like the real service');
+      check(/^You didn't provide an API key\. /.test(no.json.error.message), 'missing key: the real message', no.json.error.message);
       const wrong = await req('GET', a.base + '/v1/vector_stores', undefined, { authorization: 'Bearer nope' });
-      eq(wrong.status, 401, 'wrong key -> 401');
+      eq([wrong.status, wrong.json.error], [401, { message: 'Incorrect API key provided: nope. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' }], 'wrong key -> 401 echoing the whole key sent');
       const ok = await req('GET', a.base + '/v1/vector_stores', undefined, { authorization: 'Bearer sk-secret' });
       eq(ok.status, 200, 'right key -> 200');
       eq((await req('GET', a.base + '/_emulator/health')).status, 200, 'control needs no key');
