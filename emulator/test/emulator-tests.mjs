@@ -578,6 +578,10 @@ await section('filter semantics', async () => {
   eq(await runRaw('{"type":"eq","key":"num","value":10.0}'), [0], '10.0 equals 10');
   eq(await runRaw('{"type":"eq","key":"num","value":1e1}'), [0], '1e1 equals 10');
   eq(await run(c('gt', 'num', 2.4999)), [0, 1], 'fractional comparison');
+  eq(await run(c('eq', 'num', 2)), [], 'eq: 2 is not 2.5 (no truncation)');
+  eq(await run(c('in', 'num', [2, 3])), [], 'in: 2.5 is in no list of integers');
+  eq(await run(c('ne', 'num', 2.5)), [0, 2, 3], 'ne on a fractional value');
+  eq(await run(c('eq', 'ms', 1704067200124)), [1], 'eq on epoch milliseconds');
   eq(await run({ type: 'and', filters: [c('gte', 'ts', 1704067200), c('lte', 'ts', 1710892800)] }), [0, 1], 'epoch-seconds range');
   eq(await run(c('gt', 'ts', 1704067200)), [1], 'epoch seconds gt');
   eq(await run(c('gt', 'ms', 1704067200123)), [1], 'epoch milliseconds differ in the last digit');
