@@ -8,7 +8,7 @@ EMU_DIR=$(dirname "$HERE")
 D=${1:-5}
 W=$(mktemp -d)
 make -s -C "$EMU_DIR"
-"$EMU_DIR/vectorstore-emulator" --port 0 --port-file "$W/port" --quiet --processing-delay-ms 0 >/dev/null &
+"$EMU_DIR/vectorstore-emulator" --port 0 --port-file "$W/port" --quiet --processing-delay-ms 0 --request-log 0 >/dev/null &
 PID=$!
 trap 'kill $PID; rm -rf "$W"' EXIT
 for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done

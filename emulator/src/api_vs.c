@@ -76,6 +76,8 @@ void api_vs_create(Req *r)
 	vs->expires_days = days;
 	if (cJSON_IsObject(md))
 		vs->metadata = cJSON_Duplicate(md, 1);
+	if (r->lenient)
+		vs->extra = unknown_keys(b, keys);
 	cJSON_ArrayForEach(it, fids) {
 		bool existed;
 
@@ -156,6 +158,19 @@ void api_vs_update(Req *r)
 	if (md) {
 		cJSON_Delete(vs->metadata);
 		vs->metadata = cJSON_IsObject(md) ? cJSON_Duplicate(md, 1) : NULL;
+	}
+	if (r->lenient) {
+		/* unknown fields are kept, later values replacing earlier ones */
+		cJSON *x = unknown_keys(b, keys), *it;
+
+		while (x && x->child) {
+			it = cJSON_DetachItemViaPointer(x, x->child);
+			if (!vs->extra)
+				vs->extra = cJSON_CreateObject();
+			cJSON_DeleteItemFromObjectCaseSensitive(vs->extra, it->string);
+			cJSON_AddItemToObject(vs->extra, it->string, it);
+		}
+		cJSON_Delete(x);
 	}
 	vs->last_active_at = now_s();
 	req_json(r, 200, vs_json(vs));

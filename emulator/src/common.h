@@ -26,6 +26,7 @@ typedef struct Req {
 	size_t body_len;
 	const char *content_type;  /* request Content-Type header or NULL */
 	const char **params;       /* path parameters captured by the router */
+	bool lenient;              /* accept (and keep) unknown top-level fields */
 
 	/* response */
 	int status;
@@ -54,8 +55,12 @@ cJSON *error_body(const char *message, const char *type, const char *param,
 /* JSON request validation helpers (json_util.c); each returns 0 when valid,
  * otherwise it has already filled in a 400 response and returns -1. */
 cJSON *parse_body_object(Req *r);                 /* NULL + 400 on error */
+/* unknown keys -> 400; at the top level (prefix NULL) in lenient mode they
+ * are accepted */
 int check_keys(Req *r, const cJSON *obj, const char *const *allowed,
 	       const char *prefix);
+/* lenient mode: the keys of obj not in allowed (a new object), else NULL */
+cJSON *unknown_keys(const cJSON *obj, const char *const *allowed);
 int get_int(const cJSON *v, long long *out);      /* 1 if integral number */
 int validate_metadata(Req *r, const cJSON *v, const char *param);
 int validate_attributes(Req *r, const cJSON *v, const char *param);

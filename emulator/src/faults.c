@@ -25,7 +25,7 @@ static uint64_t prng = 1, seed0 = 1;
 
 static const char *const kind_names[] = {
 	"none", "429", "500", "502", "503", "reset", "stall", "slow_body",
-	"malformed_json", "should_retry_false"};
+	"malformed_json", "should_retry_false", "echo_secrets"};
 
 const char *fault_kind_name(int kind)
 {
@@ -93,7 +93,7 @@ int fault_from_json(const cJSON *o, Fault *f, char *err, size_t errsz)
 	if (f->kind == F_NONE) {
 		snprintf(err, errsz, "missing or unknown 'kind' (one of 429, 500, "
 			 "502, 503, reset, stall, slow_body, malformed_json, "
-			 "should_retry_false)");
+			 "should_retry_false, echo_secrets)");
 		return -1;
 	}
 	if (f->count < 0 && f->rate < 0)
@@ -104,6 +104,10 @@ int fault_from_json(const cJSON *o, Fault *f, char *err, size_t errsz)
 	}
 	if (f->rate > 1 || (f->count == 0 && f->rate < 0)) {
 		snprintf(err, errsz, "'rate' must be within 0..1, 'count' >= 1");
+		return -1;
+	}
+	if (f->status && (f->status < 100 || f->status > 599)) {
+		snprintf(err, errsz, "'status' must be an HTTP status 100..599");
 		return -1;
 	}
 	if (f->chunk_bytes < 1)

@@ -108,7 +108,7 @@ cJSON *error_body(const char *message, const char *type, const char *param,
 void req_error(Req *r, int status, const char *type, const char *param,
 	       const char *code, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -160,6 +160,8 @@ int check_keys(Req *r, const cJSON *obj, const char *const *allowed,
 		for (const char *const *a = allowed; *a; a++)
 			if (strcmp(*a, it->string) == 0)
 				ok = true;
+		if (!ok && r->lenient && (!prefix || !*prefix))
+			continue;
 		if (!ok) {
 			char p[256];
 
@@ -170,6 +172,26 @@ int check_keys(Req *r, const cJSON *obj, const char *const *allowed,
 		}
 	}
 	return 0;
+}
+
+cJSON *unknown_keys(const cJSON *obj, const char *const *allowed)
+{
+	const cJSON *it;
+	cJSON *o = NULL;
+
+	cJSON_ArrayForEach(it, obj) {
+		bool ok = false;
+
+		for (const char *const *a = allowed; *a; a++)
+			if (strcmp(*a, it->string) == 0)
+				ok = true;
+		if (ok)
+			continue;
+		if (!o)
+			o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+	}
+	return o;
 }
 
 int get_int(const cJSON *v, long long *out)

@@ -9,14 +9,24 @@
  * requests/s on 2 cores with keep-alive.  API handlers run under the store
  * lock (store.h); counters and fault rules have their own small locks.
  *
- * Request flow (on_request): first call -> route, pick a fault;
- * body calls -> accumulate up to --max-body-bytes; final call -> fault
- * response | 401 | 413 | handler.  Non-control requests are counted in the
- * stats under "<METHOD> <templated path>" with the status sent (or the
- * fault name for reset/stall, counted when the fault is applied).
+ * Request flow (on_request): the URI log callback keeps the raw request
+ * URI (for the request log); first call -> route (an Azure path
+ * /openai/... is routed as its /v1 twin), pick a fault; body calls ->
+ * accumulate up to --max-body-bytes; final call -> fault response |
+ * Azure api-version check | 401 | rate limit 429 | 413 | handler, then the
+ * class's added latency, then the response.  Non-control requests are
+ * counted in the stats under "<METHOD> <templated /v1 path>" with the
+ * status sent (or the fault name for reset/stall, counted when the fault
+ * is applied) and recorded in the request log (reqlog.c).
+ *
+ * Modes (command line, POST /_emulator/config): --azure serves the Azure
+ * OpenAI paths; --lenient accepts unknown request fields.  Both are read
+ * once per request, so a change applies to requests that start after it.
  */
 #include "common.h"
 #include "faults.h"
+#include "limits.h"
+#include "reqlog.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -29,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +49,10 @@ static int g_initial_delay_ms = 50;   /* restored by /_emulator/reset */
 static const char *g_api_key;
 static size_t g_max_body = 64u * 1024 * 1024;
 static bool g_quiet;
+/* modes: read and written with __atomic (requests read them once) */
+static bool g_azure, g_azure_init;
+static bool g_lenient, g_lenient_init;
+static long g_reqlog_init = REQLOG_DEFAULT_CAPACITY;
 static bool g_shutdown;         /* under g_sleep_lock */
 static pthread_mutex_t g_sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_sleep_cond = PTHREAD_COND_INITIALIZER;
@@ -50,49 +65,66 @@ typedef struct Route {
 	const char *method;
 	const char *tmpl;
 	Handler h;
+	int rc;                 /* route class (limits.h) */
 } Route;
 
 static const Route routes[] = {
-	{"GET", "/v1/files", api_files_list},
-	{"POST", "/v1/files", api_files_create},
-	{"GET", "/v1/files/{file_id}", api_files_get},
-	{"DELETE", "/v1/files/{file_id}", api_files_delete},
-	{"GET", "/v1/files/{file_id}/content", api_files_content},
-	{"GET", "/v1/vector_stores", api_vs_list},
-	{"POST", "/v1/vector_stores", api_vs_create},
-	{"GET", "/v1/vector_stores/{id}", api_vs_get},
-	{"POST", "/v1/vector_stores/{id}", api_vs_update},
-	{"DELETE", "/v1/vector_stores/{id}", api_vs_delete},
-	{"POST", "/v1/vector_stores/{id}/search", api_vs_search},
-	{"GET", "/v1/vector_stores/{id}/files", api_vsf_list},
-	{"POST", "/v1/vector_stores/{id}/files", api_vsf_create},
-	{"GET", "/v1/vector_stores/{id}/files/{file_id}", api_vsf_get},
-	{"POST", "/v1/vector_stores/{id}/files/{file_id}", api_vsf_update},
-	{"DELETE", "/v1/vector_stores/{id}/files/{file_id}", api_vsf_delete},
-	{"GET", "/v1/vector_stores/{id}/files/{file_id}/content", api_vsf_content},
-	{"POST", "/v1/vector_stores/{id}/file_batches", api_batch_create},
-	{"GET", "/v1/vector_stores/{id}/file_batches/{batch_id}", api_batch_get},
+	{"GET", "/v1/files", api_files_list, RC_LIST},
+	{"POST", "/v1/files", api_files_create, RC_UPLOAD},
+	{"GET", "/v1/files/{file_id}", api_files_get, RC_RETRIEVE},
+	{"DELETE", "/v1/files/{file_id}", api_files_delete, RC_DELETE},
+	{"GET", "/v1/files/{file_id}/content", api_files_content, RC_CONTENT},
+	{"GET", "/v1/vector_stores", api_vs_list, RC_LIST},
+	{"POST", "/v1/vector_stores", api_vs_create, RC_CREATE},
+	{"GET", "/v1/vector_stores/{id}", api_vs_get, RC_RETRIEVE},
+	{"POST", "/v1/vector_stores/{id}", api_vs_update, RC_UPDATE},
+	{"DELETE", "/v1/vector_stores/{id}", api_vs_delete, RC_DELETE},
+	{"POST", "/v1/vector_stores/{id}/search", api_vs_search, RC_SEARCH},
+	{"GET", "/v1/vector_stores/{id}/files", api_vsf_list, RC_LIST},
+	{"POST", "/v1/vector_stores/{id}/files", api_vsf_create, RC_CREATE},
+	{"GET", "/v1/vector_stores/{id}/files/{file_id}", api_vsf_get,
+	 RC_RETRIEVE},
+	{"POST", "/v1/vector_stores/{id}/files/{file_id}", api_vsf_update,
+	 RC_UPDATE},
+	{"DELETE", "/v1/vector_stores/{id}/files/{file_id}", api_vsf_delete,
+	 RC_DELETE},
+	{"GET", "/v1/vector_stores/{id}/files/{file_id}/content", api_vsf_content,
+	 RC_CONTENT},
+	{"POST", "/v1/vector_stores/{id}/file_batches", api_batch_create,
+	 RC_FILE_BATCHES},
+	{"GET", "/v1/vector_stores/{id}/file_batches/{batch_id}", api_batch_get,
+	 RC_FILE_BATCHES},
 	{"POST", "/v1/vector_stores/{id}/file_batches/{batch_id}/cancel",
-	 api_batch_cancel},
+	 api_batch_cancel, RC_FILE_BATCHES},
 	{"GET", "/v1/vector_stores/{id}/file_batches/{batch_id}/files",
-	 api_batch_files},
+	 api_batch_files, RC_FILE_BATCHES},
 };
 #define NROUTES ((int)(sizeof routes / sizeof *routes))
 
 #define MAX_SEGS 8
 typedef struct Ctx {
+	bool started;           /* the access handler has seen the request */
+	char *raw_uri;          /* request-line URI, query string included */
 	int route;              /* index into routes, -1 none */
+	int rc;                 /* route class */
 	bool path_known;        /* path matched some route (for 405) */
 	bool control;
+	bool azure;             /* an Azure path (/openai/...) in Azure mode */
+	bool lenient;
+	bool counted;           /* already in the stats (stall) */
 	char key[200];          /* stats key */
 	char segbuf[1024];
 	const char *params[4];
 	char *body;
 	size_t len, cap;
+	size_t received;        /* body bytes received (also when too big) */
 	bool too_big;
 	bool has_fault;
 	Fault fault;
-	int64_t t0;
+	RateResult rate;        /* rate-limit state of this request */
+	char *echo;             /* echo_secrets: header value */
+	int64_t t0;             /* monotonic us */
+	int64_t t_ms;           /* wall clock ms */
 } Ctx;
 
 /* match path against a template; fills params (pointers into buf) */
@@ -133,15 +165,23 @@ static bool match_tmpl(const char *tmpl, const char *path, char *buf,
 	return true;
 }
 
-static void route_request(Ctx *x, const char *method, const char *url)
+/* An Azure path /openai/X is routed (and counted) as /v1/X. */
+static void route_request(Ctx *x, const char *method, const char *url,
+			  bool azure_mode)
 {
 	char path[1024];
-	size_t l = strlen(url);
+	size_t l;
 
-	snprintf(path, sizeof path, "%s", url);
-	if (l > 1 && l < sizeof path && path[l - 1] == '/')
+	if (azure_mode && strncmp(url, "/openai/", 8) == 0) {
+		snprintf(path, sizeof path, "/v1%s", url + 7);
+		x->azure = true;
+	} else
+		snprintf(path, sizeof path, "%s", url);
+	l = strlen(path);
+	if (l > 1 && l < sizeof path - 1 && path[l - 1] == '/')
 		path[l - 1] = 0;
 	x->route = -1;
+	x->rc = RC_OTHER;
 	for (int i = 0; i < NROUTES; i++) {
 		const char *params[4];
 
@@ -152,6 +192,7 @@ static void route_request(Ctx *x, const char *method, const char *url)
 		snprintf(x->key, sizeof x->key, "%s %s", method, routes[i].tmpl);
 		if (strcmp(routes[i].method, method) == 0) {
 			x->route = i;
+			x->rc = routes[i].rc;
 			memcpy(x->params, params, sizeof params);
 			return;
 		}
@@ -170,16 +211,85 @@ static int64_t mono_us(void)
 
 /* ---- responses ---- */
 
-static void add_common_headers(struct MHD_Response *resp, const char *ctype)
+static void add_common_headers(struct MHD_Response *resp, const char *ctype,
+			       const char *rid)
 {
-	char rid[40];
+	char buf[40];
 
-	snprintf(rid, sizeof rid, "req_%016llx%08llx",
-		 (unsigned long long)rand64(),
-		 (unsigned long long)(rand64() & 0xffffffffULL));
+	if (!rid) {
+		snprintf(buf, sizeof buf, "req_%016llx%08llx",
+			 (unsigned long long)rand64(),
+			 (unsigned long long)(rand64() & 0xffffffffULL));
+		rid = buf;
+	}
 	MHD_add_response_header(resp, "x-request-id", rid);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				ctype ? ctype : "application/json");
+}
+
+/* "850ms", "1s", "1.5s", "2m3s" (the style of x-ratelimit-reset-*) */
+static void fmt_duration(char *buf, size_t n, long ms)
+{
+	if (ms < 1000)
+		snprintf(buf, n, "%ldms", ms);
+	else if (ms < 60000) {
+		if (ms % 1000)
+			snprintf(buf, n, "%ld.%03lds", ms / 1000, ms % 1000);
+		else
+			snprintf(buf, n, "%lds", ms / 1000);
+		/* trim trailing zeros of the fraction: 1.500s -> 1.5s */
+		if (strchr(buf, '.')) {
+			size_t l = strlen(buf) - 1;   /* at the 's' */
+
+			while (buf[l - 1] == '0')
+				memmove(buf + l - 1, buf + l, 2), l--;
+		}
+	} else
+		snprintf(buf, n, "%ldm%lds", ms / 60000, (ms % 60000 + 999) / 1000);
+}
+
+static void add_rate_headers(struct MHD_Response *resp, const RateResult *rr)
+{
+	char v[64];
+
+	if (rr->limit == (double)(long)rr->limit)
+		snprintf(v, sizeof v, "%ld", (long)rr->limit);
+	else
+		snprintf(v, sizeof v, "%g", rr->limit);
+	MHD_add_response_header(resp, "x-ratelimit-limit-requests", v);
+	snprintf(v, sizeof v, "%ld", rr->remaining);
+	MHD_add_response_header(resp, "x-ratelimit-remaining-requests", v);
+	fmt_duration(v, sizeof v, rr->reset_ms);
+	MHD_add_response_header(resp, "x-ratelimit-reset-requests", v);
+	if (!rr->allowed) {
+		snprintf(v, sizeof v, "%ld", rr->retry_ms);
+		MHD_add_response_header(resp, "retry-after-ms", v);
+		snprintf(v, sizeof v, "%ld", (rr->retry_ms + 999) / 1000);
+		MHD_add_response_header(resp, "retry-after", v);
+	}
+}
+
+static void log_request(struct MHD_Connection *c, const Ctx *x,
+			const char *method, int status)
+{
+	ReqInfo ri;
+
+	if (!reqlog_enabled())
+		return;
+	memset(&ri, 0, sizeof ri);
+	ri.method = method;
+	ri.raw_uri = x->raw_uri ? x->raw_uri : "";
+	ri.route_key = x->key;
+	ri.route_class = rc_name(x->rc);
+	ri.azure = x->azure;
+	ri.body = x->too_big ? NULL : x->body;
+	ri.body_len = x->too_big ? 0 : x->len;
+	ri.received = x->received;
+	ri.status = status;
+	ri.fault = x->has_fault ? fault_kind_name(x->fault.kind) : NULL;
+	ri.t_ms = x->t_ms;
+	ri.duration_us = mono_us() - x->t0;
+	reqlog_add(c, &ri);
 }
 
 typedef struct Slow {
@@ -268,7 +378,26 @@ static enum MHD_Result send_req(struct MHD_Connection *c, Ctx *x, Req *r,
 						       MHD_RESPMEM_MUST_FREE);
 		r->out = NULL;
 	}
-	add_common_headers(resp, r->out_type);
+	add_common_headers(resp, r->out_type, x->echo);
+	if (x->echo) {
+		MHD_add_response_header(resp, "openai-organization", x->echo);
+		MHD_add_response_header(resp, "x-echo", x->echo);
+	}
+	if (x->azure) {
+		char v[48];
+		uint64_t a = rand64(), b = rand64();
+
+		/* Azure's API gateway sends one on every response */
+		snprintf(v, sizeof v, "%08llx-%04llx-4%03llx-a%03llx-%012llx",
+			 (unsigned long long)(a >> 32),
+			 (unsigned long long)((a >> 16) & 0xffff),
+			 (unsigned long long)(a & 0xfff),
+			 (unsigned long long)(b >> 52),
+			 (unsigned long long)(b & 0xffffffffffffULL));
+		MHD_add_response_header(resp, "apim-request-id", v);
+	}
+	if (x->rate.limited)
+		add_rate_headers(resp, &x->rate);
 	if (r->poll_after_ms > 0) {
 		char v[24];
 
@@ -293,12 +422,14 @@ static enum MHD_Result send_req(struct MHD_Connection *c, Ctx *x, Req *r,
 	}
 	ret = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
-	if (!x->control) {
+	if (!x->control && !x->counted) {
 		char st[16];
 
 		snprintf(st, sizeof st, "%d", r->status);
 		stats_request(x->key, st);
 	}
+	if (!x->control)
+		log_request(c, x, r->method, r->status);
 	if (!g_quiet)
 		fprintf(stderr, "%s %s -> %d (%lld us)%s%s\n", r->method, r->path,
 			r->status, (long long)(mono_us() - x->t0),
@@ -309,6 +440,116 @@ static enum MHD_Result send_req(struct MHD_Connection *c, Ctx *x, Req *r,
 
 /* ---- control surface (/_emulator/...) ---- */
 
+static bool mode_get(const bool *m)
+{
+	return __atomic_load_n(m, __ATOMIC_RELAXED);
+}
+
+static void mode_set(bool *m, bool v)
+{
+	__atomic_store_n(m, v, __ATOMIC_RELAXED);
+}
+
+static cJSON *ok_json(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", 1);
+	return o;
+}
+
+static cJSON *config_json(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "processing_delay_ms", g_processing_delay_ms);
+	cJSON_AddNumberToObject(o, "max_body_bytes", (double)g_max_body);
+	cJSON_AddBoolToObject(o, "api_key_required", g_api_key != NULL);
+	cJSON_AddBoolToObject(o, "azure", mode_get(&g_azure));
+	cJSON_AddBoolToObject(o, "lenient", mode_get(&g_lenient));
+	cJSON_AddItemToObject(o, "latency", limits_json(LT_LATENCY));
+	cJSON_AddItemToObject(o, "rate_limit", limits_json(LT_RATE));
+	cJSON_AddNumberToObject(o, "request_log", (double)reqlog_capacity());
+	return o;
+}
+
+/* POST /_emulator/config: every field is checked before any is applied */
+static void config_post(Req *r)
+{
+	static const char *const keys[] = {"processing_delay_ms", "azure",
+					   "lenient", "latency", "rate_limit",
+					   "request_log", NULL};
+	cJSON *b = parse_body_object(r), *d, *az, *le, *lat, *rl, *log;
+	long long v = 0, logn = 0;
+
+	if (!b)
+		return;
+	if (check_keys(r, b, keys, NULL))
+		goto out;
+	d = cJSON_GetObjectItemCaseSensitive(b, "processing_delay_ms");
+	az = cJSON_GetObjectItemCaseSensitive(b, "azure");
+	le = cJSON_GetObjectItemCaseSensitive(b, "lenient");
+	lat = cJSON_GetObjectItemCaseSensitive(b, "latency");
+	rl = cJSON_GetObjectItemCaseSensitive(b, "rate_limit");
+	log = cJSON_GetObjectItemCaseSensitive(b, "request_log");
+	if (d && (!get_int(d, &v) || v < 0 || v > 86400000)) {
+		bad_request(r, "processing_delay_ms", "expected an integer >= 0");
+		goto out;
+	}
+	if (az && !cJSON_IsBool(az)) {
+		bad_request(r, "azure", "expected a boolean");
+		goto out;
+	}
+	if (le && !cJSON_IsBool(le)) {
+		bad_request(r, "lenient", "expected a boolean");
+		goto out;
+	}
+	if (log && (!get_int(log, &logn) || logn < 0 || logn > 10000000)) {
+		bad_request(r, "request_log", "expected an integer 0..10000000 "
+			    "(0 = off)");
+		goto out;
+	}
+	if ((lat && limits_set_json(r, LT_LATENCY, lat, "latency", false)) ||
+	    (rl && limits_set_json(r, LT_RATE, rl, "rate_limit", false)))
+		goto out;
+	/* all valid: apply */
+	if (d)
+		g_processing_delay_ms = (int)v;
+	if (az)
+		mode_set(&g_azure, cJSON_IsTrue(az));
+	if (le)
+		mode_set(&g_lenient, cJSON_IsTrue(le));
+	if (lat)
+		limits_set_json(r, LT_LATENCY, lat, "latency", true);
+	if (rl)
+		limits_set_json(r, LT_RATE, rl, "rate_limit", true);
+	if (log)
+		reqlog_configure((long)logn);
+	req_json(r, 200, config_json());
+out:
+	cJSON_Delete(b);
+}
+
+static void requests_get(Req *r)
+{
+	const char *s = query_arg(r, "since");
+	unsigned long long since = 0;
+
+	if (s) {
+		char *end;
+
+		since = strtoull(s, &end, 10);
+		if (!*s || *end || *s == '-') {
+			bad_request(r, "since", "Invalid 'since': expected a sequence "
+				    "number >= 0, got '%s'.", s);
+			return;
+		}
+	}
+	r->status = 200;
+	r->out = reqlog_render(since, &r->out_len);
+	r->out_type = NULL;
+}
+
 static void control(Req *r)
 {
 	const char *p = r->path + strlen("/_emulator");
@@ -318,22 +559,27 @@ static void control(Req *r)
 	cJSON *o;
 
 	if (strcmp(p, "/health") == 0 && get) {
-		o = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o, "ok", 1);
-		req_json(r, 200, o);
+		req_json(r, 200, ok_json());
 	} else if (strcmp(p, "/reset") == 0 && post) {
 		store_lock();
 		store_reset();
 		store_unlock();
 		faults_clear();
 		stats_reset();
+		reqlog_clear();
+		limits_reset();
+		mode_set(&g_azure, g_azure_init);
+		mode_set(&g_lenient, g_lenient_init);
 		g_processing_delay_ms = g_initial_delay_ms;
 		wake_sleepers();
-		o = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o, "ok", 1);
-		req_json(r, 200, o);
+		req_json(r, 200, ok_json());
 	} else if (strcmp(p, "/stats") == 0 && get) {
 		req_json(r, 200, stats_json());
+	} else if (strcmp(p, "/requests") == 0 && get) {
+		requests_get(r);
+	} else if (strcmp(p, "/requests") == 0 && del) {
+		reqlog_clear();
+		req_json(r, 200, ok_json());
 	} else if (strcmp(p, "/faults") == 0 && get) {
 		o = cJSON_CreateObject();
 		cJSON_AddItemToObject(o, "faults", faults_json());
@@ -341,9 +587,7 @@ static void control(Req *r)
 	} else if (strcmp(p, "/faults") == 0 && del) {
 		faults_clear();
 		wake_sleepers();
-		o = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o, "ok", 1);
-		req_json(r, 200, o);
+		req_json(r, 200, ok_json());
 	} else if (strcmp(p, "/faults") == 0 && post) {
 		cJSON *b = parse_body_object(r), *arr;
 		char err[256];
@@ -376,35 +620,16 @@ static void control(Req *r)
 		o = cJSON_CreateObject();
 		cJSON_AddItemToObject(o, "faults", faults_json());
 		req_json(r, 200, o);
-	} else if (strcmp(p, "/config") == 0 && (post || get)) {
-		if (post) {
-			cJSON *b = parse_body_object(r), *d;
-			long long v;
-
-			if (!b)
-				return;
-			d = cJSON_GetObjectItemCaseSensitive(b, "processing_delay_ms");
-			if (d && (!get_int(d, &v) || v < 0)) {
-				bad_request(r, "processing_delay_ms", "expected an "
-					    "integer >= 0");
-				cJSON_Delete(b);
-				return;
-			}
-			if (d)
-				g_processing_delay_ms = (int)v;
-			cJSON_Delete(b);
-		}
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "processing_delay_ms",
-					g_processing_delay_ms);
-		cJSON_AddNumberToObject(o, "max_body_bytes", (double)g_max_body);
-		req_json(r, 200, o);
+	} else if (strcmp(p, "/config") == 0 && get) {
+		req_json(r, 200, config_json());
+	} else if (strcmp(p, "/config") == 0 && post) {
+		config_post(r);
 	} else
 		not_found(r, NULL, "Unknown control endpoint: %s %s", r->method,
 			  r->path);
 }
 
-/* ---- the MHD access handler ---- */
+/* ---- faults, authentication, rate limits ---- */
 
 static void fault_response(Req *r, const Fault *f)
 {
@@ -432,6 +657,162 @@ static void fault_response(Req *r, const Fault *f)
 	req_error(r, st, type, NULL, code, "%s", msg);
 }
 
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* the token of "Authorization: Bearer TOKEN", else NULL */
+static const char *bearer_token(struct MHD_Connection *c)
+{
+	const char *a = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return a;
+}
+
+/* echo_secrets: every credential the request carried, space separated:
+ * the bearer token (or the whole Authorization value), api-key,
+ * OpenAI-Organization, OpenAI-Project */
+static char *request_secrets(struct MHD_Connection *c)
+{
+	const char *vals[4];
+	size_t n = 1;
+	char *out;
+
+	vals[0] = bearer_token(c);
+	if (!vals[0])
+		vals[0] = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	vals[1] = header(c, "api-key");
+	vals[2] = header(c, "OpenAI-Organization");
+	vals[3] = header(c, "OpenAI-Project");
+	for (int i = 0; i < 4; i++)
+		if (vals[i] && *vals[i])
+			n += strlen(vals[i]) + 1;
+	out = malloc(n + 8);
+	out[0] = 0;
+	for (int i = 0; i < 4; i++)
+		if (vals[i] && *vals[i]) {
+			if (out[0])
+				strcat(out, " ");
+			strcat(out, vals[i]);
+		}
+	if (!out[0])
+		strcpy(out, "(none)");
+	return out;
+}
+
+static void echo_response(Req *r, Ctx *x, const Fault *f)
+{
+	char *s = request_secrets(r->conn), *type;
+	cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+	char msg[4096];
+
+	snprintf(msg, sizeof msg, "Request rejected (injected by the emulator); "
+		 "the credentials it carried: %s", s);
+	type = malloc(strlen(s) + 32);
+	sprintf(type, "invalid_request_error: %s", s);
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddStringToObject(e, "type", type);
+	cJSON_AddStringToObject(e, "param", s);
+	cJSON_AddStringToObject(e, "code", s);
+	free(type);
+	req_json(r, f->status ? f->status : 400, o);
+	/* a header value cannot hold control characters */
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	x->echo = s;
+}
+
+/* OpenAI paths: Authorization: Bearer KEY.  The messages are the real
+ * service's, except that a wrong key is echoed whole (the service masks
+ * its middle) so that clients must scrub it from what they report. */
+static bool auth_openai(Req *r)
+{
+	const char *tok = bearer_token(r->conn);
+
+	if (tok && strcmp(tok, g_api_key) == 0)
+		return true;
+	if (!tok || !*tok)
+		req_error(r, 401, "invalid_request_error", NULL, NULL,
+			  "You didn't provide an API key. You need to provide "
+			  "your API key in an Authorization header using Bearer "
+			  "auth (i.e. Authorization: Bearer YOUR_KEY), or as the "
+			  "password field (with blank username) if you're "
+			  "accessing the API from your browser and are prompted "
+			  "for a username. You can obtain an API key from "
+			  "https://platform.openai.com/account/api-keys.");
+	else
+		req_error(r, 401, "invalid_request_error", NULL, "invalid_api_key",
+			  "Incorrect API key provided: %s. You can find your API "
+			  "key at https://platform.openai.com/account/api-keys.",
+			  tok);
+	return false;
+}
+
+/* Azure paths: api-key: KEY; a bearer token (Entra ID) is refused.
+ * Azure's messages and code "401" (Azure sends only code + message; the
+ * emulator keeps the four-key OpenAI shape and echoes what was sent). */
+static bool auth_azure(Req *r)
+{
+	const char *key = header(r->conn, "api-key");
+	const char *auth = header(r->conn, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (key && strcmp(key, g_api_key) == 0)
+		return true;
+	if (key)
+		req_error(r, 401, "invalid_request_error", NULL, "401",
+			  "Access denied due to invalid subscription key or wrong "
+			  "API endpoint. Make sure to provide a valid key for an "
+			  "active subscription and use a correct regional API "
+			  "endpoint for your resource. (api-key sent: %s)", key);
+	else if (auth) {
+		const char *tok = bearer_token(r->conn);
+
+		req_error(r, 401, "invalid_request_error", NULL, "401",
+			  "Unauthorized. Access token is missing, invalid, "
+			  "audience is incorrect (https://cognitiveservices.azure"
+			  ".com), or has expired. (token sent: %s)",
+			  tok ? tok : auth);
+	} else
+		req_error(r, 401, "invalid_request_error", NULL, "401",
+			  "Access denied due to missing subscription key. Make "
+			  "sure to include subscription key when making requests "
+			  "to an API.");
+	return false;
+}
+
+static void rate_limited(Req *r, const Ctx *x)
+{
+	char wait[32];
+
+	fmt_duration(wait, sizeof wait, x->rate.retry_ms);
+	req_error(r, 429, "requests", NULL, "rate_limit_exceeded",
+		  "Rate limit reached for requests in organization org-emulator "
+		  "on requests per second (RPS) for route class '%s': Limit %g, "
+		  "Used %g, Requested 1. Please try again in %s. Visit "
+		  "https://platform.openai.com/account/rate-limits to learn more.",
+		  rc_name(x->rc), x->rate.limit, x->rate.limit, wait);
+}
+
+/* ---- the MHD access handler ---- */
+
+/* keeps the raw request URI (MHD unescapes the one it gives on_request) */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	Ctx *x = calloc(1, sizeof *x);
+
+	(void)cls;
+	(void)c;
+	x->raw_uri = strdup(uri ? uri : "");
+	return x;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -440,20 +821,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	Ctx *x = *con_cls;
 	Req r;
 	const Fault *slow = NULL;
-	enum MHD_Result ret;
+	long lat;
 
 	(void)cls;
 	(void)version;
 	if (!x) {
-		const char *cl;
-
 		x = calloc(1, sizeof *x);
 		*con_cls = x;
+	}
+	if (!x->started) {
+		const char *cl;
+
+		x->started = true;
+		if (!x->raw_uri)
+			x->raw_uri = strdup(url);
 		x->t0 = mono_us();
+		x->t_ms = now_ms();
+		x->rc = RC_OTHER;
 		x->control = strncmp(url, "/_emulator/", 11) == 0;
 		if (x->control)
 			return MHD_YES;
-		route_request(x, method, url);
+		x->lenient = mode_get(&g_lenient);
+		route_request(x, method, url, mode_get(&g_azure));
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > g_max_body)
@@ -464,6 +853,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				c, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 			stats_request(x->key, "reset");
+			log_request(c, x, method, 0);
 			if (ci) {
 				struct linger lg = {1, 0};  /* close -> RST */
 
@@ -479,6 +869,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
 		if (!x->control)
 			stats_bytes(n);
+		x->received += n;
 		if (!x->too_big && x->len + n > g_max_body) {
 			x->too_big = true;
 			free(x->body);
@@ -507,6 +898,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	r.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
 	r.params = x->params;
+	r.lenient = x->lenient;
 
 	if (x->control) {
 		control(&r);
@@ -518,7 +910,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		switch (f->kind) {
 		case F_STALL:
 			stats_request(x->key, "stall");
-			x->control = true;   /* counted already */
+			x->counted = true;
 			if (!nap(f->stall_ms))
 				return MHD_NO;
 			break;
@@ -527,23 +919,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			break;
 		case F_MALFORMED_JSON:
 			break;
+		case F_ECHO_SECRETS:
+			echo_response(&r, x, f);
+			return send_req(c, x, &r, NULL);
 		default:
 			fault_response(&r, f);
 			return send_req(c, x, &r, NULL);
 		}
 	}
-	if (g_api_key && strncmp(url, "/v1/", 4) == 0) {
-		const char *auth = MHD_lookup_connection_value(
-			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (x->azure) {
+		const char *v = query_arg(&r, "api-version");
 
-		if (!auth || strncmp(auth, "Bearer ", 7) != 0 ||
-		    strcmp(auth + 7, g_api_key) != 0) {
-			req_error(&r, 401, "invalid_request_error", NULL,
-				  "invalid_api_key", "Incorrect API key provided. "
-				  "You can find your API key at "
-				  "https://platform.openai.com/account/api-keys.");
+		if (!v || !*v) {
+			req_error(&r, 400, "invalid_request_error", "api-version",
+				  "missing_api_version", "Missing required query "
+				  "parameter 'api-version'.");
 			return send_req(c, x, &r, slow);
 		}
+	}
+	if (g_api_key && (x->azure ? !auth_azure(&r)
+			  : strncmp(url, "/v1/", 4) == 0 && !auth_openai(&r)))
+		return send_req(c, x, &r, slow);
+	rate_take(x->rc, &x->rate);
+	if (!x->rate.allowed) {
+		rate_limited(&r, x);
+		return send_req(c, x, &r, NULL);
 	}
 	if (x->too_big)
 		req_error(&r, 413, "invalid_request_error", NULL,
@@ -563,14 +963,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	if (!r.out)   /* cannot happen: every handler answers */
 		req_error(&r, 500, "server_error", NULL, NULL,
 			  "The emulator produced no response.");
+	/* the latency model: the work is done, the answer is late */
+	lat = latency_ms(x->rc);
+	if (lat > 0 && !nap(lat)) {
+		free(r.out);
+		return MHD_NO;
+	}
 	if (x->has_fault && x->fault.kind == F_MALFORMED_JSON) {
 		/* a 200 whose JSON body is cut in half */
 		r.status = 200;
 		r.out_len = r.out_len > 2 ? r.out_len / 2 : 1;
 		r.out_type = NULL;
 	}
-	ret = send_req(c, x, &r, slow);
-	return ret;
+	return send_req(c, x, &r, slow);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -583,6 +988,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (x) {
 		free(x->body);
+		free(x->raw_uri);
+		free(x->echo);
 		free(x);
 		*con_cls = NULL;
 	}
@@ -613,11 +1020,16 @@ static void usage(FILE *out)
 		"usage: vectorstore-emulator [options]\n"
 		"  --port N                 TCP port on 127.0.0.1 (0 = pick a free one; default 0)\n"
 		"  --port-file PATH         write the chosen port + newline to PATH (atomically)\n"
-		"  --api-key KEY            require 'Authorization: Bearer KEY' on /v1\n"
+		"  --api-key KEY            require 'Authorization: Bearer KEY' on /v1 (Azure paths: 'api-key: KEY')\n"
 		"  --processing-delay-ms N  time an attached file stays in_progress (default 50)\n"
 		"  --max-body-bytes N       larger request bodies get 413 (default 67108864)\n"
 		"  --fault SPEC             add a fault rule, e.g. kind=503,rate=0.2,route=/search\n"
 		"  --seed N                 seed of the fault PRNG (default 1)\n"
+		"  --azure                  also serve Azure OpenAI paths (/openai/..., api-version, api-key)\n"
+		"  --lenient                accept unknown request fields (OpenAI-compatible servers)\n"
+		"  --latency SPEC           added latency per route class in ms, e.g. search=150,default=0\n"
+		"  --rate-limit SPEC        requests/s per route class, e.g. upload=200,search=50\n"
+		"  --request-log N          keep the last N requests for /_emulator/requests (default 10000, 0 = off)\n"
 		"  --quiet                  no per-request log on stderr\n"
 		"  --help                   this text\n"
 		"The server listens on 127.0.0.1 only. See emulator/README.md.\n");
@@ -651,6 +1063,11 @@ int main(int argc, char **argv)
 		{"max-body-bytes", required_argument, 0, 'm'},
 		{"fault", required_argument, 0, 'F'},
 		{"seed", required_argument, 0, 's'},
+		{"azure", no_argument, 0, 'A'},
+		{"lenient", no_argument, 0, 'L'},
+		{"latency", required_argument, 0, 'l'},
+		{"rate-limit", required_argument, 0, 'r'},
+		{"request-log", required_argument, 0, 'R'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
@@ -705,6 +1122,32 @@ int main(int argc, char **argv)
 		case 'q':
 			g_quiet = true;
 			break;
+		case 'A':
+			g_azure = g_azure_init = true;
+			break;
+		case 'L':
+			g_lenient = g_lenient_init = true;
+			break;
+		case 'l':
+		case 'r':
+			if (limits_parse_spec(opt == 'l' ? LT_LATENCY : LT_RATE, optarg,
+					      err, sizeof err)) {
+				fprintf(stderr, "--%s: %s\n",
+					opt == 'l' ? "latency" : "rate-limit", err);
+				return 2;
+			}
+			break;
+		case 'R': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || n < 0 || n > 10000000) {
+				fprintf(stderr, "bad --request-log (0..10000000)\n");
+				return 2;
+			}
+			g_reqlog_init = n;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -713,6 +1156,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+
+	reqlog_configure(g_reqlog_init);
 
 	/* signals are taken synchronously by the main thread */
 	signal(SIGPIPE, SIG_IGN);
@@ -731,6 +1176,7 @@ int main(int argc, char **argv)
 			     0, NULL, NULL, on_request, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
@@ -765,6 +1211,7 @@ int main(int argc, char **argv)
 	MHD_stop_daemon(d);
 	store_reset();
 	stats_reset();
+	reqlog_configure(0);
 	if (!g_quiet)
 		fprintf(stderr, "vectorstore-emulator: stopped\n");
 	return 0;

@@ -231,6 +231,7 @@ static void vs_free(VectorStore *vs)
 	free(vs->name);
 	free(vs->description);
 	cJSON_Delete(vs->metadata);
+	cJSON_Delete(vs->extra);
 	free(vs);
 }
 
@@ -423,6 +424,15 @@ cJSON *vs_json(const VectorStore *vs)
 				      cJSON_Duplicate(vs->metadata, 1));
 	else
 		cJSON_AddNullToObject(o, "metadata");
+	/* lenient mode: fields the request had that the API does not know */
+	if (vs->extra) {
+		const cJSON *it;
+
+		cJSON_ArrayForEach(it, vs->extra)
+			if (!cJSON_HasObjectItem(o, it->string))
+				cJSON_AddItemToObject(o, it->string,
+						      cJSON_Duplicate(it, 1));
+	}
 	return o;
 }
 

@@ -71,6 +71,7 @@ typedef struct VectorStore {
 	char *name;            /* NULL -> "" */
 	char *description;     /* NULL -> null */
 	cJSON *metadata;       /* NULL -> null */
+	cJSON *extra;          /* lenient mode: unknown request fields, echoed */
 	int expires_days;      /* 0 = no expiration policy */
 	int64_t last_active_at;
 	VSFile **files;        /* attach order */

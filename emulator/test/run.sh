@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - builds the emulator, starts it on 127.0.0.1 (--port 0 --port-file),
-# runs the behavioural tests and the SDK conformance script against it, then
+# runs the behavioural tests, the SDK conformance script against it and the
+# SDK against an Azure-mode instance (sdk-azure.mjs starts its own), then
 # the Prism contract test (CONTRACT=0 skips it) and, with VALGRIND=1, the
 # valgrind run.  Prints "N passed, N failed"; exits non-zero on any failure.
 set -u
@@ -47,6 +48,7 @@ step() {
 
 step "emulator behaviour" env EMULATOR_URL="http://127.0.0.1:$PORT" EMU_BIN="$BIN" node "$HERE/emulator-tests.mjs"
 step "sdk conformance" env OPENAI_BASE_URL="http://127.0.0.1:$PORT/v1" EMULATOR_URL="http://127.0.0.1:$PORT" node "$HERE/sdk-conformance.mjs"
+step "sdk azure mode" env EMU_BIN="$BIN" node "$HERE/sdk-azure.mjs"
 if [ "${CONTRACT:-1}" != 0 ]; then
 	step "contract (prism proxy)" "$HERE/contract.sh"
 fi

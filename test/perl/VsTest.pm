@@ -4,6 +4,7 @@
 #   $emu->url;                    # http://127.0.0.1:PORT
 #   $emu->control('POST', '/_emulator/faults', {kind => '503', count => 1});
 #   $emu->stats->{requests}{'GET /v1/vector_stores/{id}'}{200};
+#   $emu->clear_requests; ...; $emu->requests;   # the request log (wire)
 #   $emu->stop;                   # also done when the object goes away
 #
 #   my $node = VsTest::new_node('main', $emu, preload => 'vectorstore');
@@ -111,6 +112,21 @@ sub reset   { return shift->control('POST', '/_emulator/reset'); }
 sub fault   { my ($self, $spec) = @_; return $self->control('POST', '/_emulator/faults', $spec); }
 sub clear_faults { return shift->control('DELETE', '/_emulator/faults'); }
 sub config  { my ($self, $c) = @_; return $self->control('POST', '/_emulator/config', $c); }
+
+# The request log (GET /_emulator/requests): an arrayref of entries, oldest
+# first, those with seq > $since only when $since is given. Each entry has
+# seq, method, path, query (raw), route, route_class, azure, headers
+# (lower-cased names), body / body_text / multipart, status, fault.
+sub requests
+{
+	my ($self, $since) = @_;
+	my $path = '/_emulator/requests';
+	$path .= '?since=' . int($since) if defined $since;
+	my $r = $self->control('GET', $path);
+	return ref $r eq 'HASH' ? $r->{requests} : [];
+}
+
+sub clear_requests { return shift->control('DELETE', '/_emulator/requests'); }
 
 # Requests seen for a templated route, e.g. 'POST /v1/files', by status or all.
 sub count
