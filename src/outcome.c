@@ -100,6 +100,17 @@ vs_outcome(const VsRequest *req, const VsResponse *resp, int retries_done)
 	return o;
 }
 
+/*
+ * The object a request names does not exist (404). For a removal — detach a
+ * file, delete a file — that is the goal reached; the worker asks this
+ * rather than look at a status code itself.
+ */
+bool
+vs_outcome_gone(const VsRequest *req, const VsResponse *resp)
+{
+	return !resp->invalid && resp->status == 404;
+}
+
 /* Would the SDKs try again? (Every kind but DONE and PERMANENT.) */
 bool
 vs_outcome_retryable(VsOutcomeKind kind)

@@ -14,7 +14,8 @@
  *	  json.c         every cJSON call: owned trees, typed fields, jsonb
  *	  validate.c     request validation done before anything is sent
  *	  stores.c, files.c, store_files.c, batches.c, search.c: one API resource each
- *	  queue.c, reconcile.c, worker.c, sync.c: the background worker
+ *	  worker.c, step.c, jobs.c, reconcile.c, queue.c, sync.c: the background
+ *	  worker and the queue (vs_worker.h)
  *
  *-------------------------------------------------------------------------
  */
@@ -209,6 +210,7 @@ typedef struct VsOutcome
 
 extern VsOutcome vs_outcome(const VsRequest *req, const VsResponse *resp, int retries_done);
 extern bool vs_outcome_retryable(VsOutcomeKind kind);
+extern bool vs_outcome_gone(const VsRequest *req, const VsResponse *resp);
 extern const char *vs_outcome_name(VsOutcomeKind kind);
 extern int	vs_backoff_ms(int retries_done);
 

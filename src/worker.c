@@ -1,68 +1,50 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  The background workers: a launcher that starts one worker per database
- *	  with the extension, the worker's loop, the shared memory they use to be
- *	  woken at COMMIT, and the hook that gets a worker out of DROP DATABASE's way.
+ *	  The background workers: a launcher that starts a worker for each
+ *	  database that has work, the worker's loop, the shared memory they use
+ *	  to be woken at COMMIT, the hook that gets a worker out of DROP
+ *	  DATABASE's way, and how a worker makes its session safe to use.
  *
  * Processes
  *	  The launcher (registered from shared_preload_libraries) connects to no
- *	  database and reads the shared catalog pg_database every
- *	  vectorstore.launcher_naptime; it starts a dynamic worker for each
- *	  database that has none. A worker whose database lacks the extension (or
- *	  has it mid-CREATE) exits quietly and is not tried again for a naptime,
- *	  unless a commit there asks for it. A worker that dies is started again by
- *	  the launcher after a second (it is notified through bgw_notify_pid); after
- *	  a crash of the server the launcher itself is restarted by the postmaster.
- *	  Every backend has this library (shared_preload_libraries), so:
- *	  - a transaction that queues a job marks itself, and at COMMIT sets the
- *		latch of its database's worker (or asks the launcher to start one);
- *	  - DROP DATABASE runs our object_access_hook before it counts the other
- *		backends in the database: the hook sends SIGTERM to that database's
- *		worker and keeps the launcher from starting another for a while, so
- *		the drop proceeds (with or without FORCE).
+ *	  database. After the server starts it visits every database that accepts
+ *	  connections once (reading pg_database); from then on it starts a
+ *	  worker for a database only when there is something to do: a COMMIT
+ *	  there queued work (or resumed the worker), or the time the last worker
+ *	  said its next job, poll or sweep is due has come. A worker with
+ *	  nothing due within vectorstore.worker_naptime leaves, so a database
+ *	  with nothing to do holds no worker slot. A worker whose database lacks
+ *	  the extension, or has it at another version than this library's (not
+ *	  yet updated with ALTER EXTENSION ... UPDATE), leaves at once; a paused
+ *	  worker (vs_worker_pause(), or a copied database) leaves and is not
+ *	  started again until vs_worker_resume(). DROP DATABASE runs our
+ *	  object_access_hook first: it signals that database's worker and keeps
+ *	  the launcher away for a while, so the drop proceeds.
  *
- * Exactly-once delivery
- *	  A job must end as exactly one file attached to its store, whatever
- *	  crashes or network failures happen. The rules:
- *	  1. Every upload's filename carries a marker unique to the job:
- *		 "vsjob-<token>-<job id>_<filename>", where <token> is a random value
- *		 made when the extension was created in this database
- *		 (vectorstore.worker_state.token), so two databases or two
- *		 installations never share markers.
- *	  2. A job is claimed ('queued' -> 'uploading') in its own transaction,
- *		 with not_before set to now + vectorstore.worker_reconcile_delay,
- *		 before the request is sent. The file id is recorded in its own
- *		 transaction as soon as POST /files answers ('uploaded').
- *	  3. An upload whose outcome is unknown — the worker died, the
- *		 connection broke, timed out, or the server answered 5xx or
- *		 unparseable JSON — leaves the job 'uploading' with no file id. Such a
- *		 job is never uploaded again directly. Once its not_before has
- *		 passed (long enough for a stalled request to have landed or been
- *		 dropped), the sweep lists /files and looks for its marker: if found,
- *		 the job adopts that file ('uploaded'); if not, it goes back to
- *		 'queued' (or 'failed' after vectorstore.worker_max_attempts).
- *		 A 429 or another 4xx is a definite "nothing stored": back to the queue.
- *	  4. The sweep also deletes every marked file that no live job owns: a
- *		 second file of a job (a late landing), the file of a job that failed
- *		 or was cancelled. (Files of jobs deleted from the table are left
- *		 alone: purging history must not delete live files.) After it sends a
- *		 job back to the queue it runs once more a reconcile delay later, for
- *		 uploads that land even later than that.
- *	  5. Attaching is idempotent (attaching a file already in the store
- *		 changes nothing), so 'attaching' jobs whose batch id was never
- *		 recorded are simply attached again when a worker starts.
- *	  6. A job is 'completed' only when its batch reports its file completed;
- *		 a 'replace' job then detaches and deletes the file of the job it
- *		 replaces ('deleting'), so search never loses the row.
- *	  One worker runs per database, so no two processes work on the same
- *	  job; claims still use FOR UPDATE SKIP LOCKED so vs_job_cancel() and
- *	  friends never wait on the worker, and no transaction or lock is held
- *	  while a request is on the network.
+ * The worker trusts nothing in the database it serves
+ *	  It connects as the bootstrap superuser, and so would take the
+ *	  database's settings (ALTER DATABASE ... SET, by its owner) and resolve
+ *	  names through them. Before it runs any SQL it fixes search_path to
+ *	  pg_catalog, pg_temp and the other settings that could disturb it, as
+ *	  overrides no database or role setting changes, and puts every setting a
+ *	  database or role changed back to the server's own (vs_worker_harden).
+ *	  Every name in its SQL is qualified; the SQL it runs is the state
+ *	  machine's functions (sql/install/50_queue.sql), each with a fixed
+ *	  search_path. Work for a role is checked (vs_credential_for_role) and
+ *	  done with that role's rights (a sync's difference is computed as its
+ *	  owner).
+ *
+ * A pass
+ *	  heartbeat (and pause check) -> trigger-mode syncs whose table changed
+ *	  -> sweep -> uploads -> attaches -> polls -> removals -> retention.
+ *	  Each step is bounded (claims, pages per listing, a time budget), takes
+ *	  turns between roles and credentials, skips what anyone holds locked,
+ *	  and contains its own failures (step.c), so the heartbeat keeps ticking
+ *	  and one role's or one server's trouble stays theirs.
  *
  *-------------------------------------------------------------------------
  */
-#include "vectorstore.h"
 #include "vs_worker.h"
 
 #include "access/genam.h"
@@ -72,9 +54,12 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -89,6 +74,8 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -110,6 +97,10 @@ int			vs_worker_poll_interval_ms = 1000;
 int			vs_worker_reconcile_delay_ms = 120000;
 int			vs_worker_naptime_ms = 10000;
 int			vs_launcher_naptime_ms = 30000;
+int			vs_worker_sync_timeout_ms = 60000;
+int			vs_job_retention_s = 7 * 24 * 3600;
+
+bool		vs_am_worker = false;
 
 /* ---------------------------------------------------------------------
  * Shared memory
@@ -123,7 +114,10 @@ typedef struct VsDbSlot
 	pid_t		pid;			/* the worker, 0 when none */
 	Latch	   *latch;			/* its latch */
 	bool		wanted;			/* a commit queued work: start a worker */
-	TimestampTz noext_until;	/* no extension there: don't start before */
+	bool		visited;		/* a worker ran here since the server started */
+	bool		paused;			/* paused: start none until resumed */
+	TimestampTz next_due;		/* when the last worker's next work is due (0: when woken) */
+	TimestampTz noext_until;	/* no extension (or another version) there: not before */
 	TimestampTz blocked_until;	/* being dropped: don't start before */
 } VsDbSlot;
 
@@ -140,8 +134,8 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static object_access_hook_type prev_object_access_hook = NULL;
 
-static bool vs_am_worker = false;
 static bool vs_wake_pending = false;
+static bool vs_resume_pending = false;
 static bool vs_xact_cb_registered = false;
 
 static void
@@ -198,7 +192,7 @@ vs_slot(Oid dboid, bool create)
  * ---------------------------------------------------------------------
  */
 static void
-vs_wake_database(Oid dboid)
+vs_wake_database(Oid dboid, bool resume)
 {
 	VsDbSlot   *s;
 
@@ -206,6 +200,8 @@ vs_wake_database(Oid dboid)
 		return;
 	LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
 	s = vs_slot(dboid, true);
+	if (s && resume)
+		s->paused = false;
 	if (s && s->pid != 0 && s->latch)
 		SetLatch(s->latch);
 	else if (s)
@@ -225,16 +221,30 @@ vs_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 			if (vs_wake_pending)
-				vs_wake_database(MyDatabaseId);
-			vs_wake_pending = false;
+				vs_wake_database(MyDatabaseId, vs_resume_pending);
+			vs_wake_pending = vs_resume_pending = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			vs_wake_pending = false;
+			vs_wake_pending = vs_resume_pending = false;
 			break;
 		default:
 			break;
 	}
+}
+
+void
+vs_worker_wake_at_commit(bool resume)
+{
+	if (vs_am_worker)
+		return;
+	if (!vs_xact_cb_registered)
+	{
+		RegisterXactCallback(vs_xact_callback, NULL);
+		vs_xact_cb_registered = true;
+	}
+	vs_wake_pending = true;
+	vs_resume_pending |= resume;
 }
 
 /* Statement trigger on vectorstore.job: wake the worker when this commits. */
@@ -243,15 +253,7 @@ vs_queue_wake(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "vs_queue_wake: not called by trigger manager");
-	if (!vs_am_worker)
-	{
-		if (!vs_xact_cb_registered)
-		{
-			RegisterXactCallback(vs_xact_callback, NULL);
-			vs_xact_cb_registered = true;
-		}
-		vs_wake_pending = true;
-	}
+	vs_worker_wake_at_commit(false);
 	return PointerGetDatum(NULL);
 }
 
@@ -307,20 +309,31 @@ vs_worker_init(void)
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.worker_poll_interval",
 							"Interval between polls of a file batch when the server suggests none.",
-							NULL, &vs_worker_poll_interval_ms, 1000, 10, 600000,
+							"The worker never polls more often than every 100 ms, whatever the server suggests.",
+							&vs_worker_poll_interval_ms, 1000, 10, 600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.worker_reconcile_delay",
 							"How long after an upload with an unknown outcome the worker looks for its file before uploading again.",
 							NULL, &vs_worker_reconcile_delay_ms, 120000, 100, 86400000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.worker_naptime",
-							"Longest sleep of an idle worker (it is also woken at each COMMIT that queues a job).",
+							"Longest sleep of a worker; one with nothing due for longer leaves until there is.",
 							NULL, &vs_worker_naptime_ms, 10000, 10, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.launcher_naptime",
-							"Interval at which the launcher looks for databases without a worker.",
+							"Interval at which the launcher looks at databases whose work is due.",
 							NULL, &vs_launcher_naptime_ms, 30000, 100, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("vectorstore.worker_sync_timeout",
+							"Longest time the worker spends computing one trigger-mode sync's changes.",
+							"The worker also waits at most 2 s for a lock on the table.",
+							&vs_worker_sync_timeout_ms, 60000, 100, 86400000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("vectorstore.job_retention",
+							"How long finished jobs keep their content and row; 0 keeps them for ever.",
+							"Rows a sync still refers to are kept.",
+							&vs_job_retention_s, 7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 	{
@@ -477,6 +490,7 @@ vs_launcher_main(Datum arg)
 	{
 		TimestampTz now = GetCurrentTimestamp();
 		List	   *dbs = NIL;
+		List	   *scanned = NIL;
 		ListCell   *lc;
 		bool		scan = TimestampDifferenceExceeds(last_scan, now, vs_launcher_naptime_ms);
 
@@ -489,16 +503,24 @@ vs_launcher_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
+		/* databases no worker has visited since the server started */
 		if (scan)
 		{
-			dbs = vs_database_list();
+			scanned = vs_database_list();
+			dbs = list_copy(scanned);
 			last_scan = now;
 		}
-		/* plus databases where a commit asked for a worker */
+		/* plus those where a commit asked for a worker, or work is due */
 		LWLockAcquire(vs_shared->lock, LW_SHARED);
 		for (int i = 0; i < VS_MAX_DBS; i++)
-			if (vs_shared->slots[i].dboid != InvalidOid && vs_shared->slots[i].wanted)
-				dbs = list_append_unique_oid(dbs, vs_shared->slots[i].dboid);
+		{
+			VsDbSlot   *s = &vs_shared->slots[i];
+
+			if (s->dboid == InvalidOid)
+				continue;
+			if (s->wanted || (s->visited && !s->paused && s->next_due != 0 && s->next_due <= now))
+				dbs = list_append_unique_oid(dbs, s->dboid);
+		}
 		LWLockRelease(vs_shared->lock);
 
 		foreach(lc, dbs)
@@ -514,35 +536,36 @@ vs_launcher_main(Datum arg)
 			s = vs_slot(dboid, true);
 			if (s)
 			{
-				if (s->blocked_until > now)
+				if (s->pid != 0 || s->blocked_until > now)
 					start = false;
-				else if (s->noext_until > now && !s->wanted)
+				else if (s->wanted)
+					start = !s->paused;
+				else if (s->noext_until > now || s->paused)
 					start = false;
-				if (start)
+				else if (s->visited && (s->next_due == 0 || s->next_due > now))
+					start = false;
+				if (s->paused)
 					s->wanted = false;
 			}
 			LWLockRelease(vs_shared->lock);
+			if (!start)
+				continue;
 			/* at most one start a second per database (crash loops) */
 			for (k = 0; k < VS_MAX_DBS; k++)
 				if (last_db[k] == dboid || last_db[k] == InvalidOid)
 					break;
 			if (k < VS_MAX_DBS && last_db[k] == dboid &&
 				!TimestampDifferenceExceeds(last_start[k], now, 1000))
+				continue;		/* still wanted: tried again next loop */
+			LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
+			if (s)
+				s->wanted = false;
+			LWLockRelease(vs_shared->lock);
+			vs_launch(dboid);
+			if (k < VS_MAX_DBS)
 			{
-				LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
-				if (s)
-					s->wanted = true;
-				LWLockRelease(vs_shared->lock);
-				start = false;
-			}
-			if (start)
-			{
-				vs_launch(dboid);
-				if (k < VS_MAX_DBS)
-				{
-					last_db[k] = dboid;
-					last_start[k] = now;
-				}
+				last_db[k] = dboid;
+				last_start[k] = now;
 			}
 		}
 
@@ -555,7 +578,7 @@ vs_launcher_main(Datum arg)
 				VsDbSlot   *s = &vs_shared->slots[i];
 
 				if (s->dboid != InvalidOid && s->pid == 0 && !s->wanted &&
-					!list_member_oid(dbs, s->dboid) && s->blocked_until < now)
+					!list_member_oid(scanned, s->dboid) && s->blocked_until < now)
 					s->dboid = InvalidOid;
 			}
 			LWLockRelease(vs_shared->lock);
@@ -568,35 +591,164 @@ vs_launcher_main(Datum arg)
 }
 
 /* ---------------------------------------------------------------------
+ * The worker's session: trust nothing the database set
+ * ---------------------------------------------------------------------
+ */
+/* Settings whose right value for the worker does not depend on the server. */
+static const char *const vs_worker_fixed[][2] = {
+	{"role", "none"},
+	{"search_path", "pg_catalog, pg_temp"},
+	{"statement_timeout", "0"},
+	{"lock_timeout", "10s"},
+	{"idle_in_transaction_session_timeout", "0"},
+	{"idle_session_timeout", "0"},
+	{"default_transaction_read_only", "off"},
+	{"default_transaction_isolation", "read committed"},
+	{"default_transaction_deferrable", "off"},
+	{"session_replication_role", "origin"},
+	{"row_security", "on"},
+	{"check_function_bodies", "on"},
+	{"transform_null_equals", "off"},
+	{"array_nulls", "on"},
+	{"DateStyle", "ISO, MDY"},
+	{"IntervalStyle", "postgres"},
+	{"TimeZone", "UTC"},
+	{"extra_float_digits", "1"},
+	{"bytea_output", "hex"},
+	{"standard_conforming_strings", "on"},
+	{"xmloption", "content"},
+	{"default_tablespace", ""},
+	{"temp_tablespaces", ""},
+	{"plpgsql.extra_errors", "none"},
+	{"plpgsql.extra_warnings", "none"},
+	{"plpgsql.variable_conflict", "error"},
+	{"plpgsql.check_asserts", "on"},
+};
+
+static void
+vs_worker_fix_settings(void)
+{
+	for (int i = 0; i < lengthof(vs_worker_fixed); i++)
+		(void) set_config_option(vs_worker_fixed[i][0], vs_worker_fixed[i][1], PGC_SUSET,
+								 PGC_S_OVERRIDE, GUC_ACTION_SET, true, WARNING, false);
+}
+
+/*
+ * Before any SQL: fix the settings above, then put every setting that
+ * ALTER DATABASE ... SET or ALTER ROLE ... SET changed for this session back
+ * to the server's (postgresql.conf, ALTER SYSTEM, else the default), as
+ * overrides a later reload does not undo.
+ */
+static void
+vs_worker_harden(void)
+{
+	List	   *names = NIL;
+	List	   *values = NIL;
+	ListCell   *a,
+			   *b;
+
+	vs_worker_fix_settings();
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "vectorstore worker: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_execute("SELECT s.name, coalesce("
+					"  (SELECT f.setting FROM pg_catalog.pg_file_settings f"
+					"   WHERE f.name OPERATOR(pg_catalog.=) s.name AND f.error IS NULL"
+					"   ORDER BY f.seqno DESC LIMIT 1), s.boot_val)"
+					" FROM pg_catalog.pg_settings s"
+					" WHERE s.source OPERATOR(pg_catalog.=) ANY ('{database,user,\"database user\",global}'::pg_catalog.text[])"
+					"   AND s.context OPERATOR(pg_catalog.=) ANY ('{user,superuser}'::pg_catalog.text[])",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "vectorstore worker: could not read the session's settings");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		names = lappend(names, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		values = lappend(values, v ? pstrdup(v) : NULL);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	forboth(a, names, b, values)
+	{
+		ereport(LOG,
+				(errmsg("vectorstore worker: ignoring the database's or role's setting of \"%s\"",
+						(char *) lfirst(a))));
+		(void) set_config_option(lfirst(a), lfirst(b), PGC_SUSET, PGC_S_OVERRIDE,
+								 GUC_ACTION_SET, true, WARNING, false);
+	}
+	vs_worker_fix_settings();
+	if (!superuser())
+		elog(FATAL, "vectorstore worker: not running as a superuser");
+}
+
+/* ---------------------------------------------------------------------
  * The worker
  * ---------------------------------------------------------------------
  */
 typedef enum
 {
 	VS_EXT_READY,
-	VS_EXT_ABSENT,
+	VS_EXT_ABSENT,				/* not installed (or another version) */
 	VS_EXT_BUSY					/* being created, dropped or altered */
 } VsExtState;
 
-/* pg_cron's PgCronHasBeenLoaded and pg_net's is_extension_locked, together. */
+/*
+ * pg_cron's PgCronHasBeenLoaded and pg_net's is_extension_locked, together,
+ * and the version: a database not yet updated to this library's version is
+ * left alone (its tables are the old ones).
+ */
 static VsExtState
-vs_extension_state(void)
+vs_extension_state(char **version)
 {
 	VsExtState	st = VS_EXT_READY;
+	Oid			ext;
 	Oid			nsp;
 	Oid			rel = InvalidOid;
 
+	*version = NULL;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (!OidIsValid(get_extension_oid(VS_EXTENSION_NAME, true)))
+	ext = get_extension_oid(VS_EXTENSION_NAME, true);
+	if (!OidIsValid(ext))
 		st = VS_EXT_ABSENT;
 	else
 	{
+		Relation	erel = table_open(ExtensionRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(ext));
+		scan = systable_beginscan(erel, ExtensionOidIndexId, true, NULL, 1, &key);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+		{
+			bool		isnull;
+			Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+										 RelationGetDescr(erel), &isnull);
+
+			if (!isnull)
+				*version = MemoryContextStrdup(TopMemoryContext, TextDatumGetCString(d));
+		}
+		systable_endscan(scan);
+		table_close(erel, AccessShareLock);
+
 		nsp = get_namespace_oid("vectorstore", true);
 		if (OidIsValid(nsp))
 			rel = get_relname_relid("job", nsp);
-		if (!OidIsValid(rel) || !OidIsValid(get_relname_relid("worker_state", nsp)))
+		if (*version == NULL || strcmp(*version, VS_VERSION) != 0)
+			st = VS_EXT_ABSENT;
+		else if (!OidIsValid(rel) || !OidIsValid(get_relname_relid("worker_state", nsp)))
 			st = VS_EXT_ABSENT;
 		else if (!ConditionalLockRelationOid(rel, AccessShareLock))
 			st = VS_EXT_BUSY;	/* DROP EXTENSION holds it */
@@ -625,15 +777,177 @@ vs_worker_detach(int code, Datum arg)
 	LWLockRelease(vs_shared->lock);
 }
 
+/* Tell the launcher when to come back, then leave. */
+static void pg_attribute_noreturn()
+vs_worker_leave(TimestampTz next_due, bool paused, bool noext, bool clear_pid)
+{
+	VsDbSlot   *s;
+
+	if (clear_pid)
+	{
+		PG_TRY();
+		{
+			Oid			types[1] = {INT4OID};
+			Datum		vals[1] = {Int32GetDatum(MyProcPid)};
+
+			vq_begin("vectorstore: leaving");
+			vq_exec("SELECT vectorstore._worker_stop($1)", 1, types, vals, NULL);
+			vq_commit();
+		}
+		PG_CATCH();
+		{
+			EmitErrorReport();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+		}
+		PG_END_TRY();
+	}
+	LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
+	s = vs_slot(MyDatabaseId, true);
+	if (s)
+	{
+		s->next_due = next_due;
+		s->paused = paused;
+		if (noext)
+			s->noext_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														 10 * vs_launcher_naptime_ms);
+	}
+	LWLockRelease(vs_shared->lock);
+	proc_exit(0);
+}
+
+/* At start: this database's identity, marker token, and whether it is paused. */
+static bool
+vs_worker_begin(void)
+{
+	Oid			types[3] = {TEXTOID, OIDOID, INT4OID};
+	Datum		vals[3];
+	char		sysid[32];
+	bool		paused;
+	bool		copy;
+	char	   *reason;
+
+	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
+	vals[0] = CStringGetTextDatum(sysid);
+	vals[1] = ObjectIdGetDatum(MyDatabaseId);
+	vals[2] = Int32GetDatum(MyProcPid);
+	vq_begin("vectorstore: start");
+	vq_exec("SELECT s.token, s.paused, s.paused_reason, s.copy_detected"
+			" FROM vectorstore._worker_start($1, $2, $3) s", 3, types, vals, NULL);
+	vq_token = MemoryContextStrdup(TopMemoryContext, vq_text(0, 1));
+	paused = vq_bool(0, 2);
+	reason = vq_text(0, 3);
+	copy = vq_bool(0, 4);
+	vq_commit();
+	if (copy)
+		ereport(LOG,
+				(errmsg("vectorstore worker: database \"%s\" is a copy (restored or made from a template): its worker is paused",
+						get_database_name(MyDatabaseId)),
+				 errdetail("%s", reason),
+				 errhint("Check its credentials and queue, then run SELECT vectorstore.vs_worker_resume(); as a superuser.")));
+	return !paused;
+}
+
+static char *vs_worker_error = NULL;
+
+/* The heartbeat, with the pass's counters. Returns false when paused. */
+static bool
+vs_worker_heartbeat(void)
+{
+	Oid			types[7] = {INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID};
+	Datum		vals[7];
+	char		nulls[8] = "       ";
+	bool		ok,
+				paused;
+
+	vals[0] = Int32GetDatum(MyProcPid);
+	vals[1] = Int64GetDatum(vq_counters.done);
+	vals[2] = Int64GetDatum(vq_counters.failed);
+	vals[3] = Int64GetDatum(vq_counters.uploaded);
+	vals[4] = Int64GetDatum(vq_counters.adopted);
+	vals[5] = Int64GetDatum(vq_counters.deleted);
+	vals[6] = vq_text_datum(vs_worker_error);
+	if (vs_worker_error == NULL)
+		nulls[6] = 'n';
+	vq_begin("vectorstore: heartbeat");
+	vq_exec("SELECT h.ok, h.paused FROM vectorstore._worker_heartbeat($1, $2, $3, $4, $5, $6, $7) h",
+			7, types, vals, nulls);
+	ok = vq_bool(0, 1);
+	paused = vq_bool(0, 2);
+	vq_commit();
+	if (ok)
+	{
+		memset(&vq_counters, 0, sizeof(vq_counters));
+		if (vs_worker_error)
+			pfree(vs_worker_error);
+		vs_worker_error = NULL;
+	}
+	return !paused;
+}
+
+/* Retention: at most once a minute, a bounded purge. */
+static int
+vs_worker_purge(void)
+{
+	static TimestampTz last = 0;
+	Oid			types[2] = {INTERVALOID, INT4OID};
+	Datum		vals[2];
+	int			purged = 0;
+
+	if (vs_job_retention_s <= 0 ||
+		!TimestampDifferenceExceeds(last, GetCurrentTimestamp(), 60000))
+		return 0;
+	last = GetCurrentTimestamp();
+	vals[0] = DirectFunctionCall3(interval_in, CStringGetDatum(psprintf("%d seconds", vs_job_retention_s)),
+								  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	vals[1] = Int32GetDatum(1000);
+	vq_begin("vectorstore: retention");
+	vq_exec("SELECT p.purged FROM vectorstore._job_purge($1, $2) p", 2, types, vals, NULL);
+	if (SPI_processed == 1)
+		purged = vq_int4(0, 1);
+	vq_commit();
+	if (purged == 1000)
+		last = 0;				/* more to do: next pass */
+	return purged;
+}
+
+/* When the next work is due (0: nothing until woken). */
+static TimestampTz
+vs_worker_next_due(void)
+{
+	Oid			types[1] = {INTERVALOID};
+	Datum		vals[1];
+	char		nulls[2] = " ";
+	TimestampTz t = 0;
+
+	if (vs_job_retention_s > 0)
+		vals[0] = DirectFunctionCall3(interval_in, CStringGetDatum(psprintf("%d seconds", vs_job_retention_s)),
+									  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	else
+	{
+		vals[0] = (Datum) 0;
+		nulls[0] = 'n';
+	}
+	vq_begin("vectorstore: next due");
+	vq_exec("SELECT vectorstore._worker_next_due($1)", 1, types, vals, nulls);
+	if (SPI_processed == 1 && !vq_isnull(0, 1))
+	{
+		bool		isnull;
+
+		t = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	vq_commit();
+	return t;
+}
+
 void
 vs_worker_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
 	MemoryContext loop_cxt;
-	bool		recovered = false;
+	bool		started = false;
 	long		timeout = 0;
 	VsDbSlot   *s;
-	char	   *dbname;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -641,7 +955,7 @@ vs_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("vectorstore worker");
 	vs_am_worker = true;
-	vs_request_cap_enabled = false;	/* the cap is per SQL statement */
+	vs_request_cap_enabled = false; /* the cap is per SQL statement */
 
 	/* one worker per database */
 	LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
@@ -653,20 +967,22 @@ vs_worker_main(Datum arg)
 	}
 	s->pid = MyProcPid;
 	s->latch = MyLatch;
+	s->visited = true;
+	/* if this process dies, the launcher starts another soon */
+	s->next_due = GetCurrentTimestamp();
 	LWLockRelease(vs_shared->lock);
 	on_shmem_exit(vs_worker_detach, (Datum) 0);
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vectorstore worker loop",
 									 ALLOCSET_DEFAULT_SIZES);
-	StartTransactionCommand();
-	dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
-	CommitTransactionCommand();
-	elog(DEBUG1, "vectorstore worker started for database \"%s\"", dbname);
+	vq_cxt = loop_cxt;
+	vs_worker_harden();
 
 	for (;;)
 	{
 		int			work = 0;
 		VsExtState	st;
+		char	   *version;
 
 		if (timeout > 0)
 		{
@@ -679,26 +995,23 @@ vs_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			vs_worker_fix_settings();
 		}
 		MemoryContextSwitchTo(loop_cxt);
 		MemoryContextReset(loop_cxt);
+		vq_authority_reset();
 		timeout = vs_worker_naptime_ms;
 
 		if (RecoveryInProgress())
 			continue;
-		st = vs_extension_state();
+		st = vs_extension_state(&version);
 		if (st == VS_EXT_ABSENT)
 		{
-			LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
-			s = vs_slot(dboid, false);
-			if (s)
-				s->noext_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-															 10 * vs_launcher_naptime_ms);
-			LWLockRelease(vs_shared->lock);
-			ereport(DEBUG1,
-					(errmsg("vectorstore worker exiting: extension \"vectorstore\" is not installed in database \"%s\"",
-							dbname)));
-			proc_exit(0);
+			if (version && strcmp(version, VS_VERSION) != 0)
+				ereport(LOG,
+						(errmsg("vectorstore worker: database \"%s\" has vectorstore %s, this library is %s: nothing is done until ALTER EXTENSION vectorstore UPDATE",
+								get_database_name(MyDatabaseId), version, VS_VERSION)));
+			vs_worker_leave(0, false, true, false);
 		}
 		if (st == VS_EXT_BUSY)
 		{
@@ -711,41 +1024,60 @@ vs_worker_main(Datum arg)
 			TimestampTz next,
 						now;
 
-			if (!recovered)
+			if (!started)
 			{
-				vs_queue_recover();
-				recovered = true;
+				if (!vs_worker_begin())
+					vs_worker_leave(0, true, false, false);
+				started = true;
 			}
-			vs_queue_begin_pass(loop_cxt);
-			work += vs_queue_sweep();
-			work += vs_queue_upload();
-			work += vs_queue_attach();
-			work += vs_queue_poll();
-			work += vs_queue_delete();
+			if (!vs_worker_heartbeat())
+			{
+				ereport(LOG, (errmsg("vectorstore worker: paused")));
+				vs_worker_leave(0, true, false, true);
+			}
+			work += vq_sync_pass();
+			work += vq_sweep();
+			work += vq_step_run(&vq_step_upload);
+			work += vq_step_run(&vq_step_attach);
+			work += vq_step_run(&vq_step_poll);
+			work += vq_step_run(&vq_step_remove);
+			work += vs_worker_purge();
 
 			if (work > 0)
 				timeout = 0;
 			else
 			{
-				next = vs_queue_next_due();
+				next = vs_worker_next_due();
 				now = GetCurrentTimestamp();
-				if (next != 0)
+				if (next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms))
 				{
-					TimestampTz thr = vs_queue_throttle_end();
-
-					if (next <= now && thr > now)
-						next = thr;
-					timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 100));
+					/* nothing due for a while: free the slot until there is */
+					(void) vs_worker_heartbeat();
+					vs_worker_leave(next, false, false, true);
 				}
+				if (next <= now)
+				{
+					/* due but not claimed: held back by a 429, or a lease */
+					TimestampTz thr = vq_throttle_end();
+
+					next = thr > now ? thr : TimestampTzPlusMilliseconds(now, 200);
+				}
+				timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 10));
 			}
 		}
 		PG_CATCH();
 		{
 			/* an ERROR here is a bug or a database problem: log, wait, go on */
+			ErrorData  *e;
+
 			MemoryContextSwitchTo(loop_cxt);
+			e = CopyErrorData();
 			EmitErrorReport();
 			FlushErrorState();
 			AbortOutOfAnyTransaction();
+			if (vs_worker_error)
+				pfree(vs_worker_error);
+			vs_worker_error = MemoryContextStrdup(TopMemoryContext, e->message ? e->message : "error");
 			pgstat_report_activity(STATE_IDLE, NULL);
 			timeout = 5000;
 		}

@@ -1,15 +1,38 @@
 
 ---------------------------------------------------------------------------
--- The durable upload queue (processed by the background worker, worker.c)
+-- The durable upload queue and its state machine (the background worker,
+-- src/worker.c and src/step.c, runs it; doc/worker.md draws the diagram)
 ---------------------------------------------------------------------------
 -- A job is one file to upload and attach (kind 'upload'), one to upload and
 -- attach in place of an older job's file (kind 'replace': the old file is
--- detached and deleted after the new one is searchable), or an older job's
+-- detached and deleted once the new one is searchable), or an older job's
 -- file to detach and delete (kind 'delete'). Jobs are ordinary logged rows:
 -- an enqueue that rolls back leaves nothing, a committed one survives any
--- crash. Each role sees and changes only its own jobs (row level security);
--- the owner and the credential are filled in by a trigger from the session,
--- never taken from the caller.
+-- crash.
+--
+-- Roles reach these tables only through functions: PUBLIC has no privilege
+-- on any table or sequence here. vs_enqueue_upload(), vs_job_cancel(),
+-- vs_job_retry() and the sync functions are C functions that take the
+-- caller's identity (GetUserId()) first and then run the transition below
+-- as the extension's owner, in a security-restricted operation. Roles read
+-- their own rows through the views at the end of this part.
+--
+-- Every state and every transition is a function in this file; none is
+-- executable by PUBLIC, and each runs with search_path = pg_catalog, pg_temp.
+-- The worker calls them by name with arrays and writes no UPDATE of its own.
+--
+--   queued ──claim──▶ uploading ──uploaded──▶ uploaded ──claim──▶ attaching
+--     ▲                 │  answer lost: the sweep adopts its file,      │ batch
+--     └──── requeue ────┘  or requeues it                               ▼ polled
+--   deleting ◀──── replace jobs, once their file is searchable ──── completed
+--      └──── the older file detached and deleted ────▶ completed
+--   any unfinished state ──▶ failed (permanent error, attempts used up,
+--                            authority gone) | cancelled (vs_job_cancel)
+--
+-- Every claim sets not_before to the end of a lease: a claim whose outcome is
+-- never recorded (the worker died, a record raised, a row was locked) is
+-- claimable again when the lease ends (an upload's lease is the reconcile
+-- delay: the sweep decides it).
 CREATE TABLE vectorstore.job (
     id                bigserial PRIMARY KEY,
     kind              text NOT NULL DEFAULT 'upload'
@@ -19,253 +42,1022 @@ CREATE TABLE vectorstore.job (
     content           bytea,
     attributes        jsonb,
     chunking_strategy jsonb,
-    owner             oid NOT NULL,
+    request_options   jsonb,
+    owner             name NOT NULL,
     credential        text,
+    secret            text NOT NULL DEFAULT pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''),
     status            text NOT NULL DEFAULT 'queued'
                       CHECK (status IN ('queued', 'uploading', 'uploaded', 'attaching',
                                         'deleting', 'completed', 'failed', 'cancelled')),
     file_id           text,
     replaces_job      bigint,
     batch_id          text,
-    attempts          integer NOT NULL DEFAULT 0,
+    target            text,
+    solo              boolean NOT NULL DEFAULT false,
+    attempts          integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     last_error        text,
-    not_before        timestamptz NOT NULL DEFAULT now(),
+    not_before        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     sync_name         text,
     row_key           text,
-    created_at        timestamptz NOT NULL DEFAULT now(),
+    created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     started_at        timestamptz,
-    updated_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     finished_at       timestamptz,
-    CHECK (kind = 'delete' OR (filename IS NOT NULL AND content IS NOT NULL)),
+    -- content may be purged once a job has finished (vectorstore.job_retention)
+    CHECK (kind = 'delete' OR filename IS NOT NULL),
+    CHECK (kind = 'delete' OR content IS NOT NULL
+           OR status IN ('completed', 'failed', 'cancelled')),
     CHECK (kind = 'upload' OR replaces_job IS NOT NULL)
 );
 CREATE INDEX job_active_idx ON vectorstore.job (status, not_before)
     WHERE status NOT IN ('completed', 'failed', 'cancelled');
+-- The fair claim: one ordered run of ids per (owner, credential) and status.
+-- (not partial: the claim passes the status as a parameter)
+CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credential, '')), id);
 CREATE INDEX job_file_idx ON vectorstore.job (file_id) WHERE file_id IS NOT NULL;
 CREATE INDEX job_finished_idx ON vectorstore.job (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX job_replaces_idx ON vectorstore.job (replaces_job) WHERE replaces_job IS NOT NULL;
--- The jobs of a file batch the worker polls (only while they are attaching).
 CREATE INDEX job_batch_idx ON vectorstore.job (batch_id) WHERE status = 'attaching';
--- The sweep's check for files of failed or cancelled jobs, run every pass.
-CREATE INDEX job_orphan_idx ON vectorstore.job (id)
+-- Files of failed or cancelled jobs still to be deleted.
+CREATE INDEX job_discard_idx ON vectorstore.job (not_before)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
-
-ALTER TABLE vectorstore.job ENABLE ROW LEVEL SECURITY;
-CREATE POLICY job_owner ON vectorstore.job
-    USING (owner OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
-                                         WHERE r.rolname OPERATOR(pg_catalog.=) current_user));
+-- Uploads whose answer was lost, per owner and credential (the sweep).
+CREATE INDEX job_lost_idx ON vectorstore.job (owner, (coalesce(credential, '')), not_before)
+    WHERE status = 'uploading' AND file_id IS NULL;
 REVOKE ALL ON vectorstore.job FROM PUBLIC;
-GRANT SELECT, INSERT ON vectorstore.job TO PUBLIC;
-GRANT UPDATE (status, attempts, last_error, not_before, finished_at, updated_at) ON vectorstore.job TO PUBLIC;
-GRANT USAGE ON SEQUENCE vectorstore.job_id_seq TO PUBLIC;
+REVOKE ALL ON SEQUENCE vectorstore.job_id_seq FROM PUBLIC;
 
--- One row: this database's worker and the marker its uploads carry.
+-- One row: this database's worker, the identity its markers are tied to, and
+-- whether it is paused. The worker makes the row when it first starts (the
+-- script inserts none, so a dump carries the row of the database it came
+-- from, and the restored copy knows it is one).
 CREATE TABLE vectorstore.worker_state (
-    id            boolean PRIMARY KEY DEFAULT true CHECK (id),
-    token         text NOT NULL DEFAULT substr(md5(random()::text || clock_timestamp()::text), 1, 10),
-    pid           integer,
-    started_at    timestamptz,
-    heartbeat_at  timestamptz,
-    jobs_done     bigint NOT NULL DEFAULT 0,
-    jobs_failed   bigint NOT NULL DEFAULT 0,
-    files_uploaded bigint NOT NULL DEFAULT 0,
+    id                 boolean PRIMARY KEY DEFAULT true CHECK (id),
+    system_identifier  text,
+    database_oid       oid,
+    nonce              text NOT NULL,
+    token              text NOT NULL,
+    paused             boolean NOT NULL DEFAULT false,
+    paused_reason      text,
+    paused_at          timestamptz,
+    pid                integer,
+    started_at         timestamptz,
+    heartbeat_at       timestamptz,
+    jobs_done          bigint NOT NULL DEFAULT 0,
+    jobs_failed        bigint NOT NULL DEFAULT 0,
+    files_uploaded     bigint NOT NULL DEFAULT 0,
+    uploads_adopted    bigint NOT NULL DEFAULT 0,
     duplicates_deleted bigint NOT NULL DEFAULT 0,
-    sweep_due_at  timestamptz,
-    last_sweep_at timestamptz,
-    last_error    text
+    jobs_purged        bigint NOT NULL DEFAULT 0,
+    last_purge_at      timestamptz,
+    last_error         text
 );
-INSERT INTO vectorstore.worker_state DEFAULT VALUES;
 REVOKE ALL ON vectorstore.worker_state FROM PUBLIC;
-GRANT SELECT ON vectorstore.worker_state TO PUBLIC;
 
--- C helpers (queue.c)
-CREATE FUNCTION vectorstore._credential_current_name() RETURNS text
-    AS 'MODULE_PATHNAME', 'vs_credential_current_name' LANGUAGE C VOLATILE;
-CREATE FUNCTION vectorstore._job_validate(attributes jsonb, chunking_strategy jsonb) RETURNS void
-    AS 'MODULE_PATHNAME', 'vs_job_validate' LANGUAGE C IMMUTABLE;
-CREATE FUNCTION vectorstore._current_user_is_superuser() RETURNS boolean
-    AS 'MODULE_PATHNAME', 'vs_current_user_is_superuser' LANGUAGE C VOLATILE;
-CREATE FUNCTION vectorstore._current_user_oid() RETURNS oid
-    AS 'MODULE_PATHNAME', 'vs_current_user_oid' LANGUAGE C VOLATILE;
+-- The sweep, per owner and credential: when it is due, and where a listing
+-- of /files that spans several passes has got to.
+CREATE TABLE vectorstore.sweep (
+    owner              name NOT NULL,
+    credential         text NOT NULL,
+    due_at             timestamptz,
+    listing_started_at timestamptz,
+    cursor             text,
+    pages              integer NOT NULL DEFAULT 0,
+    errors             integer NOT NULL DEFAULT 0,
+    last_done_at       timestamptz,
+    last_error         text,
+    PRIMARY KEY (owner, credential)
+);
+REVOKE ALL ON vectorstore.sweep FROM PUBLIC;
+
+-- pg_dump keeps what users made (the script inserts no row into these).
+SELECT pg_catalog.pg_extension_config_dump('vectorstore.job', '');
+SELECT pg_catalog.pg_extension_config_dump('vectorstore.job_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('vectorstore.worker_state', '');
+SELECT pg_catalog.pg_extension_config_dump('vectorstore.sweep', '');
+
+-- C helpers (queue.c, worker.c)
 CREATE FUNCTION vectorstore._queue_wake() RETURNS trigger
     AS 'MODULE_PATHNAME', 'vs_queue_wake' LANGUAGE C;
-
--- Fill in who enqueued and with which credential; refuse forged rows.
-CREATE FUNCTION vectorstore._job_before_insert() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    NEW.owner := vectorstore._current_user_oid();
-    NEW.credential := vectorstore._credential_current_name();
-    NEW.status := CASE WHEN NEW.kind = 'delete' THEN 'deleting' ELSE 'queued' END;
-    NEW.file_id := NULL;
-    NEW.batch_id := NULL;
-    NEW.attempts := 0;
-    NEW.last_error := NULL;
-    NEW.created_at := now();
-    NEW.updated_at := now();
-    NEW.started_at := NULL;
-    NEW.finished_at := NULL;
-    IF NEW.not_before IS NULL OR NEW.not_before < now() THEN
-        NEW.not_before := now();
-    END IF;
-    IF NEW.replaces_job IS NOT NULL AND NOT EXISTS
-        (SELECT 1 FROM vectorstore.job j WHERE j.id = NEW.replaces_job AND j.owner = NEW.owner) THEN
-        RAISE EXCEPTION 'job % does not exist', NEW.replaces_job USING ERRCODE = '42704';
-    END IF;
-    PERFORM vectorstore._job_validate(NEW.attributes, NEW.chunking_strategy);
-    RETURN NEW;
-END $$;
-
--- Roles other than superusers may only cancel or retry their jobs.
-CREATE FUNCTION vectorstore._job_before_update() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF vectorstore._current_user_is_superuser() THEN
-        RETURN NEW;
-    END IF;
-    IF NEW.status = OLD.status THEN
-        RETURN NEW;
-    ELSIF NEW.status = 'cancelled' AND OLD.status NOT IN ('completed', 'failed', 'cancelled') THEN
-        RETURN NEW;
-    ELSIF OLD.status IN ('failed', 'cancelled') AND NEW.status IN ('queued', 'uploaded', 'deleting') THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'job % cannot go from % to %', OLD.id, OLD.status, NEW.status
-        USING ERRCODE = '55000';
-END $$;
-
-CREATE TRIGGER job_before_insert BEFORE INSERT ON vectorstore.job
-    FOR EACH ROW EXECUTE FUNCTION vectorstore._job_before_insert();
--- The WHEN clause spares the function call where it would return NEW at once
--- (the worker, a superuser, updates thousands of rows a second).
-CREATE TRIGGER job_before_update BEFORE UPDATE ON vectorstore.job
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status
-                       AND NOT vectorstore._current_user_is_superuser())
-    EXECUTE FUNCTION vectorstore._job_before_update();
+REVOKE ALL ON FUNCTION vectorstore._queue_wake() FROM PUBLIC;
 -- Wake this database's worker when the transaction commits.
 CREATE TRIGGER job_wake AFTER INSERT OR UPDATE ON vectorstore.job
     FOR EACH STATEMENT EXECUTE FUNCTION vectorstore._queue_wake();
 
 ---------------------------------------------------------------------------
--- Enqueueing and managing jobs
+-- The one retry policy
 ---------------------------------------------------------------------------
-CREATE FUNCTION vectorstore.vs_enqueue_upload(vector_store_id text, filename text, content bytea,
-                                  attributes jsonb DEFAULT NULL,
-                                  chunking_strategy jsonb DEFAULT NULL)
-RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    jid bigint;
-BEGIN
-    IF vector_store_id IS NULL OR filename IS NULL OR content IS NULL THEN
-        RAISE EXCEPTION 'vector_store_id, filename and content must not be null'
-            USING ERRCODE = '22004';
-    END IF;
-    IF vector_store_id = '' OR filename = '' THEN
-        RAISE EXCEPTION 'vector_store_id and filename must not be empty' USING ERRCODE = '22023';
-    END IF;
-    INSERT INTO vectorstore.job (kind, vector_store_id, filename, content, attributes, chunking_strategy)
-    VALUES ('upload', vs_enqueue_upload.vector_store_id, vs_enqueue_upload.filename,
-            vs_enqueue_upload.content, vs_enqueue_upload.attributes,
-            vs_enqueue_upload.chunking_strategy)
-    RETURNING id INTO jid;
-    RETURN jid;
-END $$;
-
-CREATE FUNCTION vectorstore.vs_enqueue_upload(vector_store_id text, filename text, content text,
-                                  attributes jsonb DEFAULT NULL,
-                                  chunking_strategy jsonb DEFAULT NULL)
-RETURNS bigint LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT vectorstore.vs_enqueue_upload(vector_store_id, filename,
-                                         convert_to(content, 'UTF8'),
-                                         attributes, chunking_strategy)
+-- How long a job waits after its n-th failed try: what the server or the
+-- classifier asked for (delay_ms), and at least 0.5 s doubling per attempt
+-- up to a minute. Computed without overflow whatever the attempts.
+CREATE FUNCTION vectorstore._job_backoff(p_attempts integer, p_delay_ms integer) RETURNS interval
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT greatest(least(greatest(p_delay_ms, 0), 3600000),
+                               least(500 * (1 << least(greatest(p_attempts, 0), 7)),
+                                                60000))
+           * interval '1 millisecond'
 $$;
 
-CREATE FUNCTION vectorstore.vs_job_retry(job_id bigint) RETURNS boolean
+-- A try of jobs that did not succeed, by the outcome of its request
+-- (outcome.c's classifier: 'retry', 'throttle', 'unknown', 'permanent'):
+--   throttle   back to retry_status after delay_ms; costs no attempt
+--   retry      back to retry_status after the back-off; one attempt
+--   unknown    an upload (retry_status 'queued') whose answer was lost:
+--              stays 'uploading' without a file id until the sweep
+--              (reconcile_ms from now); one attempt. Elsewhere as retry.
+--   permanent  failed now
+-- A job that has used max_attempts fails. A job finished meanwhile
+-- (cancelled) keeps its status. Rows someone holds locked are skipped (their
+-- lease ends and they are tried again). Returns how many failed.
+CREATE FUNCTION vectorstore._job_record_failure(p_ids bigint[], p_outcomes text[], p_delays integer[],
+                                                p_errors text[], p_retry_status text,
+                                                p_max_attempts integer, p_reconcile_ms integer,
+                                                OUT failed integer)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors) f(id, outcome, delay, err)),
+    l AS (SELECT j.id, j.attempts, f.outcome, f.delay, f.err,
+                 CASE WHEN f.outcome = 'throttle' THEN j.attempts
+                      ELSE least(j.attempts, 1000000) + 1 END AS tries
+          FROM vectorstore.job j JOIN f ON f.id = j.id
+          WHERE j.status NOT IN ('completed', 'failed', 'cancelled')
+          FOR UPDATE OF j SKIP LOCKED),
+    u AS (UPDATE vectorstore.job j SET
+            attempts = l.tries,
+            last_error = l.err,
+            status = CASE WHEN l.outcome = 'permanent' OR l.tries >= p_max_attempts THEN 'failed'
+                          WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN 'uploading'
+                          ELSE p_retry_status END,
+            file_id = CASE WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN NULL
+                           ELSE j.file_id END,
+            batch_id = NULL,
+            finished_at = CASE WHEN l.outcome = 'permanent' OR l.tries >= p_max_attempts
+                               THEN pg_catalog.now() END,
+            not_before = pg_catalog.now() +
+                CASE WHEN l.outcome = 'throttle' THEN greatest(l.delay, 0) * interval '1 millisecond'
+                     WHEN l.outcome = 'unknown' AND p_retry_status = 'queued'
+                     THEN p_reconcile_ms * interval '1 millisecond'
+                     ELSE vectorstore._job_backoff(l.attempts, l.delay) END,
+            updated_at = pg_catalog.now()
+          FROM l WHERE j.id = l.id
+          RETURNING j.status)
+    SELECT pg_catalog.count(*)::integer FROM u WHERE u.status = 'failed'
+$$;
+
+-- Jobs that fail at once with their error (bad data, a bad id, authority
+-- gone), whatever their state unless finished. Returns how many failed.
+CREATE FUNCTION vectorstore._job_fail(p_ids bigint[], p_errors text[], OUT failed integer)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH f AS (SELECT * FROM unnest(p_ids, p_errors) f(id, err)),
+    l AS (SELECT j.id, f.err FROM vectorstore.job j JOIN f ON f.id = j.id
+          WHERE j.status NOT IN ('completed', 'failed', 'cancelled')
+          FOR UPDATE OF j SKIP LOCKED),
+    u AS (UPDATE vectorstore.job j SET status = 'failed', last_error = l.err, batch_id = NULL,
+                 attempts = least(j.attempts, 1000000) + 1,
+                 finished_at = pg_catalog.now(), not_before = pg_catalog.now(),
+                 updated_at = pg_catalog.now()
+          FROM l WHERE j.id = l.id RETURNING 1)
+    SELECT pg_catalog.count(*)::integer FROM u
+$$;
+
+---------------------------------------------------------------------------
+-- Claims: fair between roles and credentials
+---------------------------------------------------------------------------
+-- Jobs of a status that are due, locked (SKIP LOCKED: what a role holds is
+-- left alone) and in turns: the first due job of every (owner, credential),
+-- then the second of each, ... so one role's thousands of jobs do not come
+-- before another role's one. Credentials held back by a 429 are left out.
+CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer)
+RETURNS TABLE (id bigint, turn bigint)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE g(owner, cred) AS (
+        (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+         WHERE q.status = p_status
+         ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+        UNION ALL
+        SELECT n.owner, n.cred FROM g, LATERAL (
+            SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+            WHERE q.status = p_status
+              AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+            ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+    c AS (
+        SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+        FROM g CROSS JOIN LATERAL (
+            SELECT q.id FROM vectorstore.job q
+            WHERE q.status = p_status AND q.owner = g.owner
+              AND coalesce(q.credential, '') = g.cred
+              AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+            ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
+    SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max
+$$;
+
+-- queued -> uploading: at most max_jobs and about max_bytes of content (one
+-- larger file is taken alone). The lease is the reconcile delay: an upload
+-- never recorded is the sweep's to decide.
+CREATE FUNCTION vectorstore._job_claim_uploads(p_throttled text[], p_lease_ms integer,
+                                               p_max_jobs integer, p_max_bytes bigint)
+RETURNS TABLE (id bigint, owner name, credential text, filename text, content bytea,
+               secret text, request_options jsonb)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH p AS (SELECT f.id, f.turn, pg_catalog.octet_length(j.content) AS bytes
+               FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs) f
+               JOIN vectorstore.job j ON j.id = f.id),
+    pick AS (SELECT s.id FROM (SELECT p.id, pg_catalog.row_number() OVER w AS n,
+                                      pg_catalog.sum(p.bytes) OVER w AS total
+                               FROM p WINDOW w AS (ORDER BY p.turn, p.id)) s
+             WHERE s.n = 1 OR s.total <= p_max_bytes)
+    UPDATE vectorstore.job j SET status = 'uploading', updated_at = pg_catalog.now(),
+           started_at = coalesce(j.started_at, pg_catalog.now()),
+           target = NULL,
+           not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
+    FROM pick WHERE j.id = pick.id
+    RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options
+$$;
+
+-- Where the claimed uploads are being sent (their credential's base URL as it
+-- is now): a lost answer is reconciled against that server only.
+CREATE FUNCTION vectorstore._job_uploads_sent(p_ids bigint[], p_targets text[]) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE vectorstore.job j SET target = f.target
+    FROM unnest(p_ids, p_targets) f(id, target)
+    WHERE j.id = f.id AND j.status = 'uploading'
+$$;
+
+-- uploading -> uploaded: POST /files answered with the file's id. A job
+-- cancelled meanwhile keeps its status but gets the file id, so the file is
+-- deleted. Returns how many were recorded.
+CREATE FUNCTION vectorstore._job_record_uploaded(p_ids bigint[], p_file_ids text[], OUT recorded integer)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH f AS (SELECT * FROM unnest(p_ids, p_file_ids) f(id, fid)),
+    l AS (SELECT j.id, f.fid FROM vectorstore.job j JOIN f ON f.id = j.id
+          WHERE j.file_id IS NULL AND j.status IN ('uploading', 'queued', 'failed', 'cancelled')
+          FOR UPDATE OF j SKIP LOCKED),
+    u AS (UPDATE vectorstore.job j SET file_id = l.fid, last_error = NULL,
+                 status = CASE WHEN j.status IN ('uploading', 'queued') THEN 'uploaded' ELSE j.status END,
+                 not_before = pg_catalog.now(), updated_at = pg_catalog.now()
+          FROM l WHERE j.id = l.id RETURNING 1)
+    SELECT pg_catalog.count(*)::integer FROM u
+$$;
+
+-- uploaded -> attaching (and attaching jobs whose batch was never recorded,
+-- once their lease is over: attaching is idempotent).
+CREATE FUNCTION vectorstore._job_claim_attaches(p_throttled text[], p_lease_ms integer, p_max_jobs integer)
+RETURNS TABLE (id bigint, owner name, credential text, vector_store_id text, file_id text,
+               attributes jsonb, chunking_strategy jsonb, request_options jsonb, solo boolean)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH stranded AS (
+        SELECT q.id, 0::bigint AS turn FROM vectorstore.job q
+        WHERE q.status = 'attaching' AND q.batch_id IS NULL AND q.not_before <= pg_catalog.now()
+          AND coalesce(q.credential, '') <> ALL (p_throttled)
+        ORDER BY q.id LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
+    pick AS (SELECT s.id FROM (SELECT * FROM stranded
+                               UNION ALL
+                               SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs)) s
+             ORDER BY s.turn, s.id LIMIT p_max_jobs)
+    UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
+           not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
+    FROM pick WHERE j.id = pick.id
+    RETURNING j.id, j.owner, j.credential, j.vector_store_id, j.file_id, j.attributes,
+              j.chunking_strategy, j.request_options, j.solo
+$$;
+
+-- attaching: the file batch was created; poll it after poll_ms.
+CREATE FUNCTION vectorstore._job_record_batch(p_ids bigint[], p_batch_id text, p_poll_ms integer,
+                                              OUT recorded integer)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH l AS (SELECT j.id FROM vectorstore.job j
+               WHERE j.id = ANY (p_ids) AND j.status = 'attaching' AND j.batch_id IS NULL
+               FOR UPDATE SKIP LOCKED),
+    u AS (UPDATE vectorstore.job j SET batch_id = p_batch_id, last_error = NULL,
+                 not_before = pg_catalog.now() + p_poll_ms * interval '1 millisecond',
+                 updated_at = pg_catalog.now()
+          FROM l WHERE j.id = l.id RETURNING 1)
+    SELECT pg_catalog.count(*)::integer FROM u
+$$;
+
+-- attaching -> uploaded, each job alone: a file batch of several jobs was
+-- refused, and only a batch of one tells whose fault it was. No attempt.
+CREATE FUNCTION vectorstore._job_attach_alone(p_ids bigint[], p_error text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH l AS (SELECT j.id FROM vectorstore.job j
+               WHERE j.id = ANY (p_ids) AND j.status = 'attaching'
+               FOR UPDATE SKIP LOCKED)
+    UPDATE vectorstore.job j SET status = 'uploaded', solo = true, batch_id = NULL,
+           last_error = p_error, not_before = pg_catalog.now(), updated_at = pg_catalog.now()
+    FROM l WHERE j.id = l.id
+$$;
+
+-- File batches due for a poll, one row per batch (a batch holds the jobs of
+-- one owner), in turns per credential; their jobs get a lease (the poll
+-- floor) so a batch is not polled again before its answer is recorded.
+CREATE FUNCTION vectorstore._job_claim_polls(p_throttled text[], p_lease_ms integer, p_max integer)
+RETURNS TABLE (owner name, credential text, vector_store_id text, batch_id text, request_options jsonb,
+               ids bigint[])
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH due AS (
+        SELECT q.id, q.owner, q.credential, q.vector_store_id, q.batch_id, q.request_options, q.not_before
+        FROM vectorstore.job q
+        WHERE q.status = 'attaching' AND q.batch_id IS NOT NULL AND q.not_before <= pg_catalog.now()
+          AND coalesce(q.credential, '') <> ALL (p_throttled)
+        FOR UPDATE SKIP LOCKED),
+    b AS (SELECT d.owner, d.credential, d.vector_store_id, d.batch_id, d.request_options,
+                 pg_catalog.array_agg(d.id ORDER BY d.id) AS ids,
+                 pg_catalog.min(d.not_before) AS due
+          FROM due d GROUP BY d.owner, d.credential, d.vector_store_id, d.batch_id, d.request_options),
+    pick AS (SELECT b.*, pg_catalog.row_number() OVER (PARTITION BY b.owner, coalesce(b.credential, '')
+                                                       ORDER BY b.due) AS turn
+             FROM b ORDER BY turn, b.due LIMIT p_max),
+    u AS (UPDATE vectorstore.job j
+          SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
+          FROM pick WHERE j.id = ANY (pick.ids))
+    SELECT pick.owner, pick.credential, pick.vector_store_id, pick.batch_id, pick.request_options, pick.ids
+    FROM pick
+$$;
+
+-- A job whose file is searchable: done, or, for a 'replace', on to deleting
+-- the file it replaces.
+-- What a poll of a file batch found:
+--   'in_progress'  poll again after poll_ms (error: why the poll failed)
+--   'completed'    every file completed: the jobs are done
+--   'files'        the batch finished with some files not completed: per
+--                  file (file_ids/statuses/errors from its file list),
+--                  completed ones are done, the others try the attach again
+--                  (one attempt) or fail
+-- Only jobs still attaching with this batch are touched. Returns how many
+-- were done and how many failed.
+CREATE FUNCTION vectorstore._job_record_polled(p_ids bigint[], p_batch_id text, p_state text,
+                                               p_poll_ms integer, p_error text,
+                                               p_file_ids text[], p_file_statuses text[],
+                                               p_file_errors text[], p_max_attempts integer,
+                                               OUT done integer, OUT failed integer)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH l AS (SELECT j.id, j.kind, j.attempts, j.file_id FROM vectorstore.job j
+               WHERE j.id = ANY (p_ids) AND j.status = 'attaching' AND j.batch_id = p_batch_id
+               FOR UPDATE SKIP LOCKED),
+    f AS (SELECT * FROM unnest(p_file_ids, p_file_statuses, p_file_errors) f(fid, st, err)),
+    r AS (SELECT l.id, l.kind, l.attempts,
+                 CASE WHEN p_state = 'completed' THEN 'completed'
+                      WHEN p_state = 'in_progress' THEN 'in_progress'
+                      ELSE coalesce(f.st, 'missing') END AS st,
+                 f.err
+          FROM l LEFT JOIN f ON f.fid = l.file_id),
+    u AS (UPDATE vectorstore.job j SET
+            updated_at = pg_catalog.now(),
+            last_error = CASE WHEN r.st = 'in_progress' THEN p_error
+                              WHEN r.st = 'completed' THEN NULL
+                              ELSE coalesce(r.err, 'file ' || r.st || ' in file batch ' || p_batch_id) END,
+            not_before = CASE WHEN r.st = 'in_progress' THEN pg_catalog.now() + p_poll_ms * interval '1 millisecond'
+                              WHEN r.st = 'completed' THEN pg_catalog.now()
+                              ELSE pg_catalog.now() + vectorstore._job_backoff(r.attempts, 0) END,
+            attempts = CASE WHEN r.st IN ('in_progress', 'completed') THEN j.attempts
+                            ELSE least(j.attempts, 1000000) + 1 END,
+            status = CASE WHEN r.st = 'in_progress' THEN 'attaching'
+                          WHEN r.st = 'completed' AND r.kind = 'replace' THEN 'deleting'
+                          WHEN r.st = 'completed' THEN 'completed'
+                          WHEN least(j.attempts, 1000000) + 1 >= p_max_attempts THEN 'failed'
+                          ELSE 'uploaded' END,
+            batch_id = CASE WHEN r.st = 'in_progress' THEN j.batch_id END,
+            finished_at = CASE WHEN r.st = 'completed' AND r.kind <> 'replace' THEN pg_catalog.now()
+                               WHEN r.st NOT IN ('in_progress', 'completed')
+                                    AND least(j.attempts, 1000000) + 1 >= p_max_attempts
+                               THEN pg_catalog.now() END
+          FROM r WHERE j.id = r.id
+          RETURNING j.status)
+    SELECT (pg_catalog.count(*) FILTER (WHERE u.status = 'completed'))::integer,
+           (pg_catalog.count(*) FILTER (WHERE u.status = 'failed'))::integer
+    FROM u
+$$;
+
+-- Files to remove: the file a 'delete' or a 'replace' job (status
+-- 'deleting') removes — that of the last job before it, for the same row,
+-- that completed, walking back over jobs that failed or were cancelled, and
+-- waiting while one on the way has not finished — and the files of failed or
+-- cancelled jobs ('discard'). file_id NULL: nothing to remove. The credential
+-- is the one the file was uploaded with.
+CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer)
+RETURNS TABLE (id bigint, purpose text, owner name, credential text, vector_store_id text,
+               file_id text, request_options jsonb)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE d AS (
+        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max) f),
+    chain AS (
+        SELECT j.id AS root, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
+               t.request_options, t.replaces_job, 1 AS depth
+        FROM d JOIN vectorstore.job j ON j.id = d.id JOIN vectorstore.job t ON t.id = j.replaces_job
+        UNION ALL
+        SELECT c.root, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
+               t.request_options, t.replaces_job, c.depth + 1
+        FROM chain c JOIN vectorstore.job t ON t.id = c.replaces_job
+        WHERE c.status IN ('failed', 'cancelled') AND c.depth < 1000),
+    dels AS (
+        SELECT j.id, 'delete'::text AS purpose, j.owner,
+               CASE WHEN e.root IS NULL THEN j.credential ELSE e.credential END AS credential,
+               coalesce(e.vector_store_id, j.vector_store_id) AS vector_store_id,
+               CASE WHEN e.status = 'completed' THEN e.file_id END AS file_id,
+               CASE WHEN e.root IS NULL THEN j.request_options ELSE e.request_options END AS request_options,
+               d.turn
+        FROM d JOIN vectorstore.job j ON j.id = d.id
+        LEFT JOIN LATERAL (SELECT * FROM chain c WHERE c.root = j.id ORDER BY c.depth DESC LIMIT 1) e ON true
+        WHERE e.root IS NULL OR e.status IN ('completed', 'failed', 'cancelled')),
+    discards AS (
+        SELECT q.id, 'discard'::text AS purpose, q.owner, q.credential, q.vector_store_id, q.file_id,
+               q.request_options, 0::bigint AS turn
+        FROM vectorstore.job q
+        WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete'
+          AND q.not_before <= pg_catalog.now()
+          AND coalesce(q.credential, '') <> ALL (p_throttled)
+        ORDER BY q.not_before LIMIT p_max FOR UPDATE SKIP LOCKED),
+    pick AS (SELECT * FROM (SELECT * FROM dels UNION ALL SELECT * FROM discards) a
+             ORDER BY a.turn, a.id LIMIT p_max),
+    -- deletes that wait for a job on their chain to finish: look again in a second
+    waits AS (UPDATE vectorstore.job j SET not_before = pg_catalog.now() + interval '1 second'
+              FROM d WHERE j.id = d.id AND NOT EXISTS (SELECT 1 FROM dels WHERE dels.id = d.id)),
+    u AS (UPDATE vectorstore.job j
+          SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
+          FROM pick WHERE j.id = pick.id)
+    SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
+           pick.request_options
+    FROM pick ORDER BY pick.turn, pick.id
+$$;
+
+-- The file is gone from the store and the Files API (or there was none):
+-- a 'deleting' job is completed; a failed or cancelled job forgets its file.
+CREATE FUNCTION vectorstore._job_record_removed(p_ids bigint[], OUT done integer)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH l AS (SELECT j.id FROM vectorstore.job j
+               WHERE j.id = ANY (p_ids) AND (j.status = 'deleting' OR
+                     (j.status IN ('failed', 'cancelled') AND j.kind <> 'delete'))
+               FOR UPDATE SKIP LOCKED),
+    u AS (UPDATE vectorstore.job j SET
+            status = CASE WHEN j.status = 'deleting' THEN 'completed' ELSE j.status END,
+            finished_at = CASE WHEN j.status = 'deleting' THEN pg_catalog.now() ELSE j.finished_at END,
+            last_error = CASE WHEN j.status = 'deleting' THEN NULL ELSE j.last_error END,
+            file_id = CASE WHEN j.status = 'deleting' THEN j.file_id END,
+            not_before = pg_catalog.now(), updated_at = pg_catalog.now()
+          FROM l WHERE j.id = l.id RETURNING j.status)
+    SELECT (pg_catalog.count(*) FILTER (WHERE u.status = 'completed'))::integer FROM u
+$$;
+
+-- A file of a failed or cancelled job could not be deleted: try again after
+-- the back-off, and give up (logging it in last_error) after max_attempts.
+CREATE FUNCTION vectorstore._job_discard_failed(p_ids bigint[], p_outcomes text[], p_delays integer[],
+                                                p_errors text[], p_max_attempts integer) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors) f(id, outcome, delay, err)),
+    l AS (SELECT j.id, j.attempts, j.file_id, f.outcome, f.delay, f.err
+          FROM vectorstore.job j JOIN f ON f.id = j.id
+          WHERE j.status IN ('failed', 'cancelled') AND j.file_id IS NOT NULL
+          FOR UPDATE OF j SKIP LOCKED)
+    UPDATE vectorstore.job j SET
+        attempts = least(j.attempts, 1000000) + 1,
+        file_id = CASE WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
+                       THEN NULL ELSE j.file_id END,
+        last_error = CASE WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
+                          THEN pg_catalog.concat_ws('; ', j.last_error,
+                                   'its file ' || l.file_id || ' was not deleted: ' || l.err)
+                          ELSE j.last_error END,
+        not_before = pg_catalog.now() + vectorstore._job_backoff(l.attempts, l.delay),
+        updated_at = pg_catalog.now()
+    FROM l WHERE j.id = l.id
+$$;
+
+---------------------------------------------------------------------------
+-- The sweep: uploads whose answer was lost, duplicates and orphans
+---------------------------------------------------------------------------
+-- Files are named "vsjob-<token>-<job id>-<secret>_<filename>": the token is
+-- tied to this database's identity (system identifier, database oid and a
+-- random nonce: worker_state), the secret is random per job and shown to no
+-- role. The sweep lists /files through each (owner, credential) that has
+-- uploads to reconcile, resuming from a cursor across passes.
+
+-- Sweeps due: an (owner, credential) with an upload whose lease (the
+-- reconcile delay) is over, a follow-up due, or a listing under way.
+CREATE FUNCTION vectorstore._sweep_claim(p_max integer)
+RETURNS TABLE (owner name, credential text, cursor text, pages integer)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    UPDATE vectorstore.job j
-       SET status = CASE WHEN j.kind = 'delete' THEN 'deleting'
-                         WHEN j.file_id IS NOT NULL THEN 'uploaded'
-                         ELSE 'queued' END,
-           attempts = 0, last_error = NULL, not_before = now(),
-           finished_at = NULL, updated_at = now()
-     WHERE j.id = job_id AND j.status IN ('failed', 'cancelled');
-    RETURN FOUND;
+    INSERT INTO vectorstore.sweep AS s (owner, credential, due_at)
+    SELECT DISTINCT q.owner, coalesce(q.credential, ''), pg_catalog.now()
+    FROM vectorstore.job q
+    WHERE q.status = 'uploading' AND q.file_id IS NULL AND q.not_before <= pg_catalog.now()
+    ON CONFLICT ON CONSTRAINT sweep_pkey DO UPDATE
+        SET due_at = least(s.due_at, EXCLUDED.due_at)
+        WHERE s.due_at IS NULL OR s.due_at > EXCLUDED.due_at;
+    RETURN QUERY
+    WITH c AS (SELECT s.owner, s.credential FROM vectorstore.sweep s
+               WHERE s.due_at <= pg_catalog.now() OR s.cursor IS NOT NULL
+               ORDER BY s.due_at NULLS FIRST LIMIT p_max FOR UPDATE SKIP LOCKED)
+    UPDATE vectorstore.sweep s
+       SET listing_started_at = coalesce(s.listing_started_at, pg_catalog.now())
+      FROM c WHERE s.owner = c.owner AND s.credential = c.credential
+    RETURNING s.owner, s.credential, s.cursor, s.pages;
 END $$;
+
+-- One page of marked files listed through (owner, credential) at base_url.
+-- A job whose upload answer was lost adopts its file when the marker carries
+-- its id and secret, it was listed through the job's own owner and
+-- credential at the server the upload went to, and its size is the
+-- content's. A marked file is deleted only when the marker names a job of
+-- this database (id and secret), no job owns that file, and its job already
+-- has another file or has finished; never a file a live job owns, whoever's
+-- credential listed it. Returns the files to delete.
+CREATE FUNCTION vectorstore._sweep_page(p_owner name, p_credential text, p_base_url text,
+                                        p_file_ids text[], p_job_ids bigint[], p_secrets text[],
+                                        p_bytes bigint[])
+RETURNS TABLE (file_id text, adopted boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    WITH f AS (SELECT * FROM unnest(p_file_ids, p_job_ids, p_secrets, p_bytes) f(fid, jid, secret, bytes)),
+    cand AS (SELECT DISTINCT ON (j.id) j.id, f.fid
+             FROM f JOIN vectorstore.job j ON j.id = f.jid AND j.secret = f.secret
+             WHERE j.owner = p_owner AND coalesce(j.credential, '') = p_credential
+               AND j.status IN ('uploading', 'queued') AND j.file_id IS NULL
+               AND j.kind IN ('upload', 'replace')
+               AND pg_catalog.octet_length(j.content) = f.bytes
+               AND (j.target IS NULL OR j.target = p_base_url)
+               AND NOT EXISTS (SELECT 1 FROM vectorstore.job o WHERE o.file_id = f.fid)
+             ORDER BY j.id, f.fid),
+    locked AS (SELECT j.id FROM vectorstore.job j JOIN cand ON cand.id = j.id
+               FOR UPDATE OF j SKIP LOCKED)
+    UPDATE vectorstore.job j SET file_id = cand.fid, status = 'uploaded', last_error = NULL,
+           not_before = pg_catalog.now(), updated_at = pg_catalog.now()
+    FROM cand JOIN locked ON locked.id = cand.id WHERE j.id = cand.id
+    RETURNING j.file_id, true;
+
+    RETURN QUERY
+    SELECT f.fid, false
+    FROM unnest(p_file_ids, p_job_ids, p_secrets) f(fid, jid, secret)
+    JOIN vectorstore.job j ON j.id = f.jid AND j.secret = f.secret
+    WHERE NOT EXISTS (SELECT 1 FROM vectorstore.job o WHERE o.file_id = f.fid)
+      AND (j.file_id IS NOT NULL OR j.status IN ('completed', 'failed', 'cancelled'));
+END $$;
+
+-- A listing went on (cursor), failed (error: try again after a back-off) or
+-- reached the end. At the end, uploads of (owner, credential) whose lease
+-- ended before the listing started and that found no file are queued again
+-- (or fail after max_attempts); one sent to another base URL than the
+-- credential's present one fails with a clear error instead. If any was
+-- queued again, a follow-up sweep runs a reconcile delay later for uploads
+-- that land even later (their files are then duplicates, deleted).
+CREATE FUNCTION vectorstore._sweep_progress(p_owner name, p_credential text, p_base_url text,
+                                            p_cursor text, p_pages integer, p_done boolean,
+                                            p_error text, p_max_attempts integer,
+                                            p_reconcile_ms integer, OUT requeued integer,
+                                            OUT failed integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s vectorstore.sweep;
+BEGIN
+    requeued := 0;
+    failed := 0;
+    SELECT * INTO s FROM vectorstore.sweep w
+     WHERE w.owner = p_owner AND w.credential = p_credential FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF p_error IS NOT NULL THEN
+        -- a listing that keeps failing must not keep its uploads waiting for
+        -- ever: after max_attempts failed listings in a row they fail
+        IF s.errors + 1 >= p_max_attempts THEN
+            SELECT x.failed INTO failed FROM vectorstore._job_fail(
+                ARRAY(SELECT j.id FROM vectorstore.job j
+                      WHERE j.status = 'uploading' AND j.file_id IS NULL AND j.owner = p_owner
+                        AND coalesce(j.credential, '') = p_credential
+                        AND j.not_before <= s.listing_started_at ORDER BY j.id),
+                ARRAY(SELECT 'its upload''s answer was lost, and the files could not be listed to find it: ' || p_error
+                      FROM vectorstore.job j
+                      WHERE j.status = 'uploading' AND j.file_id IS NULL AND j.owner = p_owner
+                        AND coalesce(j.credential, '') = p_credential
+                        AND j.not_before <= s.listing_started_at ORDER BY j.id)) x;
+        END IF;
+        UPDATE vectorstore.sweep w SET last_error = p_error, cursor = NULL, pages = 0,
+               listing_started_at = NULL,
+               errors = CASE WHEN s.errors + 1 >= p_max_attempts THEN 0 ELSE w.errors + 1 END,
+               due_at = pg_catalog.now() + vectorstore._job_backoff(w.errors, 0)
+         WHERE w.owner = p_owner AND w.credential = p_credential;
+        RETURN;
+    END IF;
+    IF NOT p_done THEN
+        UPDATE vectorstore.sweep w SET cursor = p_cursor, pages = w.pages + p_pages
+         WHERE w.owner = p_owner AND w.credential = p_credential;
+        RETURN;
+    END IF;
+    WITH l AS (SELECT j.id, j.target, j.attempts FROM vectorstore.job j
+               WHERE j.status = 'uploading' AND j.file_id IS NULL AND j.owner = p_owner
+                 AND coalesce(j.credential, '') = p_credential
+                 AND j.not_before <= s.listing_started_at
+               FOR UPDATE SKIP LOCKED),
+    u AS (UPDATE vectorstore.job j SET
+            status = CASE WHEN l.target IS NOT NULL AND l.target <> p_base_url THEN 'failed'
+                          WHEN l.attempts >= p_max_attempts THEN 'failed' ELSE 'queued' END,
+            last_error = CASE WHEN l.target IS NOT NULL AND l.target <> p_base_url
+                              THEN pg_catalog.format('the answer to its upload to %s was lost, and its credential now points at %s: '
+                                                     'it cannot be told whether the file was made there; vs_job_retry() uploads it again',
+                                                     l.target, p_base_url)
+                              ELSE j.last_error END,
+            finished_at = CASE WHEN (l.target IS NOT NULL AND l.target <> p_base_url)
+                                    OR l.attempts >= p_max_attempts THEN pg_catalog.now() END,
+            not_before = pg_catalog.now(), updated_at = pg_catalog.now()
+          FROM l WHERE j.id = l.id RETURNING j.status)
+    SELECT (pg_catalog.count(*) FILTER (WHERE u.status = 'queued'))::integer,
+           (pg_catalog.count(*) FILTER (WHERE u.status = 'failed'))::integer
+      INTO requeued, failed FROM u;
+    UPDATE vectorstore.sweep w SET cursor = NULL, pages = 0, listing_started_at = NULL,
+           last_done_at = pg_catalog.now(), last_error = NULL, errors = 0,
+           due_at = CASE WHEN requeued > 0 THEN pg_catalog.now() + p_reconcile_ms * interval '1 millisecond' END
+     WHERE w.owner = p_owner AND w.credential = p_credential;
+END $$;
+
+-- The sweep of (owner, credential) cannot run: the role may no longer use
+-- the credential (or no longer exists). Its lost uploads fail with that error.
+CREATE FUNCTION vectorstore._sweep_unauthorized(p_owner name, p_credential text, p_error text,
+                                                OUT failed integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT f.failed INTO failed FROM vectorstore._job_fail(
+        ARRAY(SELECT j.id FROM vectorstore.job j
+              WHERE j.status = 'uploading' AND j.file_id IS NULL AND j.owner = p_owner
+                AND coalesce(j.credential, '') = p_credential ORDER BY j.id),
+        ARRAY(SELECT p_error FROM vectorstore.job j
+              WHERE j.status = 'uploading' AND j.file_id IS NULL AND j.owner = p_owner
+                AND coalesce(j.credential, '') = p_credential ORDER BY j.id)) f;
+    DELETE FROM vectorstore.sweep w WHERE w.owner = p_owner AND w.credential = p_credential;
+END $$;
+
+---------------------------------------------------------------------------
+-- The worker's own state: identity, pause, heartbeat, when work is due
+---------------------------------------------------------------------------
+-- Called when a worker starts, with the identity of the database it serves.
+-- Makes the row the first time. A row made for another database (a restore
+-- into another cluster, a CREATE DATABASE ... TEMPLATE copy) means this is a
+-- copy: the worker is paused until a superuser resumes it
+-- (vs_worker_resume()), which makes the copy a database of its own, with a
+-- new marker token. A row without an identity (updated from 0.1.0) takes
+-- this one.
+CREATE FUNCTION vectorstore._worker_start(p_system_identifier text, p_database_oid oid, p_pid integer,
+                                          OUT token text, OUT paused boolean, OUT paused_reason text,
+                                          OUT copy_detected boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    w vectorstore.worker_state;
+    n text;
+BEGIN
+    copy_detected := false;
+    SELECT * INTO w FROM vectorstore.worker_state s FOR UPDATE;
+    IF NOT FOUND THEN
+        n := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
+        INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
+        VALUES (p_system_identifier, p_database_oid, n,
+                pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16))
+        RETURNING * INTO w;
+    ELSIF w.system_identifier IS NULL OR w.database_oid IS NULL THEN
+        UPDATE vectorstore.worker_state s SET system_identifier = p_system_identifier,
+               database_oid = p_database_oid,
+               token = pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || s.nonce), 1, 16)
+        RETURNING * INTO w;
+    ELSIF w.system_identifier <> p_system_identifier OR w.database_oid <> p_database_oid THEN
+        copy_detected := NOT w.paused OR w.paused_reason NOT LIKE 'copy%';
+        UPDATE vectorstore.worker_state s SET paused = true, paused_at = pg_catalog.now(),
+               paused_reason = pg_catalog.format('copy of database %s of cluster %s: nothing is sent until a superuser runs vectorstore.vs_worker_resume()',
+                                                 w.database_oid, w.system_identifier)
+        RETURNING * INTO w;
+    END IF;
+    IF NOT w.paused THEN
+        UPDATE vectorstore.worker_state s SET pid = p_pid, started_at = pg_catalog.now(),
+               heartbeat_at = pg_catalog.now();
+    END IF;
+    token := w.token;
+    paused := w.paused;
+    paused_reason := w.paused_reason;
+END $$;
+
+-- Pause or resume this database's worker (vs_worker_pause/resume). Resuming
+-- a copy makes it a database of its own: its identity is taken and a new
+-- nonce (so a new marker token) is made.
+CREATE FUNCTION vectorstore._worker_set_paused(p_paused boolean, p_reason text,
+                                               p_system_identifier text, p_database_oid oid)
+RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n text := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
+    was boolean;
+BEGIN
+    SELECT s.paused INTO was FROM vectorstore.worker_state s FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token, paused,
+                                              paused_reason, paused_at)
+        VALUES (p_system_identifier, p_database_oid, n,
+                pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16),
+                p_paused, CASE WHEN p_paused THEN p_reason END,
+                CASE WHEN p_paused THEN pg_catalog.now() END);
+        RETURN false;
+    END IF;
+    IF p_paused THEN
+        UPDATE vectorstore.worker_state s SET paused = true, paused_reason = p_reason,
+               paused_at = pg_catalog.now(), pid = NULL;
+    ELSE
+        UPDATE vectorstore.worker_state s SET paused = false, paused_reason = NULL, paused_at = NULL,
+               nonce = CASE WHEN s.system_identifier IS DISTINCT FROM p_system_identifier
+                              OR s.database_oid IS DISTINCT FROM p_database_oid THEN n ELSE s.nonce END,
+               token = CASE WHEN s.system_identifier IS DISTINCT FROM p_system_identifier
+                              OR s.database_oid IS DISTINCT FROM p_database_oid
+                            THEN pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16)
+                            ELSE s.token END,
+               system_identifier = p_system_identifier, database_oid = p_database_oid;
+    END IF;
+    RETURN was;
+END $$;
+
+-- Each pass: the heartbeat and the counters gathered since the last one.
+-- Skips the row when someone holds it (false: keep the counts for later).
+CREATE FUNCTION vectorstore._worker_heartbeat(p_pid integer, p_done bigint, p_failed bigint,
+                                              p_uploaded bigint, p_adopted bigint, p_deleted bigint,
+                                              p_error text, OUT ok boolean, OUT paused boolean)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH l AS (SELECT s.id FROM vectorstore.worker_state s FOR UPDATE SKIP LOCKED),
+    u AS (UPDATE vectorstore.worker_state s SET heartbeat_at = pg_catalog.now(), pid = p_pid,
+                 jobs_done = s.jobs_done + p_done, jobs_failed = s.jobs_failed + p_failed,
+                 files_uploaded = s.files_uploaded + p_uploaded,
+                 uploads_adopted = s.uploads_adopted + p_adopted,
+                 duplicates_deleted = s.duplicates_deleted + p_deleted,
+                 last_error = coalesce(p_error, s.last_error)
+          FROM l WHERE s.id = l.id RETURNING s.paused)
+    SELECT EXISTS (SELECT 1 FROM u),
+           coalesce((SELECT u.paused FROM u),
+                               (SELECT s.paused FROM vectorstore.worker_state s), false)
+$$;
+
+-- The worker leaves (idle, paused, or shutting down).
+CREATE FUNCTION vectorstore._worker_stop(p_pid integer) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH l AS (SELECT s.id FROM vectorstore.worker_state s WHERE s.pid = p_pid FOR UPDATE SKIP LOCKED)
+    UPDATE vectorstore.worker_state s SET pid = NULL FROM l WHERE s.id = l.id
+$$;
+
+-- Retention (vectorstore.job_retention): finished jobs older than it lose
+-- their content, and those nothing refers to any more go — not the job a
+-- sync row maps to, nor one a job still in progress replaces (it holds the
+-- file that job removes), nor one whose file is still to be deleted. At most
+-- p_max rows per call. Returns how many rows were deleted.
+CREATE FUNCTION vectorstore._job_purge(p_retention interval, p_max integer, OUT purged integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    WITH old AS (SELECT j.id FROM vectorstore.job j
+                 WHERE j.finished_at < pg_catalog.now() - p_retention AND j.content IS NOT NULL
+                   AND j.status IN ('completed', 'failed', 'cancelled')
+                 LIMIT p_max FOR UPDATE SKIP LOCKED)
+    UPDATE vectorstore.job j SET content = NULL FROM old WHERE j.id = old.id;
+    WITH gone AS (SELECT j.id FROM vectorstore.job j
+                  WHERE j.finished_at < pg_catalog.now() - p_retention
+                    AND j.status IN ('completed', 'failed', 'cancelled')
+                    AND (j.file_id IS NULL OR j.status = 'completed' OR j.kind = 'delete')
+                    AND NOT EXISTS (SELECT 1 FROM vectorstore.sync_row r WHERE r.job_id = j.id)
+                    AND NOT EXISTS (SELECT 1 FROM vectorstore.job n WHERE n.replaces_job = j.id
+                                      AND n.status NOT IN ('completed', 'failed', 'cancelled'))
+                  LIMIT p_max FOR UPDATE SKIP LOCKED),
+    d AS (DELETE FROM vectorstore.job j USING gone WHERE j.id = gone.id RETURNING 1)
+    SELECT pg_catalog.count(*)::integer INTO purged FROM d;
+    UPDATE vectorstore.worker_state s SET last_purge_at = pg_catalog.now(),
+           jobs_purged = s.jobs_purged + purged;
+END $$;
+
+---------------------------------------------------------------------------
+-- What roles call (through the C functions of queue.c, as the extension's
+-- owner, with the caller's name taken before the switch)
+---------------------------------------------------------------------------
+-- A new job of p_owner (credential NULL: the settings).
+CREATE FUNCTION vectorstore._job_enqueue(p_owner name, p_credential text, p_vector_store_id text,
+                                         p_filename text, p_content bytea, p_attributes jsonb,
+                                         p_chunking_strategy jsonb, p_request_options jsonb)
+RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO vectorstore.job (kind, vector_store_id, filename, content, attributes,
+                                 chunking_strategy, request_options, owner, credential)
+    VALUES ('upload', p_vector_store_id, p_filename, p_content, p_attributes, p_chunking_strategy,
+            p_request_options, p_owner, p_credential)
+    RETURNING id
+$$;
+
+-- Cancel a job of p_owner (NULL: a superuser, any job) that has not finished.
+-- A 'replace' job whose new file is already searchable (deleting the old
+-- one) cannot be cancelled any more.
+CREATE FUNCTION vectorstore._job_cancel(p_owner name, p_id bigint) RETURNS boolean
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH u AS (UPDATE vectorstore.job j
+               SET status = 'cancelled', finished_at = pg_catalog.now(), updated_at = pg_catalog.now(),
+                   not_before = pg_catalog.now(), batch_id = NULL
+               WHERE j.id = p_id AND (p_owner IS NULL OR j.owner = p_owner)
+                 AND j.status NOT IN ('completed', 'failed', 'cancelled')
+                 AND NOT (j.kind = 'replace' AND j.status = 'deleting')
+               RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM u)
+$$;
+
+-- Send a failed or cancelled job of p_owner back to the worker, attempts
+-- from 0. A job whose content was purged and that has no file cannot be.
+CREATE FUNCTION vectorstore._job_retry(p_owner name, p_id bigint) RETURNS boolean
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH u AS (UPDATE vectorstore.job j
+               SET status = CASE WHEN j.kind = 'delete' THEN 'deleting'
+                                 WHEN j.file_id IS NOT NULL THEN 'uploaded'
+                                 ELSE 'queued' END,
+                   attempts = 0, last_error = NULL, not_before = pg_catalog.now(), solo = false,
+                   batch_id = NULL, target = NULL, finished_at = NULL, updated_at = pg_catalog.now()
+               WHERE j.id = p_id AND (p_owner IS NULL OR j.owner = p_owner)
+                 AND j.status IN ('failed', 'cancelled')
+                 AND (j.kind = 'delete' OR j.file_id IS NOT NULL OR j.content IS NOT NULL)
+               RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM u)
+$$;
+
+REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
+    vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer),
+    vectorstore._job_fail(bigint[], text[]),
+    vectorstore._job_fair_pick(text, text[], integer),
+    vectorstore._job_claim_uploads(text[], integer, integer, bigint),
+    vectorstore._job_uploads_sent(bigint[], text[]),
+    vectorstore._job_record_uploaded(bigint[], text[]),
+    vectorstore._job_claim_attaches(text[], integer, integer),
+    vectorstore._job_record_batch(bigint[], text, integer),
+    vectorstore._job_attach_alone(bigint[], text),
+    vectorstore._job_claim_polls(text[], integer, integer),
+    vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer),
+    vectorstore._job_claim_removals(text[], integer, integer),
+    vectorstore._job_record_removed(bigint[]),
+    vectorstore._job_discard_failed(bigint[], text[], integer[], text[], integer),
+    vectorstore._sweep_claim(integer),
+    vectorstore._sweep_page(name, text, text, text[], bigint[], text[], bigint[]),
+    vectorstore._sweep_progress(name, text, text, text, integer, boolean, text, integer, integer),
+    vectorstore._sweep_unauthorized(name, text, text),
+    vectorstore._worker_start(text, oid, integer),
+    vectorstore._worker_set_paused(boolean, text, text, oid),
+    vectorstore._worker_heartbeat(integer, bigint, bigint, bigint, bigint, bigint, text),
+    vectorstore._worker_stop(integer),
+    vectorstore._job_purge(interval, integer),
+    vectorstore._job_enqueue(name, text, text, text, bytea, jsonb, jsonb, jsonb),
+    vectorstore._job_cancel(name, bigint),
+    vectorstore._job_retry(name, bigint)
+  FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- Enqueueing and managing jobs (C: queue.c)
+---------------------------------------------------------------------------
+CREATE FUNCTION vectorstore.vs_enqueue_upload(vector_store_id text, filename text, content bytea,
+                                              attributes jsonb DEFAULT NULL,
+                                              chunking_strategy jsonb DEFAULT NULL,
+                                              request_options jsonb DEFAULT NULL)
+RETURNS bigint AS 'MODULE_PATHNAME', 'vs_enqueue_upload_bytea' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION vectorstore.vs_enqueue_upload(vector_store_id text, filename text, content text,
+                                              attributes jsonb DEFAULT NULL,
+                                              chunking_strategy jsonb DEFAULT NULL,
+                                              request_options jsonb DEFAULT NULL)
+RETURNS bigint AS 'MODULE_PATHNAME', 'vs_enqueue_upload_text' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION vectorstore.vs_job_cancel(job_id bigint) RETURNS boolean
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    UPDATE vectorstore.job j
-       SET status = 'cancelled', finished_at = now(), updated_at = now()
-     WHERE j.id = job_id AND j.status NOT IN ('completed', 'failed', 'cancelled');
-    RETURN FOUND;
-END $$;
+    AS 'MODULE_PATHNAME', 'vs_job_cancel' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION vectorstore.vs_enqueue_upload(text, text, bytea, jsonb, jsonb) IS
-  'Queue a file for upload and attachment to a vector store by the background worker; returns the job id at once. Transactional: nothing is sent unless the transaction commits.';
-COMMENT ON FUNCTION vectorstore.vs_enqueue_upload(text, text, text, jsonb, jsonb) IS
+CREATE FUNCTION vectorstore.vs_job_retry(job_id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'vs_job_retry' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION vectorstore.vs_worker_pause() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'vs_worker_pause' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION vectorstore.vs_worker_resume() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'vs_worker_resume' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION vectorstore.vs_worker_pause(), vectorstore.vs_worker_resume() FROM PUBLIC;
+
+COMMENT ON FUNCTION vectorstore.vs_enqueue_upload(text, text, bytea, jsonb, jsonb, jsonb) IS
+  'Queue a file for upload and attachment to a vector store by the background worker; returns the job id at once. Transactional: nothing is sent unless the transaction commits. request_options (extra_headers, extra_query, extra_body, timeout, max_retries) are checked now and used when the job is sent.';
+COMMENT ON FUNCTION vectorstore.vs_enqueue_upload(text, text, text, jsonb, jsonb, jsonb) IS
   'Queue a text file (sent as UTF-8) for upload and attachment to a vector store by the background worker; returns the job id.';
 COMMENT ON FUNCTION vectorstore.vs_job_retry(bigint) IS
-  'Send a failed or cancelled job of yours back to the worker (attempts start again at 0); returns whether it was requeued.';
+  'Send a failed or cancelled job of yours back to the worker (attempts start again at 0); returns whether it was requeued. Whether you may still use its credential is checked when it is sent.';
 COMMENT ON FUNCTION vectorstore.vs_job_cancel(bigint) IS
   'Cancel a job of yours that has not finished; a file it already uploaded is deleted by the worker. Returns whether it was cancelled.';
+COMMENT ON FUNCTION vectorstore.vs_worker_pause() IS
+  'Pause this database''s background worker (superuser only; survives a restart). Returns whether it was already paused.';
+COMMENT ON FUNCTION vectorstore.vs_worker_resume() IS
+  'Resume this database''s background worker (superuser only); also what a restored or copied database needs before it sends anything. Returns whether it was paused.';
 
 ---------------------------------------------------------------------------
--- Monitoring (views run with the caller's rights: roles see their own jobs)
+-- Monitoring: views that show each role its own rows (a superuser all).
+-- They run with their owner's rights over tables no role may read, filter
+-- on the caller (current_user), and are security barriers, so a function in
+-- a caller's WHERE clause never sees another role's row.
 ---------------------------------------------------------------------------
-CREATE VIEW vectorstore.jobs WITH (security_invoker = true) AS
-    SELECT j.id, j.kind, j.vector_store_id, j.filename, octet_length(j.content) AS bytes,
-           j.attributes, j.owner::regrole AS owner, j.credential, j.status, j.file_id,
-           j.replaces_job, j.batch_id, j.attempts, j.last_error, j.not_before,
-           j.sync_name, j.row_key, j.created_at, j.started_at, j.updated_at, j.finished_at
-    FROM vectorstore.job j;
-
-CREATE VIEW vectorstore.queue_depth WITH (security_invoker = true) AS
-    SELECT j.vector_store_id, j.status, count(*) AS jobs,
-           min(j.created_at) AS oldest, max(j.updated_at) AS last_change
+CREATE VIEW vectorstore.jobs WITH (security_barrier = true) AS
+    SELECT j.id, j.kind, j.vector_store_id, j.filename, pg_catalog.octet_length(j.content) AS bytes,
+           j.attributes, j.owner, j.credential, j.status, j.file_id, j.replaces_job, j.batch_id,
+           j.attempts, j.last_error, j.not_before, j.sync_name, j.row_key, j.created_at,
+           j.started_at, j.updated_at, j.finished_at, j.request_options
     FROM vectorstore.job j
+    WHERE j.owner OPERATOR(pg_catalog.=) CURRENT_USER
+       OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER);
+
+CREATE VIEW vectorstore.queue_depth WITH (security_barrier = true) AS
+    SELECT j.vector_store_id, j.status, pg_catalog.count(*) AS jobs,
+           pg_catalog.min(j.created_at) AS oldest, pg_catalog.max(j.updated_at) AS last_change
+    FROM vectorstore.jobs j
     GROUP BY j.vector_store_id, j.status;
 
-CREATE VIEW vectorstore.recent_failures WITH (security_invoker = true) AS
-    SELECT j.id, j.kind, j.vector_store_id, j.filename, j.owner::regrole AS owner,
-           j.attempts, j.last_error, j.finished_at
-    FROM vectorstore.job j
-    WHERE j.status = 'failed' AND j.finished_at > now() - interval '1 day'
+CREATE VIEW vectorstore.recent_failures WITH (security_barrier = true) AS
+    SELECT j.id, j.kind, j.vector_store_id, j.filename, j.owner, j.attempts, j.last_error, j.finished_at
+    FROM vectorstore.jobs j
+    WHERE j.status OPERATOR(pg_catalog.=) 'failed'
+      AND j.finished_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')
     ORDER BY j.finished_at DESC;
 
-CREATE VIEW vectorstore.worker_status WITH (security_invoker = true) AS
+CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
     SELECT w.pid, a.backend_type, a.application_name, w.started_at, w.heartbeat_at,
-           now() - w.heartbeat_at AS since_heartbeat,
-           w.jobs_done, w.jobs_failed, w.files_uploaded, w.duplicates_deleted,
-           (SELECT count(*) FROM vectorstore.job j WHERE j.status NOT IN ('completed', 'failed', 'cancelled')) AS jobs_pending,
-           (SELECT count(*) FROM vectorstore.job j WHERE j.status = 'completed'
-              AND j.finished_at > now() - interval '1 minute')::float8 / 60 AS jobs_per_second,
-           w.sweep_due_at, w.last_sweep_at, w.last_error
+           pg_catalog.now() OPERATOR(pg_catalog.-) w.heartbeat_at AS since_heartbeat,
+           w.paused, w.paused_reason, w.paused_at,
+           w.jobs_done, w.jobs_failed, w.files_uploaded, w.uploads_adopted, w.duplicates_deleted,
+           w.jobs_purged, w.last_purge_at,
+           (SELECT pg_catalog.count(*) FROM vectorstore.jobs j
+             WHERE j.status OPERATOR(pg_catalog.<>) ALL ('{completed,failed,cancelled}'::text[])) AS jobs_pending,
+           (SELECT pg_catalog.count(*) FROM vectorstore.jobs j
+             WHERE j.status OPERATOR(pg_catalog.=) 'completed'
+               AND j.finished_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 minute'))::float8
+             OPERATOR(pg_catalog./) 60 AS jobs_per_second,
+           (SELECT pg_catalog.min(s.due_at) FROM vectorstore.sweep s) AS sweep_due_at,
+           (SELECT pg_catalog.max(s.last_done_at) FROM vectorstore.sweep s) AS last_sweep_at,
+           w.last_error
     FROM vectorstore.worker_state w
-    LEFT JOIN pg_stat_activity a ON a.pid = w.pid;
+    LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) w.pid;
 
-GRANT SELECT ON vectorstore.jobs, vectorstore.queue_depth, vectorstore.recent_failures, vectorstore.worker_status TO PUBLIC;
+GRANT SELECT ON vectorstore.jobs, vectorstore.queue_depth, vectorstore.recent_failures,
+    vectorstore.worker_status TO PUBLIC;
 
 COMMENT ON TABLE vectorstore.job IS
-  'The durable upload queue processed by the background worker; each role sees its own rows.';
+  'The durable upload queue processed by the background worker. No role may read or change it: roles use the vs_* functions and the jobs view.';
 COMMENT ON TABLE vectorstore.worker_state IS
-  'This database''s worker: heartbeat, counters, the marker token of its uploads, sweep schedule.';
-COMMENT ON VIEW vectorstore.jobs IS 'Your queued jobs without their content.';
-COMMENT ON VIEW vectorstore.queue_depth IS 'Jobs per vector store and status.';
-COMMENT ON VIEW vectorstore.recent_failures IS 'Jobs that failed in the last day, newest first.';
-COMMENT ON VIEW vectorstore.worker_status IS 'The worker of this database: liveness, counters and throughput.';
-COMMENT ON FUNCTION vectorstore._credential_current_name() IS
-  'Internal: the credential name the session''s requests use (NULL: the settings).';
-COMMENT ON FUNCTION vectorstore._job_validate(jsonb, jsonb) IS
-  'Internal: validate a job''s attributes and chunking_strategy as the API would.';
-COMMENT ON FUNCTION vectorstore._current_user_is_superuser() IS
-  'Internal: whether the current user is a superuser (for the job table''s update trigger).';
-COMMENT ON FUNCTION vectorstore._current_user_oid() IS
-  'Internal: the oid of current_user (the owner of the jobs a session queues).';
+  'This database''s worker: the identity its upload markers are tied to, whether it is paused, heartbeat and counters.';
+COMMENT ON TABLE vectorstore.sweep IS
+  'Per owner and credential: when the worker next lists /files to reconcile lost uploads, and how far a listing has got.';
+COMMENT ON COLUMN vectorstore.job.owner IS 'The role that queued the job, by name (a role re-created under the same name gets its jobs back).';
+COMMENT ON COLUMN vectorstore.job.credential IS 'The named credential the job is sent with (NULL: the settings), checked again when it is sent.';
+COMMENT ON COLUMN vectorstore.job.secret IS 'Random, part of the uploaded file''s name; a lost upload is adopted only from a file carrying it. Shown to no role.';
+COMMENT ON COLUMN vectorstore.job.target IS 'The base URL an upload was sent to; a lost answer is reconciled only there.';
+COMMENT ON COLUMN vectorstore.job.solo IS 'Attach this job in a file batch of its own (a batch holding it was refused).';
+COMMENT ON COLUMN vectorstore.job.not_before IS 'When the worker may next act on the job (back-off, poll time, or the end of a claim''s lease).';
+COMMENT ON COLUMN vectorstore.job.attempts IS 'Failed tries so far (a 429 is not one); the job fails at vectorstore.worker_max_attempts.';
+COMMENT ON VIEW vectorstore.jobs IS 'Your jobs (all jobs for a superuser), without their content.';
+COMMENT ON VIEW vectorstore.queue_depth IS 'Your jobs per vector store and status.';
+COMMENT ON VIEW vectorstore.recent_failures IS 'Your jobs that failed in the last day, newest first.';
+COMMENT ON VIEW vectorstore.worker_status IS 'The worker of this database: whether it runs or is paused (and why), heartbeat, counters; jobs_pending counts your jobs.';
 COMMENT ON FUNCTION vectorstore._queue_wake() IS
   'Internal trigger: wake this database''s worker when the transaction commits.';
-COMMENT ON FUNCTION vectorstore._job_before_insert() IS
-  'Internal trigger: fill in a job''s owner and credential from the session.';
-COMMENT ON FUNCTION vectorstore._job_before_update() IS
-  'Internal trigger: roles other than superusers may only cancel or retry their jobs.';
+COMMENT ON FUNCTION vectorstore._job_backoff(integer, integer) IS
+  'Internal: the back-off after a failed try (the one retry policy).';
+COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer) IS
+  'Internal transition: a try that did not succeed, by its outcome (retry, throttle, unknown, permanent).';
+COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
+  'Internal transition: fail jobs now with their error.';
+COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer) IS
+  'Internal: due jobs of a status, locked, in turns per owner and credential.';
+COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint) IS
+  'Internal transition: queued -> uploading.';
+COMMENT ON FUNCTION vectorstore._job_uploads_sent(bigint[], text[]) IS
+  'Internal: the base URL each claimed upload is sent to.';
+COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
+  'Internal transition: uploading -> uploaded, with the file id.';
+COMMENT ON FUNCTION vectorstore._job_claim_attaches(text[], integer, integer) IS
+  'Internal transition: uploaded -> attaching.';
+COMMENT ON FUNCTION vectorstore._job_record_batch(bigint[], text, integer) IS
+  'Internal transition: attaching, with the file batch that attaches it.';
+COMMENT ON FUNCTION vectorstore._job_attach_alone(bigint[], text) IS
+  'Internal transition: attaching -> uploaded, to be attached in a batch of its own.';
+COMMENT ON FUNCTION vectorstore._job_claim_polls(text[], integer, integer) IS
+  'Internal: file batches due for a poll.';
+COMMENT ON FUNCTION vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer) IS
+  'Internal transition: what a poll of a file batch found (attaching -> completed | deleting | uploaded | failed).';
+COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer) IS
+  'Internal: files to detach and delete (deleting jobs; files of failed or cancelled jobs).';
+COMMENT ON FUNCTION vectorstore._job_record_removed(bigint[]) IS
+  'Internal transition: deleting -> completed; a failed or cancelled job forgets its deleted file.';
+COMMENT ON FUNCTION vectorstore._job_discard_failed(bigint[], text[], integer[], text[], integer) IS
+  'Internal: a file of a failed or cancelled job could not be deleted.';
+COMMENT ON FUNCTION vectorstore._sweep_claim(integer) IS
+  'Internal: the (owner, credential) sweeps that are due.';
+COMMENT ON FUNCTION vectorstore._sweep_page(name, text, text, text[], bigint[], text[], bigint[]) IS
+  'Internal transition: adopt lost uploads from a page of marked files; the duplicates and orphans to delete.';
+COMMENT ON FUNCTION vectorstore._sweep_progress(name, text, text, text, integer, boolean, text, integer, integer) IS
+  'Internal transition: a listing went on, failed or ended (uploading -> queued | failed for lost uploads that found no file).';
+COMMENT ON FUNCTION vectorstore._sweep_unauthorized(name, text, text) IS
+  'Internal transition: lost uploads of a role that may no longer use their credential fail.';
+COMMENT ON FUNCTION vectorstore._worker_start(text, oid, integer) IS
+  'Internal: a worker starts; detects a copied or restored database and pauses it.';
+COMMENT ON FUNCTION vectorstore._worker_set_paused(boolean, text, text, oid) IS
+  'Internal: pause or resume the worker.';
+COMMENT ON FUNCTION vectorstore._worker_heartbeat(integer, bigint, bigint, bigint, bigint, bigint, text) IS
+  'Internal: the worker''s heartbeat and counters.';
+COMMENT ON FUNCTION vectorstore._worker_stop(integer) IS
+  'Internal: the worker leaves.';
+COMMENT ON FUNCTION vectorstore._job_purge(interval, integer) IS
+  'Internal: purge what finished jobs no longer need (vectorstore.job_retention).';
+COMMENT ON FUNCTION vectorstore._job_enqueue(name, text, text, text, bytea, jsonb, jsonb, jsonb) IS
+  'Internal transition: a new job (-> queued).';
+COMMENT ON FUNCTION vectorstore._job_cancel(name, bigint) IS
+  'Internal transition: cancel a job (-> cancelled).';
+COMMENT ON FUNCTION vectorstore._job_retry(name, bigint) IS
+  'Internal transition: retry a failed or cancelled job (-> queued | uploaded | deleting).';

@@ -2,32 +2,36 @@
 ---------------------------------------------------------------------------
 -- Table sync: keep a vector store holding one file per row of a table
 ---------------------------------------------------------------------------
--- vs_sync_run() compares each row's content hash with the mapping in
--- sync_row and queues jobs for the worker: 'upload' for new rows, 'replace'
--- for changed ones (the new file is attached before the old one is
--- detached and deleted), 'delete' for rows that are gone. Each role sees
--- and runs only its own syncs (row level security).
+-- The difference between a table and its store is computed by one C
+-- function (sync.c) as the sync's owner: by vs_sync_run() in the caller's
+-- session, or by the worker in its own process for trigger-mode syncs, whose
+-- trigger only records that the table changed (sync_change). It hashes each
+-- row's content and attributes and hands them, a chunk at a time, to
+-- _sync_apply(), which queues 'upload' jobs for new rows and 'replace' jobs
+-- for changed ones (the new file is attached before the old one is detached
+-- and deleted); _sync_finish() queues 'delete' jobs for rows that are gone.
+-- No role may read or change these tables: the functions and views below
+-- are the way in, and each role sees only its own syncs.
 CREATE TABLE vectorstore.sync (
     name              text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
-    source            oid NOT NULL,
+    source            text NOT NULL,
     vector_store_id   text NOT NULL,
     key_column        text NOT NULL,
     content           text NOT NULL,
     attribute_columns text[],
     filename_pattern  text NOT NULL DEFAULT '%s.txt',
     chunking_strategy jsonb,
+    request_options   jsonb,
+    credential        text,
     use_trigger       boolean NOT NULL DEFAULT false,
-    owner             oid NOT NULL,
-    created_at        timestamptz NOT NULL DEFAULT now(),
+    owner             name NOT NULL,
+    created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_run_at       timestamptz,
-    last_run          jsonb
+    last_run          jsonb,
+    last_error        text,
+    retry_at          timestamptz
 );
-ALTER TABLE vectorstore.sync ENABLE ROW LEVEL SECURITY;
-CREATE POLICY sync_owner ON vectorstore.sync
-    USING (owner OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
-                                         WHERE r.rolname OPERATOR(pg_catalog.=) current_user));
 REVOKE ALL ON vectorstore.sync FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vectorstore.sync TO PUBLIC;
 
 CREATE TABLE vectorstore.sync_row (
     sync_name    text NOT NULL REFERENCES vectorstore.sync(name) ON DELETE CASCADE,
@@ -36,239 +40,315 @@ CREATE TABLE vectorstore.sync_row (
     job_id       bigint NOT NULL,
     PRIMARY KEY (sync_name, row_key)
 );
-ALTER TABLE vectorstore.sync_row ENABLE ROW LEVEL SECURITY;
-CREATE POLICY sync_row_owner ON vectorstore.sync_row
-    USING (EXISTS (SELECT 1 FROM vectorstore.sync s WHERE s.name OPERATOR(pg_catalog.=) sync_name));
 REVOKE ALL ON vectorstore.sync_row FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vectorstore.sync_row TO PUBLIC;
 CREATE INDEX job_sync_idx ON vectorstore.job (sync_name, row_key) WHERE sync_name IS NOT NULL;
+CREATE INDEX sync_row_job_idx ON vectorstore.sync_row (job_id);
 
-CREATE FUNCTION vectorstore._sync_before_insert() RETURNS trigger
+-- Append-only: a trigger-mode sync's source changed (by a committed
+-- statement). No unique index, so writers never wait on each other here.
+CREATE TABLE vectorstore.sync_change (
+    id         bigserial PRIMARY KEY,
+    sync_name  text NOT NULL,
+    relid      oid NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON vectorstore.sync_change FROM PUBLIC;
+REVOKE ALL ON SEQUENCE vectorstore.sync_change_id_seq FROM PUBLIC;
+CREATE INDEX sync_change_name_idx ON vectorstore.sync_change (sync_name, id);
+
+SELECT pg_catalog.pg_extension_config_dump('vectorstore.sync', '');
+SELECT pg_catalog.pg_extension_config_dump('vectorstore.sync_row', '');
+
+-- Statement trigger of trigger-mode syncs (sync.c): records the change.
+-- Creating the trigger needs the TRIGGER privilege on the table; what it
+-- does is only append (sync name, table) to sync_change, which the worker
+-- ignores unless the table is that sync's source.
+CREATE FUNCTION vectorstore._sync_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'vs_sync_changed' LANGUAGE C;
+
+-- A new sync of p_owner.
+CREATE FUNCTION vectorstore._sync_insert(p_owner name, p_name text, p_source text, p_vector_store_id text,
+                                         p_key_column text, p_content text, p_attribute_columns text[],
+                                         p_filename_pattern text, p_chunking_strategy jsonb,
+                                         p_request_options jsonb, p_credential text, p_use_trigger boolean)
+RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO vectorstore.sync (name, source, vector_store_id, key_column, content, attribute_columns,
+                                  filename_pattern, chunking_strategy, request_options, credential,
+                                  use_trigger, owner)
+    VALUES (p_name, p_source, p_vector_store_id, p_key_column, p_content, p_attribute_columns,
+            p_filename_pattern, p_chunking_strategy, p_request_options, p_credential, p_use_trigger, p_owner)
+$$;
+
+-- Lock a sync for a run (runs of a sync are serialized); with p_skip_locked
+-- (the worker) a sync someone holds is left for later. Returns the sync and
+-- the last change recorded for it (what this run covers).
+CREATE FUNCTION vectorstore._sync_lock(p_name text, p_skip_locked boolean,
+                                       OUT s vectorstore.sync, OUT last_change bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    NEW.owner := (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user);
-    RETURN NEW;
-END $$;
-CREATE TRIGGER sync_before_insert BEFORE INSERT ON vectorstore.sync
-    FOR EACH ROW EXECUTE FUNCTION vectorstore._sync_before_insert();
-
--- Statement trigger of trigger-mode syncs (sync.c): vs_sync_run() as the sync's owner.
-CREATE FUNCTION vectorstore._sync_trigger() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'vs_sync_trigger' LANGUAGE C;
-
--- The SELECT that yields (k, c, a) for every row of a sync's source.
-CREATE FUNCTION vectorstore._sync_query(s vectorstore.sync) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    content_sql text;
-    attrs_sql text;
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = s.source AND a.attname = s.content
-               AND a.attnum > 0 AND NOT a.attisdropped) THEN
-        content_sql := format('t.%I', s.content);
+    IF p_skip_locked THEN
+        SELECT y INTO s FROM vectorstore.sync y WHERE y.name = p_name FOR UPDATE SKIP LOCKED;
     ELSE
-        content_sql := s.content;		-- an SQL expression over the row "t"
+        SELECT y INTO s FROM vectorstore.sync y WHERE y.name = p_name FOR UPDATE;
     END IF;
-    IF s.attribute_columns IS NULL OR cardinality(s.attribute_columns) = 0 THEN
-        attrs_sql := 'NULL::jsonb';
-    ELSE
-        SELECT 'jsonb_strip_nulls(jsonb_build_object(' ||
-               string_agg(format('%L, t.%I', c, c), ', ') || '))'
-          INTO attrs_sql FROM unnest(s.attribute_columns) c;
-    END IF;
-    RETURN format('SELECT (t.%I)::text AS k, (%s)::text AS c, %s AS a FROM %s t',
-                  s.key_column, content_sql, attrs_sql, s.source::regclass);
+    SELECT pg_catalog.max(c.id) INTO last_change FROM vectorstore.sync_change c WHERE c.sync_name = p_name;
 END $$;
 
-CREATE FUNCTION vectorstore.vs_sync_create(name text, source regclass, vector_store_id text,
-                               key_column text, content text,
-                               attribute_columns text[] DEFAULT NULL,
-                               filename_pattern text DEFAULT '%s.txt',
-                               chunking_strategy jsonb DEFAULT NULL,
-                               "trigger" boolean DEFAULT false)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- One chunk of a sync's rows (key, hash of content and attributes, content,
+-- attributes): new rows get an 'upload' job, changed ones (and rows whose
+-- last job failed or was cancelled) a 'replace' job.
+CREATE FUNCTION vectorstore._sync_apply(p_name text, p_keys text[], p_hashes text[], p_contents text[],
+                                        p_attributes jsonb[], OUT new integer, OUT changed integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s vectorstore.sync;
 BEGIN
-    IF name IS NULL OR source IS NULL OR vector_store_id IS NULL OR key_column IS NULL
-       OR content IS NULL OR filename_pattern IS NULL THEN
-        RAISE EXCEPTION 'name, source, vector_store_id, key_column, content and filename_pattern must not be null'
-            USING ERRCODE = '22004';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = source AND a.attname = key_column
-                   AND a.attnum > 0 AND NOT a.attisdropped) THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', key_column, source
-            USING ERRCODE = '42703';
-    END IF;
-    IF filename_pattern NOT LIKE '%\%s%' THEN
-        RAISE EXCEPTION 'filename_pattern must contain %%s (the row key)' USING ERRCODE = '22023';
-    END IF;
-    PERFORM vectorstore._job_validate(NULL, chunking_strategy);
-    INSERT INTO vectorstore.sync (name, source, vector_store_id, key_column, content,
-                                  attribute_columns, filename_pattern, chunking_strategy,
-                                  use_trigger, owner)
-    VALUES (vs_sync_create.name, vs_sync_create.source, vs_sync_create.vector_store_id,
-            vs_sync_create.key_column, vs_sync_create.content,
-            vs_sync_create.attribute_columns, vs_sync_create.filename_pattern,
-            vs_sync_create.chunking_strategy, vs_sync_create."trigger", 0)
-    RETURNING * INTO s;
-    -- try the query now rather than at the first run
-    EXECUTE vectorstore._sync_query(s) || ' LIMIT 0';
-    IF vs_sync_create."trigger" THEN
-        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION vectorstore._sync_trigger(%L)',
-                       'vectorstore_sync_' || s.name, source, s.name);
-    END IF;
-END $$;
-
-CREATE FUNCTION vectorstore.vs_sync_run(name text, OUT new bigint, OUT changed bigint,
-                            OUT deleted bigint, OUT unchanged bigint)
-RETURNS record LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    s vectorstore.sync;
-BEGIN
-    SELECT * INTO s FROM vectorstore.sync y WHERE y.name = vs_sync_run.name FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'sync "%" does not exist', vs_sync_run.name USING ERRCODE = '42704';
-    END IF;
-
-    CREATE TEMP TABLE IF NOT EXISTS vs_sync_current
-        (k text PRIMARY KEY, c text, a jsonb, h text) ON COMMIT DROP;
-    TRUNCATE vs_sync_current;
-    EXECUTE 'INSERT INTO pg_temp.vs_sync_current (k, c, a, h)'
-         || ' SELECT q.k, q.c, q.a, md5(q.c || coalesce(q.a::text, '''')) FROM ('
-         || vectorstore._sync_query(s)
-         || ') q WHERE q.k IS NOT NULL AND q.c IS NOT NULL';
-
-    -- new rows
-    WITH ins AS (
+    SELECT * INTO STRICT s FROM vectorstore.sync y WHERE y.name = p_name;
+    WITH c AS (SELECT * FROM unnest(p_keys, p_hashes, p_contents, p_attributes) c(k, h, body, a)),
+    ins AS (
         INSERT INTO vectorstore.job (kind, vector_store_id, filename, content, attributes,
-                                     chunking_strategy, sync_name, row_key)
-        SELECT 'upload', s.vector_store_id, format(s.filename_pattern, c.k),
-               convert_to(c.c, 'UTF8'), c.a, s.chunking_strategy, s.name, c.k
-        FROM pg_temp.vs_sync_current c
+                                     chunking_strategy, request_options, owner, credential,
+                                     sync_name, row_key)
+        SELECT 'upload', s.vector_store_id, pg_catalog.format(s.filename_pattern, c.k),
+               pg_catalog.convert_to(c.body, 'UTF8'), c.a, s.chunking_strategy, s.request_options,
+               s.owner, s.credential, s.name, c.k
+        FROM c
         WHERE NOT EXISTS (SELECT 1 FROM vectorstore.sync_row r
                           WHERE r.sync_name = s.name AND r.row_key = c.k)
-        RETURNING id, row_key)
-    INSERT INTO vectorstore.sync_row (sync_name, row_key, content_hash, job_id)
-    SELECT s.name, ins.row_key, c.h, ins.id
-    FROM ins JOIN pg_temp.vs_sync_current c ON c.k = ins.row_key;
-    GET DIAGNOSTICS new = ROW_COUNT;
+        RETURNING id, row_key),
+    rows AS (INSERT INTO vectorstore.sync_row (sync_name, row_key, content_hash, job_id)
+             SELECT s.name, ins.row_key, c.h, ins.id
+             FROM ins JOIN c ON c.k = ins.row_key RETURNING 1)
+    SELECT pg_catalog.count(*)::integer INTO new FROM rows;
 
-    -- changed rows, and rows whose last job failed or was cancelled
-    WITH chg AS (
-        SELECT c.k, c.c, c.a, c.h, r.job_id
-        FROM pg_temp.vs_sync_current c
-        JOIN vectorstore.sync_row r ON r.sync_name = s.name AND r.row_key = c.k
+    WITH c AS (SELECT * FROM unnest(p_keys, p_hashes, p_contents, p_attributes) c(k, h, body, a)),
+    chg AS (
+        SELECT c.k, c.h, c.body, c.a, r.job_id
+        FROM c JOIN vectorstore.sync_row r ON r.sync_name = s.name AND r.row_key = c.k
         LEFT JOIN vectorstore.job j ON j.id = r.job_id
         WHERE r.content_hash <> c.h OR j.status IN ('failed', 'cancelled')),
     ins AS (
         INSERT INTO vectorstore.job (kind, vector_store_id, filename, content, attributes,
-                                     chunking_strategy, sync_name, row_key, replaces_job)
-        SELECT 'replace', s.vector_store_id, format(s.filename_pattern, chg.k),
-               convert_to(chg.c, 'UTF8'), chg.a, s.chunking_strategy, s.name, chg.k, chg.job_id
+                                     chunking_strategy, request_options, owner, credential,
+                                     sync_name, row_key, replaces_job)
+        SELECT 'replace', s.vector_store_id, pg_catalog.format(s.filename_pattern, chg.k),
+               pg_catalog.convert_to(chg.body, 'UTF8'), chg.a, s.chunking_strategy, s.request_options,
+               s.owner, s.credential, s.name, chg.k, chg.job_id
         FROM chg
-        RETURNING id, row_key)
-    UPDATE vectorstore.sync_row r SET job_id = ins.id, content_hash = c.h
-    FROM ins JOIN pg_temp.vs_sync_current c ON c.k = ins.row_key
-    WHERE r.sync_name = s.name AND r.row_key = ins.row_key;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-
-    -- deleted rows
-    WITH gone AS (
-        DELETE FROM vectorstore.sync_row r
-        WHERE r.sync_name = s.name
-          AND NOT EXISTS (SELECT 1 FROM pg_temp.vs_sync_current c WHERE c.k = r.row_key)
-        RETURNING r.row_key, r.job_id)
-    INSERT INTO vectorstore.job (kind, vector_store_id, sync_name, row_key, replaces_job)
-    SELECT 'delete', s.vector_store_id, s.name, gone.row_key, gone.job_id FROM gone;
-    GET DIAGNOSTICS deleted = ROW_COUNT;
-
-    SELECT count(*) - new - changed INTO unchanged FROM pg_temp.vs_sync_current;
-    UPDATE vectorstore.sync y SET last_run_at = now(),
-           last_run = jsonb_build_object('new', new, 'changed', changed,
-                                         'deleted', deleted, 'unchanged', unchanged)
-     WHERE y.name = s.name;
-    TRUNCATE pg_temp.vs_sync_current;
+        RETURNING id, row_key),
+    upd AS (UPDATE vectorstore.sync_row r SET job_id = ins.id, content_hash = chg.h
+            FROM ins JOIN chg ON chg.k = ins.row_key
+            WHERE r.sync_name = s.name AND r.row_key = ins.row_key RETURNING 1)
+    SELECT pg_catalog.count(*)::integer INTO changed FROM upd;
 END $$;
 
-CREATE FUNCTION vectorstore.vs_sync_drop(name text, delete_files boolean DEFAULT false) RETURNS boolean
+-- The end of a run: rows not seen (p_keys holds every key the run saw) get
+-- a 'delete' job; the run's counts are kept; the changes it covered are
+-- forgotten.
+CREATE FUNCTION vectorstore._sync_finish(p_name text, p_keys text[], p_last_change bigint,
+                                         p_new bigint, p_changed bigint,
+                                         OUT deleted bigint, OUT unchanged bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s vectorstore.sync;
 BEGIN
-    SELECT * INTO s FROM vectorstore.sync y WHERE y.name = vs_sync_drop.name FOR UPDATE;
+    SELECT * INTO STRICT s FROM vectorstore.sync y WHERE y.name = p_name;
+    WITH gone AS (
+        DELETE FROM vectorstore.sync_row r
+        WHERE r.sync_name = s.name
+          AND NOT EXISTS (SELECT 1 FROM unnest(p_keys) k(key) WHERE k.key = r.row_key)
+        RETURNING r.row_key, r.job_id),
+    ins AS (
+        INSERT INTO vectorstore.job (kind, vector_store_id, owner, credential, request_options,
+                                     sync_name, row_key, replaces_job, status)
+        SELECT 'delete', s.vector_store_id, s.owner, s.credential, s.request_options, s.name,
+               gone.row_key, gone.job_id, 'deleting'
+        FROM gone RETURNING 1)
+    SELECT pg_catalog.count(*) INTO deleted FROM ins;
+    unchanged := pg_catalog.cardinality(p_keys) - p_new - p_changed;
+    UPDATE vectorstore.sync y SET last_run_at = pg_catalog.now(), last_error = NULL, retry_at = NULL,
+           last_run = pg_catalog.jsonb_build_object('new', p_new, 'changed', p_changed,
+                                                    'deleted', deleted, 'unchanged', unchanged)
+     WHERE y.name = s.name;
+    DELETE FROM vectorstore.sync_change c WHERE c.sync_name = s.name AND c.id <= p_last_change;
+END $$;
+
+-- A run by the worker failed (the table is gone, locked, the owner cannot
+-- read it, its content expression raised...): keep the error, try again later.
+CREATE FUNCTION vectorstore._sync_failed(p_name text, p_error text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE vectorstore.sync y SET last_error = p_error,
+           retry_at = pg_catalog.now() + interval '10 seconds'
+    WHERE y.name = p_name
+$$;
+
+-- Trigger-mode syncs whose source changed, oldest change first. Changes
+-- recorded by a trigger on another table than the sync's source (anyone may
+-- attach the trigger to their own table) are dropped.
+CREATE FUNCTION vectorstore._sync_due(p_max integer) RETURNS TABLE (name text, owner name)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM vectorstore.sync_change c
+    WHERE NOT EXISTS (SELECT 1 FROM vectorstore.sync y
+                      WHERE y.name = c.sync_name AND y.use_trigger
+                        AND pg_catalog.to_regclass(y.source) = c.relid);
+    RETURN QUERY
+    SELECT y.name, y.owner FROM vectorstore.sync y
+    JOIN (SELECT c.sync_name, pg_catalog.min(c.changed_at) AS since FROM vectorstore.sync_change c
+          GROUP BY c.sync_name) c ON c.sync_name = y.name
+    WHERE y.retry_at IS NULL OR y.retry_at <= pg_catalog.now()
+    ORDER BY c.since LIMIT p_max;
+END $$;
+
+-- Forget a sync (vs_sync_drop), first queueing the deletion of its files.
+CREATE FUNCTION vectorstore._sync_drop(p_name text, p_delete_files boolean) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s vectorstore.sync;
+BEGIN
+    SELECT * INTO s FROM vectorstore.sync y WHERE y.name = p_name FOR UPDATE;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    IF delete_files THEN
-        INSERT INTO vectorstore.job (kind, vector_store_id, sync_name, row_key, replaces_job)
-        SELECT 'delete', s.vector_store_id, s.name, r.row_key, r.job_id
+    IF p_delete_files THEN
+        INSERT INTO vectorstore.job (kind, vector_store_id, owner, credential, request_options,
+                                     sync_name, row_key, replaces_job, status)
+        SELECT 'delete', s.vector_store_id, s.owner, s.credential, s.request_options, s.name,
+               r.row_key, r.job_id, 'deleting'
         FROM vectorstore.sync_row r WHERE r.sync_name = s.name;
     END IF;
-    IF s.use_trigger AND EXISTS (SELECT 1 FROM pg_class WHERE oid = s.source) THEN
-        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'vectorstore_sync_' || s.name,
-                       s.source::regclass);
-    END IF;
+    DELETE FROM vectorstore.sync_change c WHERE c.sync_name = s.name;
     DELETE FROM vectorstore.sync y WHERE y.name = s.name;
     RETURN true;
 END $$;
 
-COMMENT ON FUNCTION vectorstore.vs_sync_create(text, regclass, text, text, text, text[], text, jsonb, boolean) IS
-  'Define a sync: one file per row of source (key_column identifies the row; content is a column name or an SQL expression over the row "t"; attribute_columns become file attributes). trigger => true queues changes as they commit.';
+-- When the worker has something to do next (NULL: nothing until woken).
+CREATE FUNCTION vectorstore._worker_next_due(p_retention interval) RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT least(
+        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q
+          WHERE q.status NOT IN ('completed', 'failed', 'cancelled')),
+        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q
+          WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete'),
+        (SELECT pg_catalog.min(coalesce(w.due_at, pg_catalog.now())) FROM vectorstore.sweep w
+          WHERE w.due_at IS NOT NULL OR w.cursor IS NOT NULL),
+        (SELECT pg_catalog.min(greatest(c.changed_at, y.retry_at))
+           FROM vectorstore.sync_change c JOIN vectorstore.sync y ON y.name = c.sync_name),
+        (SELECT greatest(pg_catalog.min(q.finished_at) + p_retention,
+                                    (SELECT s.last_purge_at FROM vectorstore.worker_state s) + interval '1 minute')
+           FROM vectorstore.job q
+          WHERE p_retention IS NOT NULL AND q.finished_at IS NOT NULL
+            AND q.status IN ('completed', 'failed', 'cancelled')))
+$$;
+
+REVOKE ALL ON FUNCTION vectorstore._sync_insert(name, text, text, text, text, text, text[], text, jsonb, jsonb, text, boolean),
+    vectorstore._sync_lock(text, boolean),
+    vectorstore._sync_apply(text, text[], text[], text[], jsonb[]),
+    vectorstore._sync_finish(text, text[], bigint, bigint, bigint),
+    vectorstore._sync_failed(text, text),
+    vectorstore._sync_due(integer),
+    vectorstore._sync_drop(text, boolean),
+    vectorstore._worker_next_due(interval)
+  FROM PUBLIC;
+
+CREATE FUNCTION vectorstore.vs_sync_create(name text, source regclass, vector_store_id text,
+                                           key_column text, content text,
+                                           attribute_columns text[] DEFAULT NULL,
+                                           filename_pattern text DEFAULT '%s.txt',
+                                           chunking_strategy jsonb DEFAULT NULL,
+                                           "trigger" boolean DEFAULT false,
+                                           request_options jsonb DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'vs_sync_create' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION vectorstore.vs_sync_run(name text, OUT new bigint, OUT changed bigint,
+                                        OUT deleted bigint, OUT unchanged bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'vs_sync_run' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION vectorstore.vs_sync_drop(name text, delete_files boolean DEFAULT false) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'vs_sync_drop' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION vectorstore.vs_sync_create(text, regclass, text, text, text, text[], text, jsonb, boolean, jsonb) IS
+  'Define a sync: one file per row of source (key_column identifies the row; content is a column name or an SQL expression over the row "t"; attribute_columns become file attributes, timestamps as epoch seconds). trigger => true has the worker queue changes after they commit.';
 COMMENT ON FUNCTION vectorstore.vs_sync_run(text) IS
-  'Compare the source table with what was synced and queue uploads (new), replacements (changed) and deletions (deleted) for the worker; returns the counts. Schedule it with pg_cron.';
+  'Compare the source table with what was synced, as the sync''s owner, and queue uploads (new), replacements (changed) and deletions (deleted) for the worker; returns the counts. Schedule it with pg_cron.';
 COMMENT ON FUNCTION vectorstore.vs_sync_drop(text, boolean) IS
   'Forget a sync (and its trigger); with delete_files => true its files are first queued for detaching and deletion.';
 
+-- The caller's syncs (all for a superuser).
+CREATE VIEW vectorstore.syncs WITH (security_barrier = true) AS
+    SELECT y.name, y.source, y.vector_store_id, y.key_column, y.content, y.attribute_columns,
+           y.filename_pattern, y.chunking_strategy, y.request_options, y.credential, y.use_trigger,
+           y.owner, y.created_at, y.last_run_at, y.last_run, y.last_error
+    FROM vectorstore.sync y
+    WHERE y.owner OPERATOR(pg_catalog.=) CURRENT_USER
+       OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER);
+
 -- Row key <-> file id, to join search results (file_id) back to rows.
 -- file_id is the file that search currently returns for the row.
-CREATE VIEW vectorstore.sync_rows WITH (security_invoker = true) AS
-    SELECT r.sync_name, s.source::regclass AS source, s.vector_store_id, r.row_key,
-           CASE WHEN j.status IN ('completed', 'deleting') THEN j.file_id
+CREATE VIEW vectorstore.sync_rows WITH (security_barrier = true) AS
+    SELECT r.sync_name, y.source, y.vector_store_id, r.row_key,
+           CASE WHEN j.status OPERATOR(pg_catalog.=) ANY ('{completed,deleting}'::text[]) THEN j.file_id
                 ELSE (SELECT p.file_id FROM vectorstore.job p
-                      WHERE p.sync_name = r.sync_name AND p.row_key = r.row_key
-                        AND p.id < r.job_id AND p.status = 'completed'
+                      WHERE p.sync_name OPERATOR(pg_catalog.=) r.sync_name
+                        AND p.row_key OPERATOR(pg_catalog.=) r.row_key
+                        AND p.id OPERATOR(pg_catalog.<) r.job_id
+                        AND p.status OPERATOR(pg_catalog.=) 'completed'
                       ORDER BY p.id DESC LIMIT 1) END AS file_id,
            r.job_id, j.status, r.content_hash
     FROM vectorstore.sync_row r
-    JOIN vectorstore.sync s ON s.name = r.sync_name
-    LEFT JOIN vectorstore.job j ON j.id = r.job_id;
+    JOIN vectorstore.syncs y ON y.name OPERATOR(pg_catalog.=) r.sync_name
+    LEFT JOIN vectorstore.job j ON j.id OPERATOR(pg_catalog.=) r.job_id;
 
 -- Per sync: where its rows are, and an estimate of the time left from the
 -- rate at which its jobs completed in the last five minutes.
-CREATE VIEW vectorstore.sync_progress WITH (security_invoker = true) AS
-    SELECT s.name, s.vector_store_id, c.rows, c.queued, c.uploading, c.attached, c.failed,
-           p.pending AS jobs_pending, s.last_run_at, s.last_run,
-           CASE WHEN p.pending = 0 THEN interval '0'
-                WHEN t.done > 0 THEN make_interval(secs => p.pending * t.span / t.done)
+CREATE VIEW vectorstore.sync_progress WITH (security_barrier = true) AS
+    SELECT y.name, y.vector_store_id, c.rows, c.queued, c.uploading, c.attached, c.failed,
+           p.pending AS jobs_pending, y.last_run_at, y.last_run, y.last_error,
+           CASE WHEN p.pending OPERATOR(pg_catalog.=) 0 THEN interval '0'
+                WHEN t.done OPERATOR(pg_catalog.>) 0
+                THEN pg_catalog.make_interval(secs => (p.pending::float8 OPERATOR(pg_catalog.*) t.span)
+                                                      OPERATOR(pg_catalog./) t.done::float8)
            END AS eta
-    FROM vectorstore.sync s
+    FROM vectorstore.syncs y
     CROSS JOIN LATERAL (
-        SELECT count(r.row_key) AS rows,
-               count(*) FILTER (WHERE j.status = 'queued') AS queued,
-               count(*) FILTER (WHERE j.status IN ('uploading', 'uploaded', 'attaching', 'deleting')) AS uploading,
-               count(*) FILTER (WHERE j.status = 'completed') AS attached,
-               count(*) FILTER (WHERE j.status IN ('failed', 'cancelled')) AS failed
-        FROM vectorstore.sync_row r LEFT JOIN vectorstore.job j ON j.id = r.job_id
-        WHERE r.sync_name = s.name) c
+        SELECT pg_catalog.count(r.row_key) AS rows,
+               pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) 'queued') AS queued,
+               pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) ANY ('{uploading,uploaded,attaching,deleting}'::text[])) AS uploading,
+               pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) 'completed') AS attached,
+               pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) ANY ('{failed,cancelled}'::text[])) AS failed
+        FROM vectorstore.sync_row r LEFT JOIN vectorstore.job j ON j.id OPERATOR(pg_catalog.=) r.job_id
+        WHERE r.sync_name OPERATOR(pg_catalog.=) y.name) c
     CROSS JOIN LATERAL (
-        SELECT count(*) AS pending FROM vectorstore.job q
-        WHERE q.sync_name = s.name AND q.status NOT IN ('completed', 'failed', 'cancelled')) p
+        SELECT pg_catalog.count(*) AS pending FROM vectorstore.job q
+        WHERE q.sync_name OPERATOR(pg_catalog.=) y.name
+          AND q.status OPERATOR(pg_catalog.<>) ALL ('{completed,failed,cancelled}'::text[])) p
     CROSS JOIN LATERAL (
-        SELECT count(*) AS done,
-               greatest(extract(epoch FROM now() - min(f.coalesce_start)), 1) AS span
-        FROM (SELECT f.finished_at, coalesce(f.started_at, f.created_at) AS coalesce_start
-              FROM vectorstore.job f
-              WHERE f.sync_name = s.name AND f.status = 'completed'
-                AND f.finished_at > now() - interval '5 minutes') f) t;
+        SELECT pg_catalog.count(*) AS done,
+               greatest(pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-)
+                                   pg_catalog.min(coalesce(f.started_at, f.created_at))), 1::float8) AS span
+        FROM vectorstore.job f
+        WHERE f.sync_name OPERATOR(pg_catalog.=) y.name AND f.status OPERATOR(pg_catalog.=) 'completed'
+          AND f.finished_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '5 minutes')) t;
 
-GRANT SELECT ON vectorstore.sync_rows, vectorstore.sync_progress TO PUBLIC;
+GRANT SELECT ON vectorstore.syncs, vectorstore.sync_rows, vectorstore.sync_progress TO PUBLIC;
 
-COMMENT ON TABLE vectorstore.sync IS 'Table syncs defined with vs_sync_create(); each role sees its own.';
+COMMENT ON TABLE vectorstore.sync IS 'Table syncs defined with vs_sync_create(). No role may read it: see the syncs view.';
 COMMENT ON TABLE vectorstore.sync_row IS 'Per sync and row key: the content hash last queued and its job.';
-COMMENT ON VIEW vectorstore.sync_rows IS 'Row key to file id for each sync: join vs_search() results here.';
-COMMENT ON VIEW vectorstore.sync_progress IS 'Per sync: rows queued, in flight, attached, failed, and the estimated time left.';
-COMMENT ON FUNCTION vectorstore._sync_before_insert() IS 'Internal trigger: a sync belongs to the role that creates it.';
-COMMENT ON FUNCTION vectorstore._sync_trigger() IS 'Internal trigger of trigger-mode syncs: vs_sync_run() as the sync''s owner.';
-COMMENT ON FUNCTION vectorstore._sync_query(vectorstore.sync) IS 'Internal: the SELECT a sync reads its source with.';
+COMMENT ON TABLE vectorstore.sync_change IS 'Trigger-mode syncs whose source changed, for the worker to compute.';
+COMMENT ON COLUMN vectorstore.sync.source IS 'The table or view read, by qualified name (a dump restored elsewhere means the same table).';
+COMMENT ON COLUMN vectorstore.sync.owner IS 'The role the sync belongs to, by name; its difference is computed with this role''s rights.';
+COMMENT ON COLUMN vectorstore.sync.credential IS 'The credential its jobs are sent with (NULL: the settings): the owner''s when the sync was created.';
+COMMENT ON COLUMN vectorstore.sync_row.content_hash IS 'md5 of the row''s content and its attributes as JSON: a change of either queues a replacement.';
+COMMENT ON VIEW vectorstore.syncs IS 'Your syncs (all for a superuser).';
+COMMENT ON VIEW vectorstore.sync_rows IS 'Row key to file id for each of your syncs: join vs_search() results here.';
+COMMENT ON VIEW vectorstore.sync_progress IS 'Per sync of yours: rows queued, in flight, attached, failed, the last run and its error, and the estimated time left.';
+COMMENT ON FUNCTION vectorstore._sync_trigger() IS 'Internal trigger of trigger-mode syncs: records that the table changed, for the worker.';
+COMMENT ON FUNCTION vectorstore._sync_insert(name, text, text, text, text, text, text[], text, jsonb, jsonb, text, boolean) IS 'Internal: a new sync.';
+COMMENT ON FUNCTION vectorstore._sync_lock(text, boolean) IS 'Internal: lock a sync for a run.';
+COMMENT ON FUNCTION vectorstore._sync_apply(text, text[], text[], text[], jsonb[]) IS 'Internal transition: queue uploads and replacements for a chunk of a sync''s rows (-> queued).';
+COMMENT ON FUNCTION vectorstore._sync_finish(text, text[], bigint, bigint, bigint) IS 'Internal transition: queue deletions for rows that are gone (-> deleting); record the run.';
+COMMENT ON FUNCTION vectorstore._sync_failed(text, text) IS 'Internal: a worker''s run of a sync failed.';
+COMMENT ON FUNCTION vectorstore._sync_due(integer) IS 'Internal: trigger-mode syncs whose source changed.';
+COMMENT ON FUNCTION vectorstore._sync_drop(text, boolean) IS 'Internal: forget a sync, optionally queueing the deletion of its files.';
+COMMENT ON FUNCTION vectorstore._worker_next_due(interval) IS 'Internal: when the worker next has something to do.';

@@ -1,0 +1,939 @@
+/*-------------------------------------------------------------------------
+ *
+ * step.c
+ *	  What every step of the background worker is made of: short
+ *	  transactions with SPI and kept plans; subtransactions that contain an
+ *	  ERROR; acting as the extension's owner; the authority of a job's owner
+ *	  over its credential, checked when the job is sent; 429 hold-backs per
+ *	  credential; and the one step driver.
+ *
+ * The step driver (vq_step_run)
+ * -----------------------------
+ *	  1. claim: one short transaction calls the step's claim function (SQL,
+ *		 sql/install/50_queue.sql), which locks what is due with SKIP LOCKED,
+ *		 moves it to its in-flight state and sets a lease; the step turns the
+ *		 rows into units (one request each, for one owner); the authority of
+ *		 each unit's owner over its credential is checked now
+ *		 (vs_credential_for_role). Nothing a role can lock makes this wait.
+ *	  2. send: with no transaction open, each unit's request is built — a
+ *		 bad id, bad options or bad data make that unit invalid, never an
+ *		 ERROR — and sent concurrently (vs_http_execute_each, no retries: a
+ *		 429 holds back the whole credential, not one request). Each outcome
+ *		 is classified by vs_outcome() (outcome.c), and the step reads a
+ *		 successful answer (digest), validating every id the server sends
+ *		 back before it is stored.
+ *	  3. record: another short transaction records every unit through the
+ *		 state machine's SQL functions, set-based. If that raises, each unit
+ *		 is recorded alone in a subtransaction; a unit whose record still
+ *		 raises fails its jobs with that error. A unit that cannot even be
+ *		 failed (its rows are locked) is left to its lease.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "vs_worker.h"
+
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "common/hashfn.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+
+MemoryContext vq_cxt = NULL;
+char	   *vq_token = NULL;
+VqCounters	vq_counters;
+
+/* ---------------------------------------------------------------------
+ * Transactions and SPI
+ * ---------------------------------------------------------------------
+ */
+void
+vq_begin(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "vectorstore worker: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+	/* what a step allocates belongs to the pass, not to SPI's procedure memory */
+	if (vq_cxt)
+		MemoryContextSwitchTo(vq_cxt);
+}
+
+void
+vq_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	/* CommitTransactionCommand leaves TopMemoryContext current: come back */
+	MemoryContextSwitchTo(vq_cxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * Kept plans. The worker (and a session's queue functions) run the same few
+ * statements over and over; each distinct (text, argument types) is
+ * prepared once and kept (SPI_keepplan). The plan cache revalidates a kept
+ * plan after DDL on what it uses; after DROP + CREATE EXTENSION every plan
+ * is dropped all the same (keyed by the extension's oid).
+ */
+typedef struct VqPlan
+{
+	uint32		hash;
+	char	   *sql;
+	int			nargs;
+	Oid			types[12];
+	SPIPlanPtr	plan;
+} VqPlan;
+#define VQ_MAX_PLANS 64
+static VqPlan vq_plans[VQ_MAX_PLANS];
+static int	vq_nplans = 0;
+static Oid	vq_plans_ext = InvalidOid;
+
+static void
+vq_plans_check(void)
+{
+	Oid			ext = get_extension_oid(VS_EXTENSION_NAME, true);
+
+	if (ext == vq_plans_ext)
+		return;
+	for (int i = 0; i < vq_nplans; i++)
+	{
+		SPI_freeplan(vq_plans[i].plan);
+		pfree(vq_plans[i].sql);
+	}
+	vq_nplans = 0;
+	vq_plans_ext = ext;
+}
+
+static SPIPlanPtr
+vq_plan(const char *sql, int nargs, Oid *types)
+{
+	uint32		h = hash_bytes((const unsigned char *) sql, strlen(sql));
+	SPIPlanPtr	plan;
+	VqPlan	   *p;
+
+	vq_plans_check();
+	for (int i = 0; i < vq_nplans; i++)
+	{
+		p = &vq_plans[i];
+		if (p->hash == h && p->nargs == nargs &&
+			(nargs == 0 || memcmp(p->types, types, sizeof(Oid) * nargs) == 0) &&
+			strcmp(p->sql, sql) == 0)
+			return p->plan;
+	}
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "vectorstore: could not prepare (%d): %s", SPI_result, sql);
+	if (nargs > lengthof(p->types) || vq_nplans == VQ_MAX_PLANS)
+		return plan;			/* not kept: freed with the transaction's SPI memory */
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "vectorstore: SPI_keepplan failed");
+	p = &vq_plans[vq_nplans++];
+	p->hash = h;
+	p->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	p->nargs = nargs;
+	if (nargs > 0)
+		memcpy(p->types, types, sizeof(Oid) * nargs);
+	p->plan = plan;
+	return plan;
+}
+
+/*
+ * Execute a kept plan. SPI leaves its procedure context current after a
+ * call, whose memory goes at SPI_finish: come back to the caller's.
+ */
+void
+vq_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc = SPI_execute_plan(vq_plan(sql, nargs, types), values, nulls, false, 0);
+
+	MemoryContextSwitchTo(cxt);
+	if (rc < 0)
+		elog(ERROR, "vectorstore: query failed (%d): %s", rc, sql);
+}
+
+/* Column of the current SPI result as a string copied into the loop context. */
+char *
+vq_text(int row, int col)
+{
+	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return v ? MemoryContextStrdup(vq_cxt ? vq_cxt : CurrentMemoryContext, v) : NULL;
+}
+
+bool
+vq_isnull(int row, int col)
+{
+	bool		isnull;
+
+	(void) SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+	return isnull;
+}
+
+int64
+vq_int8(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+int32
+vq_int4(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
+bool
+vq_bool(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+Datum
+vq_text_datum(const char *s)
+{
+	return CStringGetTextDatum(s ? s : "");
+}
+
+/* A text[] of n strings (NULL elements stay NULL). */
+Datum
+vq_text_array(char **s, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = s[i] == NULL;
+		d[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(s[i]);
+	}
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+Datum
+vq_id_array(const int64 *ids, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+Datum
+vq_int4_array(const int *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int32GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
+}
+
+/* A text[] column as C strings in the loop context (NULL elements: NULL). */
+char	  **
+vq_text_array_elems(int row, int col, int *n)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+	MemoryContext old;
+
+	*n = 0;
+	if (isnull)
+		return NULL;
+	old = MemoryContextSwitchTo(vq_cxt ? vq_cxt : CurrentMemoryContext);
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	MemoryContextSwitchTo(old);
+	return out;
+}
+
+int64 *
+vq_int8_array_elems(int row, int col, int *n)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+	Datum	   *elems;
+	bool	   *nulls;
+	int64	   *out;
+	MemoryContext old;
+
+	*n = 0;
+	if (isnull)
+		return NULL;
+	old = MemoryContextSwitchTo(vq_cxt ? vq_cxt : CurrentMemoryContext);
+	deconstruct_array(DatumGetArrayTypeP(d), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, n);
+	out = palloc(sizeof(int64) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? 0 : DatumGetInt64(elems[i]);
+	MemoryContextSwitchTo(old);
+	return out;
+}
+
+/*
+ * A subtransaction around fn, as PL/pgSQL's exception blocks do: an ERROR
+ * inside rolls back only what fn did, and is handed back as text.
+ */
+bool
+vq_try(void (*fn) (void *arg), void *arg, char **err)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	*err = NULL;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*err = psprintf("%s", edata->message ? edata->message : "unknown error");
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* ---------------------------------------------------------------------
+ * The extension's owner
+ * ---------------------------------------------------------------------
+ */
+Oid
+vs_extension_owner(void)
+{
+	static Oid	cached_ext = InvalidOid;
+	static Oid	cached_owner = InvalidOid;
+	Oid			ext = get_extension_oid(VS_EXTENSION_NAME, false);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (ext == cached_ext)
+		return cached_owner;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "vectorstore: extension %u not found", ext);
+	cached_owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	cached_ext = ext;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return cached_owner;
+}
+
+/*
+ * The settings that code running as another role depends on, fixed for the
+ * current GUC nesting level (the caller did NewGUCNestLevel()): names are
+ * resolved in pg_catalog only (then pg_temp, never searched for functions
+ * or operators), and values print the same in every session and in the
+ * worker, so a sync's hash of a row does not depend on who computed it.
+ */
+void
+vs_fixed_gucs(void)
+{
+	static const char *const fixed[][2] = {
+		{"search_path", "pg_catalog, pg_temp"},
+		{"DateStyle", "ISO, MDY"},
+		{"IntervalStyle", "postgres"},
+		{"TimeZone", "UTC"},
+		{"extra_float_digits", "1"},
+		{"bytea_output", "hex"},
+		{"standard_conforming_strings", "on"},
+		{"xmloption", "content"},
+	};
+
+	for (int i = 0; i < lengthof(fixed); i++)
+		(void) set_config_option(fixed[i][0], fixed[i][1], PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+vs_owner_begin(VsOwnerCall *c)
+{
+	Oid			owner = vs_extension_owner();
+	MemoryContext cxt = CurrentMemoryContext;
+
+	GetUserIdAndSecContext(&c->save_user, &c->save_sec);
+	c->nestlevel = NewGUCNestLevel();
+	c->spi = false;
+	SetUserIdAndSecContext(owner, c->save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "vectorstore: SPI_connect failed");
+	c->spi = true;
+	/* results read go to the caller's memory, not SPI's procedure memory */
+	MemoryContextSwitchTo(cxt);
+}
+
+void
+vs_owner_end(VsOwnerCall *c)
+{
+	if (c->spi)
+		SPI_finish();
+	c->spi = false;
+	AtEOXact_GUC(true, c->nestlevel);
+	SetUserIdAndSecContext(c->save_user, c->save_sec);
+}
+
+/*
+ * One statement as the extension's owner (vs_owner_begin); read(arg) reads
+ * its result (SPI_tuptable) before it goes.
+ */
+void
+vs_owner_run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+			 void (*read) (void *arg), void *arg)
+{
+	VsOwnerCall call = {0};
+
+	vs_owner_begin(&call);
+	PG_TRY();
+	{
+		vq_exec(sql, nargs, types, values, nulls);
+		if (read)
+			read(arg);
+	}
+	PG_FINALLY();
+	{
+		vs_owner_end(&call);
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------
+ * Authority at send time, and 429 hold-backs
+ * ---------------------------------------------------------------------
+ */
+typedef struct VqAuth
+{
+	char	   *owner;
+	char	   *cred;
+	const VsCredential *credential;
+	char	   *err;
+	int			pass;
+} VqAuth;
+static List *vq_auths = NIL;	/* in vq_cxt, forgotten each pass */
+static MemoryContext vq_auths_cxt = NULL;
+
+/*
+ * Checked once per (owner, credential) per pass: a revoke or a DROP ROLE
+ * is seen by the next claim. The credentials live in the loop context.
+ */
+const VsCredential *
+vq_authority(const char *owner, const char *cred, char **err)
+{
+	ListCell   *lc;
+	VqAuth	   *a;
+	MemoryContext old;
+	const char *key = cred ? cred : "";
+
+	if (vq_auths_cxt != vq_cxt)
+	{
+		vq_auths = NIL;			/* the loop context was reset: the list went with it */
+		vq_auths_cxt = vq_cxt;
+	}
+	foreach(lc, vq_auths)
+	{
+		a = lfirst(lc);
+		if (strcmp(a->owner, owner) == 0 && strcmp(a->cred, key) == 0)
+		{
+			*err = a->err;
+			return a->credential;
+		}
+	}
+	old = MemoryContextSwitchTo(vq_cxt);
+	a = palloc0(sizeof(VqAuth));
+	a->owner = pstrdup(owner);
+	a->cred = pstrdup(key);
+	a->credential = vs_credential_for_role(owner, key[0] ? key : NULL, &a->err);
+	if (a->credential == NULL && a->err == NULL)
+		a->err = psprintf("role \"%s\" may not use credential \"%s\"", owner, key);
+	vq_auths = lappend(vq_auths, a);
+	MemoryContextSwitchTo(old);
+	*err = a->err;
+	return a->credential;
+}
+
+/* Forget the authority checks made so far (the next claim checks again). */
+void
+vq_authority_reset(void)
+{
+	vq_auths = NIL;
+	vq_auths_cxt = NULL;
+}
+
+typedef struct VqThrottle
+{
+	char		name[NAMEDATALEN + 1];
+	TimestampTz until;
+} VqThrottle;
+#define VQ_MAX_THROTTLE 64
+static VqThrottle vq_throttles[VQ_MAX_THROTTLE];
+static int	vq_nthrottle = 0;
+
+void
+vq_throttle_set(const char *cred, int delay_ms)
+{
+	const char *key = cred ? cred : "";
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													Min(Max(delay_ms, 0), 600000));
+	int			i;
+
+	for (i = 0; i < vq_nthrottle; i++)
+		if (strcmp(vq_throttles[i].name, key) == 0)
+			break;
+	if (i == vq_nthrottle)
+	{
+		if (vq_nthrottle == VQ_MAX_THROTTLE)
+			i = 0;
+		else
+			vq_nthrottle++;
+		strlcpy(vq_throttles[i].name, key, sizeof(vq_throttles[i].name));
+		vq_throttles[i].until = 0;
+	}
+	if (until > vq_throttles[i].until)
+		vq_throttles[i].until = until;
+}
+
+/* The credentials held back by a 429 right now, as a text[] ("" = settings). */
+Datum
+vq_throttled(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	char	  **names = palloc(sizeof(char *) * (vq_nthrottle + 1));
+	int			n = 0;
+
+	for (int i = 0; i < vq_nthrottle; i++)
+		if (vq_throttles[i].until > now)
+			names[n++] = vq_throttles[i].name;
+	return vq_text_array(names, n);
+}
+
+/* Earliest end of a hold-back still running, or 0. */
+TimestampTz
+vq_throttle_end(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz min = 0;
+
+	for (int i = 0; i < vq_nthrottle; i++)
+		if (vq_throttles[i].until > now && (min == 0 || vq_throttles[i].until < min))
+			min = vq_throttles[i].until;
+	return min;
+}
+
+/* ---------------------------------------------------------------------
+ * The step driver
+ * ---------------------------------------------------------------------
+ */
+VqUnit *
+vq_unit_add(VqRun *run, const char *owner, const char *cred, int nids)
+{
+	VqUnit	   *u;
+	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
+
+	if (run->n == run->cap)
+	{
+		run->cap = Max(16, run->cap * 2);
+		run->units = run->units ? repalloc(run->units, sizeof(VqUnit) * run->cap)
+			: palloc(sizeof(VqUnit) * run->cap);
+	}
+	u = &run->units[run->n++];
+	memset(u, 0, sizeof(VqUnit));
+	u->owner = pstrdup(owner);
+	u->cred = pstrdup(cred ? cred : "");
+	u->ids = palloc(sizeof(int64) * Max(nids, 1));
+	u->nids = 0;
+	u->outcome.kind = VS_OUTCOME_PERMANENT;
+	u->outcome.delay_ms = -1;
+	MemoryContextSwitchTo(old);
+	return u;
+}
+
+/* Request options stored with a job, parsed again (they were checked when queued). */
+VsRequestOptions *
+vq_options(const char *json, char **err)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	VsRequestOptions *volatile opts = NULL;
+
+	*err = NULL;
+	if (json == NULL)
+		return NULL;
+	PG_TRY();
+	{
+		const char *t = (const char *) pg_server_to_any(json, strlen(json), PG_UTF8);
+		cJSON	   *o = vs_json_parse_text(t, strlen(t) + 1, NULL);
+
+		if (o == NULL)
+			elog(ERROR, "request_options are not JSON");
+		opts = vs_request_options(o);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		*err = psprintf("request_options refused: %s", e->message);
+		FreeErrorData(e);
+		opts = NULL;
+	}
+	PG_END_TRY();
+	return opts;
+}
+
+/* The SQL policy's name for what came of a unit. */
+const char *
+vq_outcome_sql(const VqUnit *u)
+{
+	return vs_outcome_name(u->outcome.kind);
+}
+
+/*
+ * A request went: classify it, hold back its credential on a 429, keep the
+ * error text, and let the step read a successful answer.
+ */
+typedef struct VqSendArg
+{
+	VqRun	   *run;
+	VqUnit	  **units;
+	bool		second;
+} VqSendArg;
+
+static void
+vq_classify(VqRun *run, VqUnit *u, VsRequest *req, VsResponse *resp, bool second)
+{
+	if (resp->invalid)
+	{
+		/* the request could not be built: bad options, a bad header value */
+		u->outcome.kind = VS_OUTCOME_PERMANENT;
+		u->outcome.delay_ms = -1;
+		u->error = pstrdup(resp->error);
+		return;
+	}
+	u->outcome = vs_outcome(req, resp, 0);
+	if (u->outcome.kind == VS_OUTCOME_DONE)
+		return;
+	u->error = vs_describe_error(req, resp);
+	if (u->outcome.kind == VS_OUTCOME_THROTTLE)
+		vq_throttle_set(u->cred, u->outcome.delay_ms);
+}
+
+static void
+vq_sent(int i, VsResponse *resp, void *arg)
+{
+	VqSendArg  *a = (VqSendArg *) arg;
+	VqUnit	   *u = a->units[i];
+	VsResponse *r = a->second ? &u->resp2 : &u->resp;
+	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
+
+	/* the unit keeps the response (status, headers); its body goes once read */
+	*r = *resp;
+	vq_classify(a->run, u, a->second ? &u->req2 : &u->req, r, a->second);
+	/* a step with its own send reads its answers itself */
+	if (u->outcome.kind == VS_OUTCOME_DONE && a->run->step->digest && a->run->step->send == NULL)
+		a->run->step->digest(a->run, u);
+	vs_response_release(r);
+	resp->body = NULL;
+	resp->body_len = 0;
+	MemoryContextSwitchTo(old);
+}
+
+/* Send units' first (or second) requests, concurrently; outcomes set. */
+void
+vq_send_units(VqRun *run, VqUnit **units, int n, bool second)
+{
+	VsRequest  *reqs;
+	VsResponse *resps;
+	VqSendArg	a = {run, units, second};
+
+	if (n == 0)
+		return;
+	reqs = palloc(sizeof(VsRequest) * n);
+	resps = palloc0(sizeof(VsResponse) * n);
+	for (int i = 0; i < n; i++)
+		reqs[i] = second ? units[i]->req2 : units[i]->req;
+	vs_http_execute_each(reqs, resps, n, vs_worker_concurrency, false, vq_sent, &a, NULL);
+}
+
+static void
+vq_send_default(VqRun *run)
+{
+	VqUnit	  **s = palloc(sizeof(VqUnit *) * Max(run->n, 1));
+	int			ns = 0;
+
+	for (int i = 0; i < run->n; i++)
+		if (run->units[i].invalid == NULL && !run->units[i].nosend)
+			s[ns++] = &run->units[i];
+	vq_send_units(run, s, ns, false);
+}
+
+/* Build one unit, containing any ERROR the building raises (bad data). */
+static void
+vq_build(VqRun *run, VqUnit *u)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		run->step->build(run, u);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		u->invalid = psprintf("%s", e->message);
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+}
+
+/* The failures of units, through the one policy (_job_record_failure). */
+void
+vq_record_failures(VqUnit *units, int n, const char *retry_status)
+{
+	int			total = 0,
+				k = 0;
+	int64	   *ids;
+	char	  **outcomes,
+			  **errors;
+	int		   *delays;
+	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID, INT4OID};
+	Datum		vals[7];
+
+	for (int i = 0; i < n; i++)
+		total += units[i].nids;
+	if (total == 0)
+		return;
+	ids = palloc(sizeof(int64) * total);
+	outcomes = palloc(sizeof(char *) * total);
+	errors = palloc(sizeof(char *) * total);
+	delays = palloc(sizeof(int) * total);
+	for (int i = 0; i < n; i++)
+	{
+		VqUnit	   *u = &units[i];
+
+		for (int j = 0; j < u->nids; j++)
+		{
+			ids[k] = u->ids[j];
+			outcomes[k] = (char *) (u->invalid ? "permanent" : vq_outcome_sql(u));
+			errors[k] = u->invalid ? u->invalid : (u->error ? u->error : "failed");
+			delays[k] = u->outcome.delay_ms;
+			k++;
+		}
+	}
+	vals[0] = vq_id_array(ids, total);
+	vals[1] = vq_text_array(outcomes, total);
+	vals[2] = vq_int4_array(delays, total);
+	vals[3] = vq_text_array(errors, total);
+	vals[4] = CStringGetTextDatum(retry_status);
+	vals[5] = Int32GetDatum(vs_worker_max_attempts);
+	vals[6] = Int32GetDatum(vs_worker_reconcile_delay_ms);
+	vq_exec("SELECT failed FROM vectorstore._job_record_failure($1, $2, $3, $4, $5, $6, $7)",
+			7, types, vals, NULL);
+	if (SPI_processed == 1)
+		vq_counters.failed += vq_int4(0, 1);
+}
+
+/* Fail a unit's jobs now with err (the last resort of the record fallback). */
+typedef struct VqFailArg
+{
+	VqUnit	   *u;
+	const char *err;
+} VqFailArg;
+
+static void
+vq_fail_unit(void *arg)
+{
+	VqFailArg  *f = (VqFailArg *) arg;
+	char	  **errs = palloc(sizeof(char *) * Max(f->u->nids, 1));
+	Oid			types[2] = {INT8ARRAYOID, TEXTARRAYOID};
+	Datum		vals[2];
+
+	for (int i = 0; i < f->u->nids; i++)
+		errs[i] = (char *) f->err;
+	vals[0] = vq_id_array(f->u->ids, f->u->nids);
+	vals[1] = vq_text_array(errs, f->u->nids);
+	vq_exec("SELECT failed FROM vectorstore._job_fail($1, $2)", 2, types, vals, NULL);
+	if (SPI_processed == 1)
+		vq_counters.failed += vq_int4(0, 1);
+}
+
+typedef struct VqRecordArg
+{
+	VqRun	   *run;
+	VqUnit	   *units;
+	int			n;
+} VqRecordArg;
+
+static void
+vq_record_call(void *arg)
+{
+	VqRecordArg *r = (VqRecordArg *) arg;
+
+	r->run->step->record(r->run, r->units, r->n);
+}
+
+/* Record every unit: set-based, else one by one, else fail the unit. */
+static void
+vq_record(VqRun *run)
+{
+	VqRecordArg all = {run, run->units, run->n};
+	VqCounters	before = vq_counters;
+	char	   *err;
+
+	vq_begin(psprintf("vectorstore: record %s", run->step->name));
+	if (!vq_try(vq_record_call, &all, &err))
+	{
+		vq_counters = before;
+		elog(LOG, "vectorstore worker: recording %d %s at once failed (%s); recording them one by one",
+			 run->n, run->step->name, err);
+		for (int i = 0; i < run->n; i++)
+		{
+			VqRecordArg one = {run, &run->units[i], 1};
+			VqCounters	b1 = vq_counters;
+
+			if (!vq_try(vq_record_call, &one, &err))
+			{
+				VqFailArg	f = {&run->units[i], err};
+				char	   *err2;
+
+				vq_counters = b1;
+				if (!vq_try(vq_fail_unit, &f, &err2))
+					elog(LOG, "vectorstore worker: could not fail jobs of %s: %s (left to their lease)",
+						 run->step->name, err2);
+			}
+		}
+	}
+	vq_commit();
+}
+
+int
+vq_step_run(const VqStep *step)
+{
+	VqRun		run = {0};
+	MemoryContext old;
+
+	run.step = step;
+	old = MemoryContextSwitchTo(vq_cxt);
+	vq_authority_reset();
+
+	/* 1. claim, and check each owner's authority over its credential */
+	vq_begin(psprintf("vectorstore: claim %s", step->name));
+	step->claim(&run);
+	for (int i = 0; i < run.n; i++)
+	{
+		VqUnit	   *u = &run.units[i];
+		char	   *err;
+
+		if (u->invalid || u->nosend)
+			continue;
+		u->credential = vq_authority(u->owner, u->cred, &err);
+		if (u->credential == NULL)
+		{
+			u->invalid = err;
+			u->unauthorized = true;
+		}
+	}
+	if (step->claimed)
+		step->claimed(&run);
+	vq_commit();
+	if (run.n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		return 0;
+	}
+
+	/* 2. build and send, with no transaction open */
+	for (int i = 0; i < run.n; i++)
+	{
+		VqUnit	   *u = &run.units[i];
+
+		if (u->invalid == NULL && !u->nosend)
+		{
+			u->req.cred = u->credential;
+			u->req2.cred = u->credential;
+			vq_build(&run, u);
+		}
+		if (u->nosend && u->invalid == NULL)
+			u->outcome.kind = VS_OUTCOME_DONE;
+		if (u->invalid)
+		{
+			u->outcome.kind = VS_OUTCOME_PERMANENT;
+			u->error = u->invalid;
+		}
+	}
+	pgstat_report_activity(STATE_RUNNING, psprintf("vectorstore: sending %s", step->name));
+	if (step->send)
+		step->send(&run);
+	else
+		vq_send_default(&run);
+
+	/* 3. record */
+	vq_record(&run);
+	MemoryContextSwitchTo(old);
+	return Max(run.claimed, run.n);
+}
