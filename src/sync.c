@@ -461,7 +461,12 @@ vs_sync_compute(const char *name, bool worker, VsSyncCounts *counts)
 							(errcode(ERRCODE_UNIQUE_VIOLATION),
 							 errmsg("sync \"%s\": key column \"%s\" has the value \"%s\" in more than one row",
 									name, d.key_column, key)));
-				keys = lappend(keys, kcopy);
+				{
+					MemoryContext c2 = MemoryContextSwitchTo(cxt);
+
+					keys = lappend(keys, kcopy);
+					MemoryContextSwitchTo(c2);
+				}
 				nkeys++;
 				k[n] = datumCopy(SPI_getbinval(tup, td, 1, &isnull), false, -1);
 				h[n] = datumCopy(SPI_getbinval(tup, td, 2, &isnull), false, -1);

@@ -816,6 +816,8 @@ vs_worker_leave(TimestampTz next_due, bool paused, bool noext, bool clear_pid)
 	proc_exit(0);
 }
 
+static char *vs_dbname = "?";	/* this worker's database (TopMemoryContext) */
+
 /* At start: this database's identity, marker token, and whether it is paused. */
 static bool
 vs_worker_begin(void)
@@ -842,7 +844,7 @@ vs_worker_begin(void)
 	if (copy)
 		ereport(LOG,
 				(errmsg("vectorstore worker: database \"%s\" is a copy (restored or made from a template): its worker is paused",
-						get_database_name(MyDatabaseId)),
+						vs_dbname),
 				 errdetail("%s", reason),
 				 errhint("Check its credentials and queue, then run SELECT vectorstore.vs_worker_resume(); as a superuser.")));
 	return !paused;
@@ -977,6 +979,9 @@ vs_worker_main(Datum arg)
 									 ALLOCSET_DEFAULT_SIZES);
 	vq_cxt = loop_cxt;
 	vs_worker_harden();
+	StartTransactionCommand();
+	vs_dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
+	CommitTransactionCommand();
 
 	for (;;)
 	{
@@ -1010,7 +1015,7 @@ vs_worker_main(Datum arg)
 			if (version && strcmp(version, VS_VERSION) != 0)
 				ereport(LOG,
 						(errmsg("vectorstore worker: database \"%s\" has vectorstore %s, this library is %s: nothing is done until ALTER EXTENSION vectorstore UPDATE",
-								get_database_name(MyDatabaseId), version, VS_VERSION)));
+								vs_dbname, version, VS_VERSION)));
 			vs_worker_leave(0, false, true, false);
 		}
 		if (st == VS_EXT_BUSY)
