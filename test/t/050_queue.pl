@@ -46,37 +46,41 @@ sub wait_idle
 my $vs = sq("SELECT id FROM vectorstore.vs_store_create(name => 'q')");
 like($vs, qr/^vs_/, 'store created');
 
-# --- the worker is there, named
+# --- the launcher runs; a worker is there while there is work, named
+is(sq("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vectorstore launcher'"), '1',
+	'launcher runs');
+$emu->fault({ kind => 'stall', count => 1, stall_ms => 1500, route => '/files', method => 'POST' });
+my $j0 = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'busy.txt', 'keeps the worker busy')");
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' AND datname = 'postgres'")
   or die;
 is(sq("SELECT application_name FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'"),
 	'vectorstore worker', 'worker shows in pg_stat_activity');
-is(sq("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vectorstore launcher'"), '1',
-	'launcher runs');
+wait_idle();
 
 # --- a rolled-back enqueue uploads nothing; committed ones are delivered
+my $batches0 = $emu->count('POST /v1/vector_stores/{id}/file_batches');
 sq("BEGIN; SELECT vectorstore.vs_enqueue_upload('$vs', 'rolledback.txt', 'never'); ROLLBACK;");
 my ($j1, $j2) = split /\n/, sq("BEGIN;
 SELECT vectorstore.vs_enqueue_upload('$vs', 'a.txt', 'alpha text', attributes => '{\"lang\":\"en\",\"n\":1}');
 SELECT vectorstore.vs_enqueue_upload('$vs', 'b.bin', convert_to('beta bytes', 'UTF8'), chunking_strategy => '{\"type\":\"static\",\"static\":{\"max_chunk_size_tokens\":200,\"chunk_overlap_tokens\":50}}');
 COMMIT;");
 wait_idle();
-is(sq("SELECT string_agg(status, ',' ORDER BY id) FROM vectorstore.job"), 'completed,completed',
+is(sq("SELECT string_agg(status, ',' ORDER BY id) FROM vectorstore.job WHERE id IN ($j1, $j2)"), 'completed,completed',
 	'both jobs completed');
-is(files_on_server(), 2, 'exactly two files uploaded (the rolled-back one never was)');
-is(store_counts($vs)->{completed}, 2, 'both attached');
-is($emu->count('POST /v1/vector_stores/{id}/file_batches'), 1,
+is(files_on_server(), 3, 'exactly three files uploaded (the rolled-back one never was)');
+is(store_counts($vs)->{completed}, 3, 'both attached (and the first job\'s file)');
+is($emu->count('POST /v1/vector_stores/{id}/file_batches') - $batches0, 1,
 	'the two files were attached with one file batch')
   or diag explain $emu->stats;
 my $fid = sq("SELECT file_id FROM vectorstore.job WHERE id = $j1");
 my $vsf = api("/v1/vector_stores/$vs/files/$fid");
 is_deeply($vsf->{attributes}, { lang => 'en', n => 1 }, 'per-file attributes sent with the batch');
-like(api("/v1/files/$fid")->{filename}, qr/^vsjob-[0-9a-f]+-${j1}_a\.txt$/,
-	'uploaded filename carries the job marker');
+like(api("/v1/files/$fid")->{filename}, qr/^vsjob-[0-9a-f]{16}-${j1}-[0-9a-f]{32}_a\.txt$/,
+	'uploaded filename carries the job marker (database token, job id, the job\'s secret)');
 
 # --- monitoring views
-is(sq("SELECT jobs FROM vectorstore.queue_depth WHERE status = 'completed'"), '2', 'queue_depth');
+is(sq("SELECT jobs FROM vectorstore.queue_depth WHERE status = 'completed'"), '3', 'queue_depth');
 is(sq("SELECT jobs_done >= 2 AND heartbeat_at > now() - interval '1 minute' FROM vectorstore.worker_status"),
 	't', 'worker_status heartbeat and counters');
 
@@ -94,27 +98,27 @@ my $ja = $node->safe_psql('postgres',
 	"SET ROLE alice; SELECT vectorstore.vs_enqueue_upload('$vs', 'alice.txt', 'from alice')");
 my $jb = $node->safe_psql('postgres',
 	"SET ROLE bob; SELECT vectorstore.vs_enqueue_upload('$vs', 'bob.txt', 'from bob')");
-is($node->safe_psql('postgres', "SET ROLE bob; SELECT count(*) FROM vectorstore.job WHERE id = $ja"),
+is($node->safe_psql('postgres', "SET ROLE bob; SELECT count(*) FROM vectorstore.jobs WHERE id = $ja"),
 	'0', 'bob cannot see alice\'s job');
+is($node->safe_psql('postgres', "SET ROLE bob; SELECT count(*) FROM vectorstore.jobs WHERE id = $jb"),
+	'1', 'bob sees his own job');
 is($node->safe_psql('postgres', "SET ROLE bob; SELECT vectorstore.vs_job_cancel($ja)"),
 	'f', 'bob cannot cancel alice\'s job');
-is(sq("SELECT owner::regrole || ':' || coalesce(credential, '-') FROM vectorstore.job WHERE id = $jb"),
+is(sq("SELECT owner || ':' || coalesce(credential, '-') FROM vectorstore.job WHERE id = $jb"),
 	'bob:bad', 'owner and credential recorded at enqueue');
-$node->safe_psql('postgres',
+($rc, $out, $err) = $node->psql('postgres',
 	"SET ROLE alice; INSERT INTO vectorstore.job (vector_store_id, filename, content, owner, credential, status, file_id)
-	 VALUES ('$vs', 'forged.txt', 'x', 10, 'bad', 'completed', 'file-x')");
-is(sq("SELECT owner::regrole || ':' || coalesce(credential, '-') || ':' || (file_id IS DISTINCT FROM 'file-x')
-      FROM vectorstore.job WHERE filename = 'forged.txt'"),
-	'alice:-:true', 'direct INSERT cannot forge owner, credential, status or file');
+	 VALUES ('$vs', 'forged.txt', 'x', 'bob', 'bad', 'completed', 'file-x')");
+like($err, qr/permission denied/, 'a role cannot insert into the queue (only vs_enqueue_upload)');
 ($rc, $out, $err) = $node->psql('postgres',
 	"SET ROLE alice; UPDATE vectorstore.job SET status = 'uploaded' WHERE id = $ja");
-isnt($rc, 0, 'a role cannot move its job to another status');
+like($err, qr/permission denied/, 'a role cannot move its job to another status');
 
 # --- a failing credential does not stall the others; it fails with its error
 wait_idle();
 is(sq("SELECT status FROM vectorstore.job WHERE id = $ja"), 'completed', 'alice\'s job completed');
-is(sq("SELECT status || ':' || attempts FROM vectorstore.job WHERE id = $jb"), 'failed:3',
-	'bob\'s job (bad key) failed after vectorstore.worker_max_attempts');
+is(sq("SELECT status || ':' || attempts FROM vectorstore.job WHERE id = $jb"), 'failed:1',
+	'bob\'s job (bad key) failed at once: a 401 is permanent (the classifier), retrying cannot help');
 like(sq("SELECT last_error FROM vectorstore.job WHERE id = $jb"), qr/401|API key/i,
 	'the job records its error');
 is(sq("SELECT count(*) FROM vectorstore.recent_failures WHERE id = $jb"), '1', 'recent_failures');
@@ -161,13 +165,21 @@ $node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM vectorstore.job WHERE file_id IS NOT NULL AND status = 'cancelled'");
 is(files_on_server(), $before, 'a cancelled job leaves no file behind');
 
-# --- SIGHUP: the worker reloads and keeps working
-sq("ALTER SYSTEM SET vectorstore.worker_concurrency = 2; SELECT pg_reload_conf();");
-my $pid = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'");
+# --- a database with nothing to do holds no worker; a COMMIT brings one
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'"),
+	'with nothing due the worker leaves (no slot held)');
+is(sq("SELECT pid IS NULL FROM vectorstore.worker_status"), 't', 'worker_status shows no worker');
+# --- SIGHUP: the worker reloads and keeps working (a stalled upload keeps it busy)
+$emu->fault({ kind => 'stall', count => 1, stall_ms => 2000, route => '/files', method => 'POST' });
 sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'many-' || g || '.txt', 'file ' || g) FROM generate_series(1, 20) g");
-wait_idle();
-is(sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'"), $pid,
-	'same worker after SIGHUP');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'") or die;
+my $pid = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'");
+sq("ALTER SYSTEM SET vectorstore.worker_concurrency = 2; SELECT pg_reload_conf();");
+is(sq("SELECT count(*) FROM pg_stat_activity WHERE pid = $pid"), '1', 'the busy worker went on after SIGHUP');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 20 FROM vectorstore.job WHERE filename LIKE 'many-%' AND status = 'completed'") or die;
 is(sq("SELECT count(*) FROM vectorstore.job WHERE filename LIKE 'many-%' AND status = 'completed'"), '20',
 	'woken at commit despite a one-hour naptime');
 sq("ALTER SYSTEM SET vectorstore.worker_naptime = '1s'; SELECT pg_reload_conf();");
@@ -184,12 +196,12 @@ sq("SELECT vectorstore.vs_enqueue_upload('$vs2', 'again.txt', 'again')");
 wait_idle();
 is(sq("SELECT status FROM vectorstore.job"), 'completed', 'works again after CREATE EXTENSION');
 
-# --- DROP DATABASE is not blocked by the worker
+# --- DROP DATABASE is not blocked by the worker (busy there: a stalled upload)
 sq('CREATE DATABASE other');
 $node->safe_psql('other', 'CREATE EXTENSION vectorstore');
 my $vs3 = $node->safe_psql('other', "SELECT id FROM vectorstore.vs_store_create(name => 'other')");
+$emu->fault({ kind => 'stall', count => 1, stall_ms => 20000, route => '/files', method => 'POST' });
 $node->safe_psql('other', "SELECT vectorstore.vs_enqueue_upload('$vs3', 'o.txt', 'other db')");
-wait_idle('other');
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' AND datname = 'other'"),
 	'worker connected to the other database');
