@@ -1057,6 +1057,8 @@ vs_worker_main(Datum arg)
 				if (next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms))
 				{
 					/* nothing due for a while: free the slot until there is */
+					elog(DEBUG1, "vectorstore worker: nothing due for %ld ms: leaving",
+						 next == 0 ? -1L : TimestampDifferenceMilliseconds(now, next));
 					(void) vs_worker_heartbeat();
 					vs_worker_leave(next, false, false, true);
 				}

@@ -88,9 +88,9 @@ CREATE FUNCTION vectorstore._sync_lock(p_name text, p_skip_locked boolean,
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF p_skip_locked THEN
-        SELECT y INTO s FROM vectorstore.sync y WHERE y.name = p_name FOR UPDATE SKIP LOCKED;
+        SELECT * INTO s FROM vectorstore.sync y WHERE y.name = p_name FOR UPDATE SKIP LOCKED;
     ELSE
-        SELECT y INTO s FROM vectorstore.sync y WHERE y.name = p_name FOR UPDATE;
+        SELECT * INTO s FROM vectorstore.sync y WHERE y.name = p_name FOR UPDATE;
     END IF;
     SELECT pg_catalog.max(c.id) INTO last_change FROM vectorstore.sync_change c WHERE c.sync_name = p_name;
 END $$;

@@ -1,9 +1,13 @@
-# The upload queue keeps roles apart and holds no keys (adds to 050_queue's
-# basics): one role cannot see another role's jobs through the table or
-# any view, cannot cancel, retry, update, delete or truncate them, cannot
-# learn of them through a leaky function in a WHERE clause, and cannot
-# forge a job for someone else. No table or view of the queue holds a key,
-# not even the error text of a job that failed authentication.
+# The queue keeps roles apart and holds no keys (adds to 050_queue's
+# basics). Roles have no privilege on any table or sequence of the queue or
+# of syncs: they use the vs_* functions, and read their own rows through
+# views that filter on the caller and are security barriers. So one role
+# cannot see another role's jobs or syncs through any relation, cannot
+# cancel, retry, update, delete, lock or truncate them, cannot learn of them
+# through a leaky function in a WHERE clause, cannot advance the job id
+# sequence, and cannot forge a job for someone else. No table or view of
+# the queue holds a key, not even the error text of a job that failed
+# authentication.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -31,6 +35,9 @@ $node->safe_psql('postgres', qq{
 	SELECT vectorstore.vs_credential_set('wrong', 'sk-wrong-SECRET-0bad');
 	SELECT vectorstore.vs_credential_grant('team', 'alice');
 	SELECT vectorstore.vs_credential_grant('wrong', 'bob');
+	CREATE TABLE public.bobs (id int PRIMARY KEY, body text);
+	ALTER TABLE public.bobs OWNER TO bob;
+	INSERT INTO public.bobs VALUES (1, 'bob private row');
 });
 my $vs = $node->safe_psql('postgres', "SELECT id FROM vectorstore.vs_store_create(name => 'q')");
 
@@ -46,60 +53,86 @@ my $jb = as('bob', "SET vectorstore.credential = 'wrong'; SELECT vectorstore.vs_
 my $ja = as('alice', "SET vectorstore.credential = 'team'; SELECT vectorstore.vs_enqueue_upload('$vs', 'alice.txt', 'alice text')");
 like($jb, qr/^\d+$/, 'bob enqueued');
 like($ja, qr/^\d+$/, 'alice enqueued');
+as('bob', "SET vectorstore.credential = 'wrong'; SELECT vectorstore.vs_sync_create('bobsync', 'public.bobs', '$vs', 'id', 'body')");
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 2 FROM vectorstore.job WHERE status IN ('completed', 'failed')")
   or die 'jobs did not finish';
 is($node->safe_psql('postgres', "SELECT string_agg(status, ',' ORDER BY id) FROM vectorstore.job"),
 	'failed,completed', 'bob\'s job failed (wrong key), alice\'s completed');
 
-# nothing of bob's is visible to alice, through any relation (worker_status
-# shows the worker's global done/failed counters, by design: counts only)
-for my $rel (qw(job jobs queue_depth recent_failures worker_status))
+# no table or sequence of the queue is open to a role
+for my $rel (qw(job worker_state sweep sync sync_row sync_change))
+{
+	my (undef, undef, $err) = as('alice', "SELECT count(*) FROM vectorstore.$rel");
+	like($err, qr/permission denied/, "alice may not read vectorstore.$rel");
+}
+my ($ret, $out, $err) = as('alice', "SELECT nextval('vectorstore.job_id_seq')");
+like($err, qr/permission denied/, 'alice may not advance the job id sequence (ids are not hers to guess ahead)');
+
+# nothing of bob's is visible to alice, through any view (worker_status shows
+# the worker's global done/failed counters, by design: counts only)
+for my $rel (qw(jobs queue_depth recent_failures worker_status syncs sync_rows sync_progress))
 {
 	my $all = as('alice', "SELECT coalesce(string_agg(t::text, ' '), '') FROM vectorstore.$rel t");
 	unlike($all, qr/bob|private|wrong/, "alice sees nothing of bob's in vectorstore.$rel");
 }
-is(as('alice', "SELECT count(*) FROM vectorstore.job"), '1', 'alice sees one job (hers)');
+is(as('alice', "SELECT count(*) FROM vectorstore.jobs"), '1', 'alice sees one job (hers)');
 is(as('alice', "SELECT jobs_pending FROM vectorstore.worker_status"), '0', 'worker_status counts only her jobs');
 is(as('alice', "SELECT count(*) FROM vectorstore.recent_failures"), '0', 'recent_failures shows no failure of bob\'s');
+is(as('bob', "SELECT count(*) FROM vectorstore.syncs"), '1', 'bob sees his sync');
 
-# a leaky function in WHERE sees no row of bob's (RLS is applied first)
+# a leaky function in WHERE sees no row of bob's (the views are security barriers)
 $node->safe_psql('postgres', q{
 	CREATE FUNCTION public.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
 	$$ BEGIN RAISE NOTICE 'leak: %', $1; RETURN true; END $$;
 });
-my (undef, $out, $err) = as('alice', "SELECT count(*) FROM vectorstore.job WHERE public.leak(filename || convert_from(content, 'UTF8'))");
+(undef, $out, $err) = as('alice', "SELECT count(*) FROM vectorstore.jobs WHERE public.leak(filename)");
 unlike($err, qr/bob/, 'a leaky WHERE function never sees bob\'s row');
 like($err, qr/leak: alice/, '... it does see alice\'s own');
+(undef, $out, $err) = as('alice', "SELECT count(*) FROM vectorstore.syncs WHERE public.leak(name || source)");
+unlike($err, qr/bob/, 'nor bob\'s sync');
 
-# no action on bob's job
+# no action on bob's job or sync
 is(as('alice', "SELECT vectorstore.vs_job_retry($jb)"), 'f', 'alice cannot retry bob\'s failed job');
 is(as('alice', "SELECT vectorstore.vs_job_cancel($jb)"), 'f', 'alice cannot cancel bob\'s job');
-is(as('alice', "WITH u AS (UPDATE vectorstore.job SET status = 'queued', attempts = 0 WHERE id = $jb RETURNING id) SELECT count(*) FROM u"),
-	'0', 'UPDATE of bob\'s job touches no row');
-my ($ret);
-($ret, $out, $err) = as('alice', "DELETE FROM vectorstore.job WHERE id = $jb");
-like($err, qr/permission denied/, 'DELETE on the queue is denied');
-($ret, $out, $err) = as('alice', "TRUNCATE vectorstore.job");
-like($err, qr/permission denied/, 'TRUNCATE of the queue is denied');
-($ret, $out, $err) = as('alice', "UPDATE vectorstore.job SET owner = (SELECT oid FROM pg_roles WHERE rolname = 'bob') WHERE id = $ja");
-like($err, qr/permission denied/, 'alice cannot give her job to bob (owner column)');
-($ret, $out, $err) = as('alice', "UPDATE vectorstore.job SET credential = 'wrong' WHERE id = $ja");
-like($err, qr/permission denied/, 'alice cannot switch her job to another credential');
-($ret, $out, $err) = as('alice', "UPDATE vectorstore.job SET content = 'x' WHERE id = $ja");
-like($err, qr/permission denied/, 'alice cannot rewrite a job\'s content');
-($ret, $out, $err) = as('alice', "SELECT * FROM vectorstore.worker_state FOR UPDATE");
-like($err, qr/permission denied/, 'the worker state cannot be locked by a user');
-($ret, $out, $err) = as('alice', "UPDATE vectorstore.worker_state SET token = 'x'");
-like($err, qr/permission denied/, 'the worker state cannot be changed by a user');
+is(as('alice', "SELECT vectorstore.vs_sync_drop('bobsync')"), 'f', 'alice cannot drop bob\'s sync');
+(undef, $out, $err) = as('alice', "SELECT * FROM vectorstore.vs_sync_run('bobsync')");
+like($err, qr/does not exist/, 'alice cannot run bob\'s sync');
+for my $sql ("UPDATE vectorstore.job SET status = 'queued', attempts = 0 WHERE id = $jb",
+			 "UPDATE vectorstore.job SET attempts = 1100 WHERE id = $ja",
+			 "DELETE FROM vectorstore.job WHERE id = $jb",
+			 "TRUNCATE vectorstore.job",
+			 "INSERT INTO vectorstore.job (vector_store_id, filename, content, owner, credential) VALUES ('$vs', 'forged.txt', 'x', 'bob', 'wrong')",
+			 "SELECT * FROM vectorstore.jobs FOR UPDATE",
+			 "SELECT * FROM vectorstore.worker_state FOR UPDATE",
+			 "UPDATE vectorstore.worker_state SET token = 'x'",
+			 "UPDATE vectorstore.jobs SET status = 'queued' WHERE id = $ja",
+			 "INSERT INTO vectorstore.sync (name, source, vector_store_id, key_column, content, owner) VALUES ('x', 'public.bobs', 'vs', 'id', 'body', 'bob')",
+			 "DELETE FROM vectorstore.sync_row")
+{
+	(undef, undef, $err) = as('alice', $sql);
+	like($err, qr/permission denied|cannot (lock|update)/, "denied: $sql");
+}
 is($node->safe_psql('postgres', "SELECT status || ':' || attempts FROM vectorstore.job WHERE id = $jb"),
 	'failed:1', 'bob\'s job is untouched');
+is($node->safe_psql('postgres', "SELECT count(*) FROM vectorstore.job"), '2', 'nothing was forged');
 
-# a forged insert cannot name bob as owner or use his credential
-as('alice', "INSERT INTO vectorstore.job (vector_store_id, filename, content, owner, credential)
-	VALUES ('$vs', 'forged.txt', 'x', (SELECT oid FROM pg_roles WHERE rolname = 'bob'), 'wrong')");
-is($node->safe_psql('postgres', "SELECT owner::regrole || ':' || coalesce(credential, '-') FROM vectorstore.job WHERE filename = 'forged.txt'"),
-	'alice:team', 'owner and credential of an insert are the inserter\'s (her granted one), whatever is given');
+# the owner and credential of a job are the caller's, whatever the session says
+(undef, undef, $err) = as('alice', "SET vectorstore.credential = 'wrong'; SELECT vectorstore.vs_enqueue_upload('$vs', 'x.txt', 'x')");
+like($err, qr/not granted|does not exist/, 'alice cannot queue with bob\'s credential');
+as('alice', "SELECT vectorstore.vs_enqueue_upload('$vs', 'mine.txt', 'x')");
+is($node->safe_psql('postgres', "SELECT owner || ':' || coalesce(credential, '-') FROM vectorstore.job WHERE filename = 'mine.txt'"),
+	'alice:team', 'owner and credential are the caller\'s (her granted one)');
+# ... also when a function of hers runs it as SECURITY DEFINER of another role
+$node->safe_psql('postgres', qq{
+	CREATE FUNCTION public.bob_enqueues() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+	  SET search_path = pg_catalog AS \$\$ SELECT vectorstore.vs_enqueue_upload('$vs', 'definer.txt', 'x') \$\$;
+	ALTER FUNCTION public.bob_enqueues() OWNER TO bob;
+	GRANT EXECUTE ON FUNCTION public.bob_enqueues() TO alice;
+});
+as('alice', "SELECT public.bob_enqueues()");
+is($node->safe_psql('postgres', "SELECT owner || ':' || coalesce(credential, '-') FROM vectorstore.job WHERE filename = 'definer.txt'"),
+	'bob:wrong', 'inside SECURITY DEFINER the job is the definer\'s, with the definer\'s credential');
 
 # bob can still act on his own job
 is(as('bob', "SELECT vectorstore.vs_job_cancel($jb)"), 'f', 'bob: a failed job is not cancellable');
@@ -113,8 +146,9 @@ my $dump = $node->safe_psql('postgres', q{
 		UNION ALL SELECT s::text FROM vectorstore.jobs s
 		UNION ALL SELECT f::text FROM vectorstore.recent_failures f
 		UNION ALL SELECT d::text FROM vectorstore.queue_depth d
-		UNION ALL SELECT ws::text FROM vectorstore.worker_status ws) x});
-unlike($dump, qr/SECRET/, 'no key in job, worker_state or the queue views');
+		UNION ALL SELECT ws::text FROM vectorstore.worker_status ws
+		UNION ALL SELECT y::text FROM vectorstore.sync y) x});
+unlike($dump, qr/SECRET/, 'no key in job, worker_state, sync or the views');
 like($node->safe_psql('postgres', "SELECT last_error FROM vectorstore.job WHERE id = $jb"),
 	qr/401|api key|invalid/i, 'bob\'s failure says why (without the key)');
 unlike(slurp_file($node->logfile), qr/SECRET/, 'no key in the server log');

@@ -31,7 +31,8 @@ sub wait_idle
 {
 	my ($db) = @_;
 	$node->poll_query_until($db // 'postgres',
-		"SELECT count(*) = 0 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled')")
+		"SELECT count(*) = 0 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled')
+		 AND NOT EXISTS (SELECT 1 FROM vectorstore.sync_change)")
 	  or die 'queue did not drain';
 }
 
@@ -95,7 +96,8 @@ is(store($vs_cron)->{file_counts}{completed}, 10, 'the scheduled sync filled its
 sq("SELECT cron.unschedule('sync-notes')");
 is(files_on_server(), 1950 + 10, 'no orphan files on the server (files = current rows)');
 
-# --- trigger mode: changes are queued as they commit
+# --- trigger mode: the trigger records each committed change; the worker
+# computes the difference as the sync's owner and queues it
 sq("CREATE TABLE live (k text PRIMARY KEY, body text)");
 my $vs_live = sq("SELECT id FROM vectorstore.vs_store_create(name => 'live')");
 sq("SELECT vectorstore.vs_sync_create('live', 'live', '$vs_live', 'k', 'upper(t.body)', trigger => true)");
