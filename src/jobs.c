@@ -721,6 +721,7 @@ const VqStep vq_step_poll = {
 typedef struct VqRemove
 {
 	bool		discard;		/* a failed or cancelled job's own file */
+	bool		no_detach;		/* no store it could be in: delete only */
 	char	   *store;
 	char	   *file;
 	char	   *options;
@@ -768,14 +769,18 @@ rm_build(VqRun *run, VqUnit *u)
 		return;
 	}
 	u->req2.opts = u->req.opts;
+	u->req2.method = "DELETE";
+	u->req2.path = vs_path_try(&err, "/files/%s", r->file);
+	if (u->req2.path == NULL)
+	{
+		u->invalid = err;
+		return;
+	}
 	u->req.method = "DELETE";
 	u->req.beta = true;
 	u->req.path = vs_path_try(&err, "/vector_stores/%s/files/%s", r->store, r->file);
-	u->req2.method = "DELETE";
-	if (u->req.path)
-		u->req2.path = vs_path_try(&err, "/files/%s", r->file);
-	if (u->req.path == NULL || u->req2.path == NULL)
-		u->invalid = err;
+	/* a store id no path can hold: the file was never attached anywhere */
+	r->no_detach = u->req.path == NULL;
 }
 
 /* A removal that finds nothing to remove has reached its goal. */
@@ -797,18 +802,31 @@ rm_send(VqRun *run)
 	VqUnit	  **s = palloc(sizeof(VqUnit *) * Max(run->n, 1));
 	int			ns = 0;
 
+	VqUnit	  **d = palloc(sizeof(VqUnit *) * Max(run->n, 1));
+	int			nd = 0;
+
 	for (int i = 0; i < run->n; i++)
-		if (run->units[i].invalid == NULL && !run->units[i].nosend)
+		if (run->units[i].invalid == NULL && !run->units[i].nosend &&
+			!((VqRemove *) run->units[i].data)->no_detach)
 			s[ns++] = &run->units[i];
 	vq_send_units(run, s, ns, false);
-	for (int i = 0, k = 0; i < ns; i++)
+	for (int i = 0; i < run->n; i++)
 	{
-		rm_gone(s[i], &s[i]->req, &s[i]->resp);
-		if (s[i]->outcome.kind == VS_OUTCOME_DONE)
-			s[k++] = s[i];
-		if (i == ns - 1)
-			ns = k;
+		VqUnit	   *u = &run->units[i];
+
+		if (u->invalid || u->nosend)
+			continue;
+		if (((VqRemove *) u->data)->no_detach)
+			d[nd++] = u;
+		else
+		{
+			rm_gone(u, &u->req, &u->resp);
+			if (u->outcome.kind == VS_OUTCOME_DONE)
+				d[nd++] = u;
+		}
 	}
+	s = d;
+	ns = nd;
 	vq_send_units(run, s, ns, true);
 	for (int i = 0; i < ns; i++)
 		rm_gone(s[i], &s[i]->req2, &s[i]->resp2);

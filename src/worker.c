@@ -887,7 +887,7 @@ vs_worker_heartbeat(void)
 	return !paused;
 }
 
-/* Retention: at most once a minute, a bounded purge. */
+/* Retention: a bounded purge, at most once a minute (or per retention, if shorter). */
 static int
 vs_worker_purge(void)
 {
@@ -897,7 +897,8 @@ vs_worker_purge(void)
 	int			purged = 0;
 
 	if (vs_job_retention_s <= 0 ||
-		!TimestampDifferenceExceeds(last, GetCurrentTimestamp(), 60000))
+		!TimestampDifferenceExceeds(last, GetCurrentTimestamp(),
+									(int) Min((int64) vs_job_retention_s * 1000, 60000)))
 		return 0;
 	last = GetCurrentTimestamp();
 	vals[0] = DirectFunctionCall3(interval_in, CStringGetDatum(psprintf("%d seconds", vs_job_retention_s)),

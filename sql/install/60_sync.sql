@@ -236,7 +236,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         (SELECT pg_catalog.min(greatest(c.changed_at, y.retry_at))
            FROM vectorstore.sync_change c JOIN vectorstore.sync y ON y.name = c.sync_name),
         (SELECT greatest(pg_catalog.min(q.finished_at) + p_retention,
-                                    (SELECT s.last_purge_at FROM vectorstore.worker_state s) + interval '1 minute')
+                                    (SELECT s.last_purge_at FROM vectorstore.worker_state s)
+                                      + least(interval '1 minute', p_retention))
            FROM vectorstore.job q
           WHERE p_retention IS NOT NULL AND q.finished_at IS NOT NULL
             AND q.status IN ('completed', 'failed', 'cancelled')))
