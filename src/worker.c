@@ -77,6 +77,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -644,46 +645,64 @@ vs_worker_harden(void)
 {
 	List	   *names = NIL;
 	List	   *values = NIL;
+	List	   *set = NIL;
 	ListCell   *a,
 			   *b;
+	struct config_generic **gucs = get_guc_variables();
+	int			ngucs = GetNumConfigOptions();
+
+	/* which settings did the database or a role set for this session? (no SQL) */
+	for (int i = 0; i < ngucs; i++)
+	{
+		GucSource	src = gucs[i]->source;
+
+		if (src == PGC_S_GLOBAL || src == PGC_S_DATABASE || src == PGC_S_USER ||
+			src == PGC_S_DATABASE_USER)
+			set = lappend(set, MemoryContextStrdup(TopMemoryContext, gucs[i]->name));
+	}
 
 	vs_worker_fix_settings();
 
+	/* put them back to the server's own (postgresql.conf, ALTER SYSTEM, the default) */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vectorstore worker: SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_execute("SELECT s.name, coalesce("
-					"  (SELECT f.setting FROM pg_catalog.pg_file_settings f"
-					"   WHERE f.name OPERATOR(pg_catalog.=) s.name AND f.error IS NULL"
-					"   ORDER BY f.seqno DESC LIMIT 1), s.boot_val)"
-					" FROM pg_catalog.pg_settings s"
-					" WHERE s.source OPERATOR(pg_catalog.=) ANY ('{database,user,\"database user\",global}'::pg_catalog.text[])"
-					"   AND s.context OPERATOR(pg_catalog.=) ANY ('{user,superuser}'::pg_catalog.text[])",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "vectorstore worker: could not read the session's settings");
-	for (uint64 i = 0; i < SPI_processed; i++)
+	foreach(a, set)
 	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		Oid			types[1] = {TEXTOID};
+		Datum		vals[1] = {CStringGetTextDatum((char *) lfirst(a))};
 
-		names = lappend(names, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
-		values = lappend(values, v ? pstrdup(v) : NULL);
-		MemoryContextSwitchTo(old);
+		if (SPI_execute_with_args("SELECT coalesce("
+								  "  (SELECT f.setting FROM pg_catalog.pg_file_settings f"
+								  "   WHERE f.name OPERATOR(pg_catalog.=) s.name AND f.error IS NULL"
+								  "   ORDER BY f.seqno DESC LIMIT 1), s.boot_val)"
+								  " FROM pg_catalog.pg_settings s WHERE s.name OPERATOR(pg_catalog.=) $1"
+								  "   AND s.context OPERATOR(pg_catalog.=) ANY ('{user,superuser}'::pg_catalog.text[])",
+								  1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "vectorstore worker: could not read the server's settings");
+		if (SPI_processed == 1)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			names = lappend(names, pstrdup(lfirst(a)));
+			values = lappend(values, v ? pstrdup(v) : NULL);
+			MemoryContextSwitchTo(old);
+		}
 	}
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 
-	forboth(a, names, b, values)
-	{
+	foreach(a, set)
 		ereport(LOG,
 				(errmsg("vectorstore worker: ignoring the database's or role's setting of \"%s\"",
 						(char *) lfirst(a))));
+	forboth(a, names, b, values)
 		(void) set_config_option(lfirst(a), lfirst(b), PGC_SUSET, PGC_S_OVERRIDE,
 								 GUC_ACTION_SET, true, WARNING, false);
-	}
 	vs_worker_fix_settings();
 	if (!superuser())
 		elog(FATAL, "vectorstore worker: not running as a superuser");

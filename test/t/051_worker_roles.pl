@@ -220,9 +220,16 @@ my $b0 = $emu->count('POST /v1/vector_stores/{id}/file_batches', 200);
 my @j8 = split /\n/, as('carol', "SELECT vectorstore.vs_enqueue_upload('$vs', 'strand-' || g || '.txt', 'strand ' || g) FROM generate_series(1, 3) g");
 my $ids8 = join(',', @j8);
 $node->poll_query_until('postgres', "SELECT count(*) = 3 FROM vectorstore.job WHERE id IN ($ids8) AND status = 'attaching'") or die;
+$emu->clear_requests;
 my $s8 = bg_session('postgres', "BEGIN; SELECT count(*) FROM (SELECT id FROM vectorstore.job WHERE id IN ($ids8) FOR UPDATE) l;", qr/^3$/m);
-# the stalled request is answered; the pass that records it ends with the next heartbeat
-for (1 .. 300) { last if $emu->count('POST /v1/vector_stores/{id}/file_batches', 200) > $b0; usleep(50_000); }
+# the stalled request is answered (the emulator logs it then); the pass that
+# records it ends with the next heartbeat
+$emu->clear_requests;
+for (1 .. 300)
+{
+	last if grep { $_->{path} =~ m{/file_batches$} && ($_->{fault} // '') eq 'stall' } @{ $emu->requests };
+	usleep(50_000);
+}
 my $answered = sq("SELECT now()");
 $node->poll_query_until('postgres', "SELECT heartbeat_at > '$answered' FROM vectorstore.worker_state") or die;
 bg_end($s8, 'COMMIT;');

@@ -9,6 +9,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 use VsTest;
 use VsWorkerTest;
 
@@ -84,13 +85,22 @@ is(sq("SELECT string_agg(status, ',' ORDER BY id) FROM vectorstore.job", 'copy')
 	'its queue is as it was copied');
 is(sq("SELECT vectorstore.vs_worker_resume()", 'copy'), 't', 'a superuser resumes the copy');
 isnt(sq("SELECT token FROM vectorstore.worker_state", 'copy'), $srctoken, 'the copy is a database of its own: another marker token');
-VsWorkerTest::wait_idle($node, 'copy');
-is(sq("SELECT count(*) FROM vectorstore.job WHERE status = 'completed'", 'copy'), '2',
-	'resumed, the copy drains its own queue');
-my $copyfile = sq("SELECT file_id FROM vectorstore.job WHERE id = $jl", 'copy');
+$node->poll_query_until('copy', "SELECT status = 'completed' FROM vectorstore.job WHERE filename = 'queued-in-copy.txt'")
+  or die 'the copy did not send its queue';
+pass('resumed, the copy sends its own queue');
+# the copy's sweep found no file of the lost upload under its own token (the
+# original's carries the original's), so it sent the job again, under its token
+my $copytoken = sq("SELECT token FROM vectorstore.worker_state", 'copy');
+my $again = 0;
+for (1 .. 300)
+{
+	$again = grep { $_->{filename} =~ /^vsjob-$copytoken-$jl-/ } @{ $emu->control('GET', '/v1/files?limit=10000')->{data} };
+	last if $again;
+	usleep(100_000);
+}
+ok($again, 'the copy uploaded its copy of the job again, under its own token');
 my @orig = grep { $_->{filename} =~ /^vsjob-$srctoken-$jl-/ } @{ $emu->control('GET', '/v1/files?limit=10000')->{data} };
 is(scalar @orig, 1, 'the original\'s lost upload is still on the server: the copy neither adopted nor deleted it');
-isnt($copyfile, $orig[0]{id}, 'the copy uploaded its copy of the job again, under its own token');
 sq("UPDATE vectorstore.job SET not_before = now() WHERE id = $jl", 'src');
 VsWorkerTest::wait_idle($node, 'src');
 is(sq("SELECT status || ' ' || file_id FROM vectorstore.job WHERE id = $jl", 'src'), "completed $orig[0]{id}",
