@@ -704,8 +704,10 @@ vs_worker_harden(void)
 		(void) set_config_option(lfirst(a), lfirst(b), PGC_SUSET, PGC_S_OVERRIDE,
 								 GUC_ACTION_SET, true, WARNING, false);
 	vs_worker_fix_settings();
+	StartTransactionCommand();
 	if (!superuser())
 		elog(FATAL, "vectorstore worker: not running as a superuser");
+	CommitTransactionCommand();
 }
 
 /* ---------------------------------------------------------------------

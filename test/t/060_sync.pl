@@ -89,12 +89,34 @@ is(sq("SELECT count(DISTINCT file_id) FROM vectorstore.sync_rows WHERE sync_name
 	'sync_rows maps each row to its own file');
 is(sq("SELECT * FROM vectorstore.vs_sync_run('docs')"), '0|0|0|1950', 'third run: nothing to do');
 
+# --- a change of an attribute alone is a change, and search sees it
+sq("UPDATE docs SET lang = 'de' WHERE id = 5");
+is(sq("SELECT * FROM vectorstore.vs_sync_run('docs')"), '0|1|0|1949',
+	'a sync run after an attribute-only change reports the row changed');
+wait_idle();
+is(sq("SELECT r.row_key FROM vectorstore.vs_search('$vs', 'document number 5 about topic 5',
+         max_num_results => 5, filters => '{\"type\":\"eq\",\"key\":\"lang\",\"value\":\"de\"}') s
+       JOIN vectorstore.sync_rows r ON r.file_id = s.file_id"), '5',
+	'a filter on the attribute finds the new value');
+is(sq("SELECT * FROM vectorstore.vs_sync_run('docs')"), '0|0|0|1950', 'and the next run finds nothing to do');
+# timestamps are sent as numbers, so a range filter compares them
+sq("CREATE TABLE events (id int PRIMARY KEY, body text, at timestamptz);
+    INSERT INTO events VALUES (1, 'early event', '2024-01-01 00:00:00+00'), (2, 'late event', '2024-06-01 12:00:00+00');");
+my $vse = sq("SELECT id FROM vectorstore.vs_store_create(name => 'events')");
+sq("SELECT vectorstore.vs_sync_create('events', 'events', '$vse', 'id', 'body', attribute_columns => ARRAY['at'])");
+sq("SELECT vectorstore.vs_sync_run('events')");
+wait_idle();
+is(sq("SELECT string_agg(r.row_key, ',') FROM vectorstore.vs_search('$vse', 'event', max_num_results => 5,
+         filters => '{\"type\":\"gte\",\"key\":\"at\",\"value\":1710000000}') s
+       JOIN vectorstore.sync_rows r ON r.file_id = s.file_id"), '2',
+	'a timestamptz attribute is an epoch number: a range filter finds the later row');
+
 # --- pg_cron ran the other sync on its own
 ok($node->poll_query_until('postgres',
 	"SELECT attached = 10 FROM vectorstore.sync_progress WHERE name = 'notes'"), 'pg_cron ran vs_sync_run');
 is(store($vs_cron)->{file_counts}{completed}, 10, 'the scheduled sync filled its store');
 sq("SELECT cron.unschedule('sync-notes')");
-is(files_on_server(), 1950 + 10, 'no orphan files on the server (files = current rows)');
+is(files_on_server(), 1950 + 10 + 2, 'no orphan files on the server (files = current rows)');
 
 # --- trigger mode: the trigger records each committed change; the worker
 # computes the difference as the sync's owner and queues it
