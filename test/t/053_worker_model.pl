@@ -71,7 +71,7 @@ sub settle
 {
 	my ($what) = @_;
 	$node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled')
+		"SELECT NOT EXISTS (SELECT 1 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled'))
 		   AND NOT EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.status IN ('failed', 'cancelled')
 		                     AND j.file_id IS NOT NULL AND j.kind <> 'delete')
 		   AND NOT EXISTS (SELECT 1 FROM vectorstore.sweep s WHERE s.due_at IS NOT NULL OR s.cursor IS NOT NULL)")

@@ -31,7 +31,7 @@ sub wait_idle
 {
 	my ($db) = @_;
 	$node->poll_query_until($db // 'postgres',
-		"SELECT count(*) = 0 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled')
+		"SELECT NOT EXISTS (SELECT 1 FROM vectorstore.job WHERE status NOT IN ('completed', 'failed', 'cancelled'))
 		 AND NOT EXISTS (SELECT 1 FROM vectorstore.sync_change)")
 	  or die 'queue did not drain';
 }
