@@ -150,11 +150,14 @@ for my $db ('one', 'two')
 	sq("SELECT vectorstore.vs_sync_create('t', 't', '$vsdb{$db}', 'id', 'body')", $db);
 }
 sq("SELECT vectorstore.vs_sync_run('t')", $_) for ('one', 'two');
-ok($node->poll_query_until('postgres',
-	"SELECT count(DISTINCT datname) = 2 FROM pg_stat_activity
-	 WHERE backend_type = 'vectorstore worker' AND datname IN ('one', 'two')"),
-	'one worker per database, both running');
 wait_idle($_) for ('one', 'two');
+my %span = map { $_ => sq("SELECT extract(epoch FROM min(started_at)) || ' ' || extract(epoch FROM max(finished_at))
+                            FROM vectorstore.job", $_) } ('one', 'two');
+my ($s1, $f1) = split / /, $span{one};
+my ($s2, $f2) = split / /, $span{two};
+ok($s1 < $f2 && $s2 < $f1, 'the two databases were processed at once (their jobs\' spans overlap)');
+is(sq("SELECT count(*) FROM vectorstore.worker_state WHERE started_at IS NOT NULL", $_), '1',
+	"database $_ had its own worker") for ('one', 'two');
 is(store($vsdb{one})->{file_counts}{completed}, 300, 'database one synced');
 is(store($vsdb{two})->{file_counts}{completed}, 300, 'database two synced');
 is(files_on_server(), $before + 600, 'no duplicates across databases');
