@@ -830,8 +830,12 @@ vs_worker_leave(TimestampTz next_due, bool paused, bool noext, bool clear_pid)
 		s->next_due = next_due;
 		s->paused = paused;
 		if (noext)
+		{
+			/* look again now and then (a COMMIT there, an update, wakes it sooner) */
 			s->noext_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														 10 * vs_launcher_naptime_ms);
+			s->next_due = s->noext_until;
+		}
 	}
 	LWLockRelease(vs_shared->lock);
 	proc_exit(0);

@@ -1363,3 +1363,7 @@ COMMENT ON FUNCTION vectorstore._sync_failed(text, text) IS 'Internal: a worker'
 COMMENT ON FUNCTION vectorstore._sync_due(integer) IS 'Internal: trigger-mode syncs whose source changed.';
 COMMENT ON FUNCTION vectorstore._sync_drop(text, boolean) IS 'Internal: forget a sync, optionally queueing the deletion of its files.';
 COMMENT ON FUNCTION vectorstore._worker_next_due(interval) IS 'Internal: when the worker next has something to do.';
+
+-- Wake this database's worker when the update commits: a worker of this
+-- library left the database alone while it was at 0.1.0.
+UPDATE vectorstore.job SET updated_at = updated_at WHERE false;

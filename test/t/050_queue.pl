@@ -84,8 +84,22 @@ is(sq("SELECT jobs FROM vectorstore.queue_depth WHERE status = 'completed'"), '3
 is(sq("SELECT jobs_done >= 2 AND heartbeat_at > now() - interval '1 minute' FROM vectorstore.worker_status"),
 	't', 'worker_status heartbeat and counters');
 
+my ($rc, $out, $err);
+# --- request_options: checked at enqueue, sent with every request of the job
+$emu->clear_requests;
+my $jopt = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'opts.txt', 'with options',
+	request_options => '{\"extra_headers\": {\"X-Trace\": \"t-42\"}, \"extra_query\": {\"trace\": \"q-42\"}}')");
+wait_idle();
+is(sq("SELECT status FROM vectorstore.job WHERE id = $jopt"), 'completed', 'a job with request options completed');
+my @withopt = grep { ($_->{headers}{'x-trace'} // '') eq 't-42' && ($_->{query} // '') =~ /trace=q-42/ } @{ $emu->requests };
+ok((grep { $_->{method} eq 'POST' && $_->{path} eq '/v1/files' } @withopt), 'its upload carried its extra header and query');
+ok((grep { $_->{method} eq 'POST' && $_->{path} =~ m{/file_batches$} } @withopt), 'so did its file batch');
+($rc, $out, $err) = $node->psql('postgres',
+	"SELECT vectorstore.vs_enqueue_upload('$vs', 'x.txt', 'x', request_options => '{\"extra_headers\": {\"Authorization\": \"Bearer stolen\"}}')");
+like($err, qr/cannot be set|not allowed|refused|22023/i, 'request options that would carry a credential are refused at enqueue');
+
 # --- invalid arguments are refused at enqueue
-my ($rc, $out, $err) = $node->psql('postgres',
+($rc, $out, $err) = $node->psql('postgres',
 	"SELECT vectorstore.vs_enqueue_upload('$vs', 'x.txt', 'x', attributes => '{\"a\":{\"nested\":1}}')");
 isnt($rc, 0, 'nested attribute values refused at enqueue');
 
