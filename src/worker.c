@@ -318,7 +318,7 @@ vs_worker_init(void)
 							NULL, &vs_worker_reconcile_delay_ms, 120000, 100, 86400000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.worker_naptime",
-							"Longest sleep of a worker; one with nothing due for longer leaves until there is.",
+							"Longest sleep of a worker; one idle that long, with nothing due sooner, leaves until there is work.",
 							NULL, &vs_worker_naptime_ms, 10000, 10, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.launcher_naptime",
@@ -975,6 +975,7 @@ vs_worker_main(Datum arg)
 	MemoryContext loop_cxt;
 	bool		started = false;
 	long		timeout = 0;
+	TimestampTz last_work = GetCurrentTimestamp();
 	VsDbSlot   *s;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -1075,12 +1076,16 @@ vs_worker_main(Datum arg)
 			work += vs_worker_purge();
 
 			if (work > 0)
+			{
 				timeout = 0;
+				last_work = GetCurrentTimestamp();
+			}
 			else
 			{
 				next = vs_worker_next_due();
 				now = GetCurrentTimestamp();
-				if (next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms))
+				if ((next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms)) &&
+					TimestampDifferenceExceeds(last_work, now, vs_worker_naptime_ms))
 				{
 					/* nothing due for a while: free the slot until there is */
 					elog(DEBUG1, "vectorstore worker: nothing due for %ld ms: leaving",
@@ -1088,7 +1093,12 @@ vs_worker_main(Datum arg)
 					(void) vs_worker_heartbeat();
 					vs_worker_leave(next, false, false, true);
 				}
-				if (next <= now)
+				if (next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms))
+				{
+					/* stay a naptime after the last work, for the next burst */
+					next = TimestampTzPlusMilliseconds(last_work, vs_worker_naptime_ms);
+				}
+				else if (next <= now)
 				{
 					/* due but not claimed: held back by a 429, or a lease */
 					TimestampTz thr = vq_throttle_end();
