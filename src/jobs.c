@@ -27,6 +27,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 /* content claimed per upload step at most (one larger file is still taken alone) */
 #define VQ_MAX_CLAIM_BYTES ((int64) 64 * 1024 * 1024)
@@ -157,29 +158,6 @@ up_claim(VqRun *run)
 	}
 }
 
-/* Record where each upload goes: a lost answer is reconciled there only. */
-static void
-up_claimed(VqRun *run)
-{
-	int64	   *ids = palloc(sizeof(int64) * Max(run->n, 1));
-	char	  **targets = palloc(sizeof(char *) * Max(run->n, 1));
-	int			n = 0;
-	Oid			types[2] = {INT8ARRAYOID, TEXTARRAYOID};
-	Datum		vals[2];
-
-	for (int i = 0; i < run->n; i++)
-		if (run->units[i].credential)
-		{
-			ids[n] = run->units[i].ids[0];
-			targets[n++] = run->units[i].credential->base_url;
-		}
-	if (n == 0)
-		return;
-	vals[0] = vq_id_array(ids, n);
-	vals[1] = vq_text_array(targets, n);
-	vq_exec("SELECT vectorstore._job_uploads_sent($1, $2)", 2, types, vals, NULL);
-}
-
 static void
 up_build(VqRun *run, VqUnit *u)
 {
@@ -255,7 +233,6 @@ up_record(VqRun *run, VqUnit *units, int n)
 const VqStep vq_step_upload = {
 	.name = "uploads",
 	.claim = up_claim,
-	.claimed = up_claimed,
 	.build = up_build,
 	.digest = up_digest,
 	.record = up_record,
@@ -358,7 +335,8 @@ at_claim(VqRun *run)
 			chk.file = vs_json_new_object();
 			vs_json_add_string(chk.file, "file_id", fid ? fid : "");
 			/* a job whose data the API would refuse fails alone, unsent */
-			if (fid == NULL || !vq_try(at_check, &chk, &err))
+			if (fid == NULL ||
+				((chk.attributes || chk.chunking) && !vq_try(at_check, &chk, &err)))
 			{
 				u = vq_unit_add(run, owner, cred, 1);
 				u->ids[u->nids++] = id;
@@ -519,6 +497,44 @@ typedef struct VqPoll
 	int			cap;
 } VqPoll;
 
+/*
+ * Batches polled lately (TopMemoryContext): a batch whose answer could not be
+ * recorded (a role held one of its rows) stays due, and must not be polled
+ * again before the floor.
+ */
+typedef struct VqPolled
+{
+	char		batch[128];
+	TimestampTz at;
+} VqPolled;
+#define VQ_MAX_POLLED 256
+static VqPolled vq_polled[VQ_MAX_POLLED];
+static int	vq_npolled = 0;
+
+static bool
+vq_polled_lately(const char *batch)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			k = 0;
+	bool		lately = false;
+
+	for (int i = 0; i < vq_npolled; i++)
+	{
+		if (TimestampDifferenceExceeds(vq_polled[i].at, now, VQ_POLL_FLOOR_MS))
+			continue;			/* forget it */
+		if (strncmp(vq_polled[i].batch, batch, sizeof(vq_polled[i].batch) - 1) == 0)
+			lately = true;
+		vq_polled[k++] = vq_polled[i];
+	}
+	vq_npolled = k;
+	if (!lately && vq_npolled < VQ_MAX_POLLED)
+	{
+		strlcpy(vq_polled[vq_npolled].batch, batch, sizeof(vq_polled[vq_npolled].batch));
+		vq_polled[vq_npolled++].at = now;
+	}
+	return lately;
+}
+
 static void
 po_claim(VqRun *run)
 {
@@ -534,10 +550,15 @@ po_claim(VqRun *run)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		int			nids;
-		int64	   *ids = vq_int8_array_elems(i, 6, &nids);
-		VqUnit	   *u = vq_unit_add(run, vq_text(i, 1), vq_text(i, 2), nids);
-		VqPoll	   *p = MemoryContextAllocZero(vq_cxt, sizeof(VqPoll));
+		int64	   *ids;
+		VqUnit	   *u;
+		VqPoll	   *p;
 
+		if (vq_polled_lately(vq_text(i, 4)))
+			continue;
+		ids = vq_int8_array_elems(i, 6, &nids);
+		u = vq_unit_add(run, vq_text(i, 1), vq_text(i, 2), nids);
+		p = MemoryContextAllocZero(vq_cxt, sizeof(VqPoll));
 		memcpy(u->ids, ids, sizeof(int64) * nids);
 		u->nids = nids;
 		p->store = vq_text(i, 3);

@@ -759,10 +759,12 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 				k = 0;
 	int64	   *ids;
 	char	  **outcomes,
-			  **errors;
+			  **errors,
+			  **targets;
 	int		   *delays;
-	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID, INT4OID};
-	Datum		vals[7];
+	Oid			types[8] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID, INT4OID,
+	TEXTARRAYOID};
+	Datum		vals[8];
 
 	for (int i = 0; i < n; i++)
 		total += units[i].nids;
@@ -772,6 +774,7 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 	outcomes = palloc(sizeof(char *) * total);
 	errors = palloc(sizeof(char *) * total);
 	delays = palloc(sizeof(int) * total);
+	targets = palloc(sizeof(char *) * total);
 	for (int i = 0; i < n; i++)
 	{
 		VqUnit	   *u = &units[i];
@@ -782,6 +785,7 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 			outcomes[k] = (char *) (u->invalid ? "permanent" : vq_outcome_sql(u));
 			errors[k] = u->invalid ? u->invalid : (u->error ? u->error : "failed");
 			delays[k] = u->outcome.delay_ms;
+			targets[k] = u->credential ? u->credential->base_url : NULL;
 			k++;
 		}
 	}
@@ -792,8 +796,9 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 	vals[4] = CStringGetTextDatum(retry_status);
 	vals[5] = Int32GetDatum(vs_worker_max_attempts);
 	vals[6] = Int32GetDatum(vs_worker_reconcile_delay_ms);
-	vq_exec("SELECT failed FROM vectorstore._job_record_failure($1, $2, $3, $4, $5, $6, $7)",
-			7, types, vals, NULL);
+	vals[7] = vq_text_array(targets, total);
+	vq_exec("SELECT failed FROM vectorstore._job_record_failure($1, $2, $3, $4, $5, $6, $7, $8)",
+			8, types, vals, NULL);
 	if (SPI_processed == 1)
 		vq_counters.failed += vq_int4(0, 1);
 }

@@ -72,8 +72,8 @@ CREATE TABLE vectorstore.job (
 CREATE INDEX job_active_idx ON vectorstore.job (status, not_before)
     WHERE status NOT IN ('completed', 'failed', 'cancelled');
 -- The fair claim: one ordered run of ids per (owner, credential) and status.
--- (not partial: the claim passes the status as a parameter)
-CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credential, '')), id);
+CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credential, '')), id)
+    WHERE status IN ('queued', 'uploaded', 'deleting');
 CREATE INDEX job_file_idx ON vectorstore.job (file_id) WHERE file_id IS NOT NULL;
 CREATE INDEX job_finished_idx ON vectorstore.job (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX job_replaces_idx ON vectorstore.job (replaces_job) WHERE replaces_job IS NOT NULL;
@@ -151,11 +151,13 @@ CREATE TRIGGER job_wake AFTER INSERT OR UPDATE ON vectorstore.job
 -- classifier asked for (delay_ms), and at least 0.5 s doubling per attempt
 -- up to a minute. Computed without overflow whatever the attempts.
 CREATE FUNCTION vectorstore._job_backoff(p_attempts integer, p_delay_ms integer) RETURNS interval
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT greatest(least(greatest(p_delay_ms, 0), 3600000),
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN greatest(least(greatest(p_delay_ms, 0), 3600000),
                                least(500 * (1 << least(greatest(p_attempts, 0), 7)),
                                                 60000))
-           * interval '1 millisecond'
+           * interval '1 millisecond';
+END
 $$;
 
 -- A try of jobs that did not succeed, by the outcome of its request
@@ -172,10 +174,12 @@ $$;
 CREATE FUNCTION vectorstore._job_record_failure(p_ids bigint[], p_outcomes text[], p_delays integer[],
                                                 p_errors text[], p_retry_status text,
                                                 p_max_attempts integer, p_reconcile_ms integer,
-                                                OUT failed integer)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors) f(id, outcome, delay, err)),
-    l AS (SELECT j.id, j.attempts, f.outcome, f.delay, f.err,
+                                                p_targets text[], OUT failed integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors, p_targets)
+               f(id, outcome, delay, err, target)),
+    l AS (SELECT j.id, j.attempts, f.outcome, f.delay, f.err, f.target,
                  CASE WHEN f.outcome = 'throttle' THEN j.attempts
                       ELSE least(j.attempts, 1000000) + 1 END AS tries
           FROM vectorstore.job j JOIN f ON f.id = j.id
@@ -189,6 +193,8 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
                           ELSE p_retry_status END,
             file_id = CASE WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN NULL
                            ELSE j.file_id END,
+            target = CASE WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN l.target
+                          ELSE j.target END,
             batch_id = NULL,
             finished_at = CASE WHEN l.outcome = 'permanent' OR l.tries >= p_max_attempts
                                THEN pg_catalog.now() END,
@@ -200,13 +206,15 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
             updated_at = pg_catalog.now()
           FROM l WHERE j.id = l.id
           RETURNING j.status)
-    SELECT pg_catalog.count(*)::integer FROM u WHERE u.status = 'failed'
+    SELECT pg_catalog.count(*)::integer INTO failed FROM u WHERE u.status = 'failed';
+END
 $$;
 
 -- Jobs that fail at once with their error (bad data, a bad id, authority
 -- gone), whatever their state unless finished. Returns how many failed.
 CREATE FUNCTION vectorstore._job_fail(p_ids bigint[], p_errors text[], OUT failed integer)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_errors) f(id, err)),
     l AS (SELECT j.id, f.err FROM vectorstore.job j JOIN f ON f.id = j.id
           WHERE j.status NOT IN ('completed', 'failed', 'cancelled')
@@ -216,7 +224,8 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
                  finished_at = pg_catalog.now(), not_before = pg_catalog.now(),
                  updated_at = pg_catalog.now()
           FROM l WHERE j.id = l.id RETURNING 1)
-    SELECT pg_catalog.count(*)::integer FROM u
+    SELECT pg_catalog.count(*)::integer INTO failed FROM u;
+END
 $$;
 
 ---------------------------------------------------------------------------
@@ -228,26 +237,31 @@ $$;
 -- before another role's one. Credentials held back by a 429 are left out.
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer)
 RETURNS TABLE (id bigint, turn bigint)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- the status as a literal, so the partial index job_turn_idx applies
+    RETURN QUERY EXECUTE pg_catalog.format($q$
     WITH RECURSIVE g(owner, cred) AS (
         (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
-         WHERE q.status = p_status
+         WHERE q.status = %1$L
          ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
         UNION ALL
         SELECT n.owner, n.cred FROM g, LATERAL (
             SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
-            WHERE q.status = p_status
+            WHERE q.status = %1$L
               AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
     c AS (
         SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
         FROM g CROSS JOIN LATERAL (
             SELECT q.id FROM vectorstore.job q
-            WHERE q.status = p_status AND q.owner = g.owner
+            WHERE q.status = %1$L AND q.owner = g.owner
               AND coalesce(q.credential, '') = g.cred
-              AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-            ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
-    SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max
+              AND q.not_before <= pg_catalog.now() AND g.cred <> ALL ($1)
+            ORDER BY q.id LIMIT $2 FOR UPDATE SKIP LOCKED) l)
+    SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT $2
+    $q$, p_status) USING p_throttled, p_max;
+END
 $$;
 
 -- queued -> uploading: at most max_jobs and about max_bytes of content (one
@@ -257,7 +271,9 @@ CREATE FUNCTION vectorstore._job_claim_uploads(p_throttled text[], p_lease_ms in
                                                p_max_jobs integer, p_max_bytes bigint)
 RETURNS TABLE (id bigint, owner name, credential text, filename text, content bytea,
                secret text, request_options jsonb)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
     WITH p AS (SELECT f.id, f.turn, pg_catalog.octet_length(j.content) AS bytes
                FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs) f
                JOIN vectorstore.job j ON j.id = f.id),
@@ -270,23 +286,17 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
            target = NULL,
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
     FROM pick WHERE j.id = pick.id
-    RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options
+    RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options;
+END
 $$;
 
--- Where the claimed uploads are being sent (their credential's base URL as it
--- is now): a lost answer is reconciled against that server only.
-CREATE FUNCTION vectorstore._job_uploads_sent(p_ids bigint[], p_targets text[]) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE vectorstore.job j SET target = f.target
-    FROM unnest(p_ids, p_targets) f(id, target)
-    WHERE j.id = f.id AND j.status = 'uploading'
-$$;
 
 -- uploading -> uploaded: POST /files answered with the file's id. A job
 -- cancelled meanwhile keeps its status but gets the file id, so the file is
 -- deleted. Returns how many were recorded.
 CREATE FUNCTION vectorstore._job_record_uploaded(p_ids bigint[], p_file_ids text[], OUT recorded integer)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_file_ids) f(id, fid)),
     l AS (SELECT j.id, f.fid FROM vectorstore.job j JOIN f ON f.id = j.id
           WHERE j.file_id IS NULL AND j.status IN ('uploading', 'queued', 'failed', 'cancelled')
@@ -295,7 +305,8 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
                  status = CASE WHEN j.status IN ('uploading', 'queued') THEN 'uploaded' ELSE j.status END,
                  not_before = pg_catalog.now(), updated_at = pg_catalog.now()
           FROM l WHERE j.id = l.id RETURNING 1)
-    SELECT pg_catalog.count(*)::integer FROM u
+    SELECT pg_catalog.count(*)::integer INTO recorded FROM u;
+END
 $$;
 
 -- uploaded -> attaching (and attaching jobs whose batch was never recorded,
@@ -303,7 +314,9 @@ $$;
 CREATE FUNCTION vectorstore._job_claim_attaches(p_throttled text[], p_lease_ms integer, p_max_jobs integer)
 RETURNS TABLE (id bigint, owner name, credential text, vector_store_id text, file_id text,
                attributes jsonb, chunking_strategy jsonb, request_options jsonb, solo boolean)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
     WITH stranded AS (
         SELECT q.id, 0::bigint AS turn FROM vectorstore.job q
         WHERE q.status = 'attaching' AND q.batch_id IS NULL AND q.not_before <= pg_catalog.now()
@@ -317,13 +330,15 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
     FROM pick WHERE j.id = pick.id
     RETURNING j.id, j.owner, j.credential, j.vector_store_id, j.file_id, j.attributes,
-              j.chunking_strategy, j.request_options, j.solo
+              j.chunking_strategy, j.request_options, j.solo;
+END
 $$;
 
 -- attaching: the file batch was created; poll it after poll_ms.
 CREATE FUNCTION vectorstore._job_record_batch(p_ids bigint[], p_batch_id text, p_poll_ms integer,
                                               OUT recorded integer)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH l AS (SELECT j.id FROM vectorstore.job j
                WHERE j.id = ANY (p_ids) AND j.status = 'attaching' AND j.batch_id IS NULL
                FOR UPDATE SKIP LOCKED),
@@ -331,46 +346,49 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
                  not_before = pg_catalog.now() + p_poll_ms * interval '1 millisecond',
                  updated_at = pg_catalog.now()
           FROM l WHERE j.id = l.id RETURNING 1)
-    SELECT pg_catalog.count(*)::integer FROM u
+    SELECT pg_catalog.count(*)::integer INTO recorded FROM u;
+END
 $$;
 
 -- attaching -> uploaded, each job alone: a file batch of several jobs was
 -- refused, and only a batch of one tells whose fault it was. No attempt.
 CREATE FUNCTION vectorstore._job_attach_alone(p_ids bigint[], p_error text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH l AS (SELECT j.id FROM vectorstore.job j
                WHERE j.id = ANY (p_ids) AND j.status = 'attaching'
                FOR UPDATE SKIP LOCKED)
     UPDATE vectorstore.job j SET status = 'uploaded', solo = true, batch_id = NULL,
            last_error = p_error, not_before = pg_catalog.now(), updated_at = pg_catalog.now()
-    FROM l WHERE j.id = l.id
+    FROM l WHERE j.id = l.id;
+END
 $$;
 
 -- File batches due for a poll, one row per batch (a batch holds the jobs of
--- one owner), in turns per credential; their jobs get a lease (the poll
--- floor) so a batch is not polled again before its answer is recorded.
+-- one owner), in turns per credential. Nothing is written: polling is
+-- idempotent, and the worker keeps a batch it polled from being polled again
+-- within the floor even if the record of its answer skipped locked rows.
 CREATE FUNCTION vectorstore._job_claim_polls(p_throttled text[], p_lease_ms integer, p_max integer)
 RETURNS TABLE (owner name, credential text, vector_store_id text, batch_id text, request_options jsonb,
                ids bigint[])
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
     WITH due AS (
         SELECT q.id, q.owner, q.credential, q.vector_store_id, q.batch_id, q.request_options, q.not_before
         FROM vectorstore.job q
         WHERE q.status = 'attaching' AND q.batch_id IS NOT NULL AND q.not_before <= pg_catalog.now()
-          AND coalesce(q.credential, '') <> ALL (p_throttled)
-        FOR UPDATE SKIP LOCKED),
+          AND coalesce(q.credential, '') <> ALL (p_throttled)),
     b AS (SELECT d.owner, d.credential, d.vector_store_id, d.batch_id, d.request_options,
                  pg_catalog.array_agg(d.id ORDER BY d.id) AS ids,
                  pg_catalog.min(d.not_before) AS due
           FROM due d GROUP BY d.owner, d.credential, d.vector_store_id, d.batch_id, d.request_options),
     pick AS (SELECT b.*, pg_catalog.row_number() OVER (PARTITION BY b.owner, coalesce(b.credential, '')
                                                        ORDER BY b.due) AS turn
-             FROM b ORDER BY turn, b.due LIMIT p_max),
-    u AS (UPDATE vectorstore.job j
-          SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
-          FROM pick WHERE j.id = ANY (pick.ids))
+             FROM b ORDER BY turn, b.due LIMIT p_max)
     SELECT pick.owner, pick.credential, pick.vector_store_id, pick.batch_id, pick.request_options, pick.ids
-    FROM pick
+    FROM pick;
+END
 $$;
 
 -- A job whose file is searchable: done, or, for a 'replace', on to deleting
@@ -389,7 +407,8 @@ CREATE FUNCTION vectorstore._job_record_polled(p_ids bigint[], p_batch_id text, 
                                                p_file_ids text[], p_file_statuses text[],
                                                p_file_errors text[], p_max_attempts integer,
                                                OUT done integer, OUT failed integer)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH l AS (SELECT j.id, j.kind, j.attempts, j.file_id FROM vectorstore.job j
                WHERE j.id = ANY (p_ids) AND j.status = 'attaching' AND j.batch_id = p_batch_id
                FOR UPDATE SKIP LOCKED),
@@ -423,8 +442,9 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
           FROM r WHERE j.id = r.id
           RETURNING j.status)
     SELECT (pg_catalog.count(*) FILTER (WHERE u.status = 'completed'))::integer,
-           (pg_catalog.count(*) FILTER (WHERE u.status = 'failed'))::integer
-    FROM u
+           (pg_catalog.count(*) FILTER (WHERE u.status = 'failed'))::integer INTO done, failed
+    FROM u;
+END
 $$;
 
 -- Files to remove: the file a 'delete' or a 'replace' job (status
@@ -436,7 +456,9 @@ $$;
 CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer)
 RETURNS TABLE (id bigint, purpose text, owner name, credential text, vector_store_id text,
                file_id text, request_options jsonb)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
     WITH RECURSIVE d AS (
         SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max) f),
     chain AS (
@@ -476,13 +498,15 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
           FROM pick WHERE j.id = pick.id)
     SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
            pick.request_options
-    FROM pick ORDER BY pick.turn, pick.id
+    FROM pick ORDER BY pick.turn, pick.id;
+END
 $$;
 
 -- The file is gone from the store and the Files API (or there was none):
 -- a 'deleting' job is completed; a failed or cancelled job forgets its file.
 CREATE FUNCTION vectorstore._job_record_removed(p_ids bigint[], OUT done integer)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH l AS (SELECT j.id FROM vectorstore.job j
                WHERE j.id = ANY (p_ids) AND (j.status = 'deleting' OR
                      (j.status IN ('failed', 'cancelled') AND j.kind <> 'delete'))
@@ -494,14 +518,16 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
             file_id = CASE WHEN j.status = 'deleting' THEN j.file_id END,
             not_before = pg_catalog.now(), updated_at = pg_catalog.now()
           FROM l WHERE j.id = l.id RETURNING j.status)
-    SELECT (pg_catalog.count(*) FILTER (WHERE u.status = 'completed'))::integer FROM u
+    SELECT (pg_catalog.count(*) FILTER (WHERE u.status = 'completed'))::integer INTO done FROM u;
+END
 $$;
 
 -- A file of a failed or cancelled job could not be deleted: try again after
 -- the back-off, and give up (logging it in last_error) after max_attempts.
 CREATE FUNCTION vectorstore._job_discard_failed(p_ids bigint[], p_outcomes text[], p_delays integer[],
                                                 p_errors text[], p_max_attempts integer) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors) f(id, outcome, delay, err)),
     l AS (SELECT j.id, j.attempts, j.file_id, f.outcome, f.delay, f.err
           FROM vectorstore.job j JOIN f ON f.id = j.id
@@ -517,7 +543,8 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
                           ELSE j.last_error END,
         not_before = pg_catalog.now() + vectorstore._job_backoff(l.attempts, l.delay),
         updated_at = pg_catalog.now()
-    FROM l WHERE j.id = l.id
+    FROM l WHERE j.id = l.id;
+END
 $$;
 
 ---------------------------------------------------------------------------
@@ -773,7 +800,8 @@ END $$;
 CREATE FUNCTION vectorstore._worker_heartbeat(p_pid integer, p_done bigint, p_failed bigint,
                                               p_uploaded bigint, p_adopted bigint, p_deleted bigint,
                                               p_error text, OUT ok boolean, OUT paused boolean)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH l AS (SELECT s.id FROM vectorstore.worker_state s FOR UPDATE SKIP LOCKED),
     u AS (UPDATE vectorstore.worker_state s SET heartbeat_at = pg_catalog.now(), pid = p_pid,
                  jobs_done = s.jobs_done + p_done, jobs_failed = s.jobs_failed + p_failed,
@@ -784,14 +812,18 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
           FROM l WHERE s.id = l.id RETURNING s.paused)
     SELECT EXISTS (SELECT 1 FROM u),
            coalesce((SELECT u.paused FROM u),
-                               (SELECT s.paused FROM vectorstore.worker_state s), false)
+                    (SELECT s.paused FROM vectorstore.worker_state s), false)
+      INTO ok, paused;
+END
 $$;
 
 -- The worker leaves (idle, paused, or shutting down).
 CREATE FUNCTION vectorstore._worker_stop(p_pid integer) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WITH l AS (SELECT s.id FROM vectorstore.worker_state s WHERE s.pid = p_pid FOR UPDATE SKIP LOCKED)
-    UPDATE vectorstore.worker_state s SET pid = NULL FROM l WHERE s.id = l.id
+    UPDATE vectorstore.worker_state s SET pid = NULL FROM l WHERE s.id = l.id;
+END
 $$;
 
 -- Retention (vectorstore.job_retention): finished jobs older than it lose
@@ -830,19 +862,27 @@ CREATE FUNCTION vectorstore._job_enqueue(p_owner name, p_credential text, p_vect
                                          p_filename text, p_content bytea, p_attributes jsonb,
                                          p_chunking_strategy jsonb, p_request_options jsonb)
 RETURNS bigint
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v bigint;
+BEGIN
     INSERT INTO vectorstore.job (kind, vector_store_id, filename, content, attributes,
                                  chunking_strategy, request_options, owner, credential)
     VALUES ('upload', p_vector_store_id, p_filename, p_content, p_attributes, p_chunking_strategy,
             p_request_options, p_owner, p_credential)
-    RETURNING id
+    RETURNING id INTO v;
+    RETURN v;
+END
 $$;
 
 -- Cancel a job of p_owner (NULL: a superuser, any job) that has not finished.
 -- A 'replace' job whose new file is already searchable (deleting the old
 -- one) cannot be cancelled any more.
 CREATE FUNCTION vectorstore._job_cancel(p_owner name, p_id bigint) RETURNS boolean
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v boolean;
+BEGIN
     WITH u AS (UPDATE vectorstore.job j
                SET status = 'cancelled', finished_at = pg_catalog.now(), updated_at = pg_catalog.now(),
                    not_before = pg_catalog.now(), batch_id = NULL
@@ -850,13 +890,18 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
                  AND j.status NOT IN ('completed', 'failed', 'cancelled')
                  AND NOT (j.kind = 'replace' AND j.status = 'deleting')
                RETURNING 1)
-    SELECT EXISTS (SELECT 1 FROM u)
+    SELECT EXISTS (SELECT 1 FROM u) INTO v;
+    RETURN v;
+END
 $$;
 
 -- Send a failed or cancelled job of p_owner back to the worker, attempts
 -- from 0. A job whose content was purged and that has no file cannot be.
 CREATE FUNCTION vectorstore._job_retry(p_owner name, p_id bigint) RETURNS boolean
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v boolean;
+BEGIN
     WITH u AS (UPDATE vectorstore.job j
                SET status = CASE WHEN j.kind = 'delete' THEN 'deleting'
                                  WHEN j.file_id IS NOT NULL THEN 'uploaded'
@@ -867,15 +912,16 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
                  AND j.status IN ('failed', 'cancelled')
                  AND (j.kind = 'delete' OR j.file_id IS NOT NULL OR j.content IS NOT NULL)
                RETURNING 1)
-    SELECT EXISTS (SELECT 1 FROM u)
+    SELECT EXISTS (SELECT 1 FROM u) INTO v;
+    RETURN v;
+END
 $$;
 
 REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
-    vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer),
+    vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[]),
     vectorstore._job_fail(bigint[], text[]),
     vectorstore._job_fair_pick(text, text[], integer),
     vectorstore._job_claim_uploads(text[], integer, integer, bigint),
-    vectorstore._job_uploads_sent(bigint[], text[]),
     vectorstore._job_record_uploaded(bigint[], text[]),
     vectorstore._job_claim_attaches(text[], integer, integer),
     vectorstore._job_record_batch(bigint[], text, integer),
@@ -1009,7 +1055,7 @@ COMMENT ON FUNCTION vectorstore._queue_wake() IS
   'Internal trigger: wake this database''s worker when the transaction commits.';
 COMMENT ON FUNCTION vectorstore._job_backoff(integer, integer) IS
   'Internal: the back-off after a failed try (the one retry policy).';
-COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer) IS
+COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[]) IS
   'Internal transition: a try that did not succeed, by its outcome (retry, throttle, unknown, permanent).';
 COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
   'Internal transition: fail jobs now with their error.';
@@ -1017,8 +1063,6 @@ COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer) IS
   'Internal: due jobs of a status, locked, in turns per owner and credential.';
 COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint) IS
   'Internal transition: queued -> uploading.';
-COMMENT ON FUNCTION vectorstore._job_uploads_sent(bigint[], text[]) IS
-  'Internal: the base URL each claimed upload is sent to.';
 COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
   'Internal transition: uploading -> uploaded, with the file id.';
 COMMENT ON FUNCTION vectorstore._job_claim_attaches(text[], integer, integer) IS

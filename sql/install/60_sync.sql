@@ -72,12 +72,14 @@ CREATE FUNCTION vectorstore._sync_insert(p_owner name, p_name text, p_source tex
                                          p_filename_pattern text, p_chunking_strategy jsonb,
                                          p_request_options jsonb, p_credential text, p_use_trigger boolean)
 RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     INSERT INTO vectorstore.sync (name, source, vector_store_id, key_column, content, attribute_columns,
                                   filename_pattern, chunking_strategy, request_options, credential,
                                   use_trigger, owner)
     VALUES (p_name, p_source, p_vector_store_id, p_key_column, p_content, p_attribute_columns,
-            p_filename_pattern, p_chunking_strategy, p_request_options, p_credential, p_use_trigger, p_owner)
+            p_filename_pattern, p_chunking_strategy, p_request_options, p_credential, p_use_trigger, p_owner);
+END
 $$;
 
 -- Lock a sync for a run (runs of a sync are serialized); with p_skip_locked
@@ -177,10 +179,12 @@ END $$;
 -- A run by the worker failed (the table is gone, locked, the owner cannot
 -- read it, its content expression raised...): keep the error, try again later.
 CREATE FUNCTION vectorstore._sync_failed(p_name text, p_error text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     UPDATE vectorstore.sync y SET last_error = p_error,
            retry_at = pg_catalog.now() + interval '10 seconds'
-    WHERE y.name = p_name
+    WHERE y.name = p_name;
+END
 $$;
 
 -- Trigger-mode syncs whose source changed, oldest change first. Changes
@@ -225,8 +229,9 @@ END $$;
 
 -- When the worker has something to do next (NULL: nothing until woken).
 CREATE FUNCTION vectorstore._worker_next_due(p_retention interval) RETURNS timestamptz
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT least(
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN least(
         (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q
           WHERE q.status NOT IN ('completed', 'failed', 'cancelled')),
         (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q
@@ -240,7 +245,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                                       + least(interval '1 minute', p_retention))
            FROM vectorstore.job q
           WHERE p_retention IS NOT NULL AND q.finished_at IS NOT NULL
-            AND q.status IN ('completed', 'failed', 'cancelled')))
+            AND q.status IN ('completed', 'failed', 'cancelled')));
+END
 $$;
 
 REVOKE ALL ON FUNCTION vectorstore._sync_insert(name, text, text, text, text, text, text[], text, jsonb, jsonb, text, boolean),
