@@ -179,11 +179,14 @@ $node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM vectorstore.job WHERE file_id IS NOT NULL AND status = 'cancelled'");
 is(files_on_server(), $before, 'a cancelled job leaves no file behind');
 
-# --- a database with nothing to do holds no worker; a COMMIT brings one
+# --- a database with nothing to do holds no worker (once idle for a
+# naptime); a COMMIT brings one
+sq("ALTER SYSTEM SET vectorstore.worker_naptime = '1s'; SELECT pg_reload_conf();");
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'"),
 	'with nothing due the worker leaves (no slot held)');
 is(sq("SELECT pid IS NULL FROM vectorstore.worker_status"), 't', 'worker_status shows no worker');
+sq("ALTER SYSTEM SET vectorstore.worker_naptime = '1h'; SELECT pg_reload_conf();");
 # --- SIGHUP: the worker reloads and keeps working (a stalled upload keeps it busy)
 $emu->fault({ kind => 'stall', count => 1, stall_ms => 2000, route => '/files', method => 'POST' });
 sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'many-' || g || '.txt', 'file ' || g) FROM generate_series(1, 20) g");

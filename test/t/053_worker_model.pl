@@ -209,7 +209,7 @@ for my $seed (@seeds)
 		}
 		my $mustcomplete = !$bad{$id} && !$cancelled{$id} && !$dropped{$owner} && !$revoked{$owner};
 		push @problems, "job $id ($owner) is $status ($err)" if $mustcomplete && $status ne 'completed';
-		push @problems, "job $id (bad store) is $status" if $bad{$id} && $status ne 'failed';
+		push @problems, "job $id (bad store) is $status" if $bad{$id} && !$cancelled{$id} && $status ne 'failed';
 	}
 	if (@problems)
 	{
