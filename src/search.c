@@ -4,9 +4,12 @@
  *	  Vector store search (POST /vector_stores/{id}/search) as a
  *	  set-returning function, one row per result, and as one jsonb value.
  *
- *	  Rows are (file_id, filename, score, content, attributes, rank): the
- *	  result's content parts are joined in order with a newline, rows come
- *	  in descending score order (ties keep the API's order) and rank numbers
+ *	  Rows are (file_id, filename, score, content, attributes, rank, raw,
+ *	  content_parts): content is the result's text parts joined in order
+ *	  with a newline, content_parts the same parts as an array, raw the
+ *	  whole result as the server sent it (fields this version does not know,
+ *	  such as a compatible server's chunk id, are kept there). Rows come in
+ *	  descending score order (ties keep the API's order) and rank numbers
  *	  them from 1. Arguments are checked before sending: max_num_results
  *	  1..50, filters (filters.c), ranking_options {ranker, score_threshold}.
  *	  The API has no paging for search, so one request is the whole answer.
@@ -15,11 +18,15 @@
  */
 #include "vectorstore.h"
 
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
 #include <math.h>
+
+/* columns of vectorstore.vector_store_search_result */
+#define VS_SEARCH_NATTS 8
 
 PG_FUNCTION_INFO_V1(vs_search);
 PG_FUNCTION_INFO_V1(vs_search_array);
@@ -69,8 +76,8 @@ vs_validate_ranking_options(const cJSON *ro)
 
 /*
  * Check the arguments (vector_store_id, query, max_num_results, filters,
- * ranking_options, rewrite_query) and run the search. The query argument is
- * text or text[] depending on the overload.
+ * ranking_options, rewrite_query, request_options) and run the search. The
+ * query argument is text or text[] depending on the overload.
  */
 static cJSON *
 vs_search_call(FunctionCallInfo fcinfo, bool is_array)
@@ -126,7 +133,8 @@ vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 	if (!PG_ARGISNULL(5))
 		vs_json_add_bool(body, "rewrite_query", PG_GETARG_BOOL(5));
 
-	return vs_api_post(vs_path("/vector_stores/%s/search", vsid), body, true);
+	return vs_api_request("POST", vs_path("/vector_stores/%s/search", vsid), NULL, body, true,
+						  vs_arg_request_options(fcinfo, 6));
 }
 
 typedef struct VsHit
@@ -156,10 +164,20 @@ vs_search_invalid(const char *detail)
 			 errdetail("%s", detail)));
 }
 
+/* Server text (UTF-8) as a text datum in the server encoding. */
+static Datum
+vs_utf8_datum(const char *s, int len)
+{
+	return CStringGetTextDatum(pg_any_to_server(s, len, PG_UTF8));
+}
+
 /*
  * vs_search(vector_store_id, query, max_num_results, filters,
- *			 ranking_options, rewrite_query)
- *	 -> setof (file_id, filename, score, content, attributes, rank)
+ *			 ranking_options, rewrite_query, request_options)
+ *	 -> setof (file_id, filename, score, content, attributes, rank, raw,
+ *			   content_parts)
+ * A database still at 0.1.0 has the result type without raw and
+ * content_parts: only the columns the call's row type has are filled.
  */
 static Datum
 vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
@@ -170,6 +188,7 @@ vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
 	ReturnSetInfo *rsinfo;
 	VsHit	   *hits;
 	int			n = 0;
+	int			natts;
 
 	if (!cJSON_IsArray(data))
 		vs_search_invalid("Field \"data\" of a search results page must be an array.");
@@ -191,6 +210,7 @@ vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	natts = rsinfo->setDesc->natts;
 	for (int i = 0; i < n; i++)
 	{
 		const cJSON *it = hits[i].item;
@@ -198,22 +218,25 @@ vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
 		const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(it, "attributes");
 		const char *file_id = vs_json_get_string(it, "file_id");
 		const char *filename = vs_json_get_string(it, "filename");
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, false, false};
+		Datum		values[VS_SEARCH_NATTS];
+		bool		nulls[VS_SEARCH_NATTS] = {false, false, false, false, false, false,
+		false, false};
 		StringInfoData text;
+		ArrayBuildState *parts;
 		const cJSON *part;
 		bool		first = true;
 
 		if (file_id == NULL)
 			vs_search_invalid("A search result has no file_id.");
-		values[0] = CStringGetTextDatum(pg_any_to_server(file_id, strlen(file_id), PG_UTF8));
+		values[0] = vs_utf8_datum(file_id, strlen(file_id));
 		nulls[1] = filename == NULL;
 		if (filename)
-			values[1] = CStringGetTextDatum(pg_any_to_server(filename, strlen(filename), PG_UTF8));
+			values[1] = vs_utf8_datum(filename, strlen(filename));
 		values[2] = Float8GetDatum(hits[i].score);
 
-		/* content parts in order, joined with "\n" */
+		/* content parts in order: joined with "\n", and as an array */
 		initStringInfo(&text);
+		parts = initArrayResult(TEXTOID, CurrentMemoryContext, false);
 		if (content != NULL && !cJSON_IsNull(content) && !cJSON_IsArray(content))
 			vs_search_invalid("Field \"content\" of a search result must be an array.");
 		cJSON_ArrayForEach(part, content)
@@ -226,12 +249,19 @@ vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
 				appendStringInfoChar(&text, '\n');
 			appendStringInfoString(&text, t);
 			first = false;
+			parts = accumArrayResult(parts, vs_utf8_datum(t, strlen(t)), false, TEXTOID,
+									 CurrentMemoryContext);
 		}
-		values[3] = CStringGetTextDatum(pg_any_to_server(text.data, text.len, PG_UTF8));
+		values[3] = vs_utf8_datum(text.data, text.len);
 		nulls[4] = attrs == NULL || cJSON_IsNull(attrs);
 		if (!nulls[4])
 			values[4] = vs_json_to_jsonb(attrs);
 		values[5] = Int32GetDatum(i + 1);
+		values[6] = vs_json_to_jsonb(it);
+		values[7] = makeArrayResult(parts, CurrentMemoryContext);
+		/* 0.1.0's row type has the first six columns only */
+		if (natts != 6 && natts != VS_SEARCH_NATTS)
+			elog(ERROR, "vectorstore: unexpected search result row type with %d columns", natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -417,11 +417,28 @@ extern char *vs_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *argn
 #define VS_ARG_CSTRING_OR_NULL(n) \
 	(PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n)))
 
-/* A timeout interval argument in milliseconds; -1 when SQL NULL (no limit). */
-extern int64 vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname);
+/*
+ * Was argument argno passed, and not SQL NULL? A database still at an older
+ * version calls the library with the older (shorter) argument lists, so an
+ * argument added since is read only when PG_NARGS() has it.
+ */
+extern bool vs_arg_given(FunctionCallInfo fcinfo, int argno);
 
-/* A poll_interval_ms argument (1..3600000); -1 when SQL NULL. */
+/* A boolean argument; dflt when not passed (older version) or SQL NULL. */
+extern bool vs_arg_bool(FunctionCallInfo fcinfo, int argno, bool dflt);
+
+/*
+ * A timeout interval argument in milliseconds; -1 when SQL NULL (no limit),
+ * dflt_ms when not passed at all (a database at an older version).
+ */
+extern int64 vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern int64 vs_arg_timeout_ms(FunctionCallInfo fcinfo, int argno, int64 dflt_ms);
+
+/* A poll_interval_ms argument (1..3600000); -1 when SQL NULL or not passed. */
 extern int	vs_arg_poll_interval(FunctionCallInfo fcinfo, int argno);
+
+/* A max_items argument (>= 1); 0 (all) when SQL NULL or not passed. */
+extern int64 vs_arg_max_items(FunctionCallInfo fcinfo, int argno);
 
 /*
  * Parse a request_options jsonb (the SDKs' extra_headers, extra_query,
@@ -432,6 +449,31 @@ extern int	vs_arg_poll_interval(FunctionCallInfo fcinfo, int argno);
  */
 extern VsRequestOptions *vs_request_options(const cJSON *opts);
 extern VsRequestOptions *vs_arg_request_options(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * The same for a function that sends no request body (only GET or DELETE
+ * requests): extra_body is refused with 22023 naming the function, rather
+ * than dropped or sent on a GET.
+ */
+extern VsRequestOptions *vs_arg_request_options_nobody(FunctionCallInfo fcinfo, int argno);
+
+/* opts without extra_body, for the body-less requests of a composite call. */
+extern const VsRequestOptions *vs_options_without_body(const VsRequestOptions *opts);
+
+/*
+ * Send a request with the caller's options and return the parsed JSON
+ * object (errors raised through vs_report_error). body NULL: no body.
+ */
+extern cJSON *vs_api_request(const char *method, const char *path, const char *query,
+							 const cJSON *body, bool beta, const VsRequestOptions *opts);
+
+/*
+ * DELETE path: the response's "deleted" flag. With missing_ok a 404 (the
+ * object is not there, or no longer) returns false instead of raising: the
+ * idempotent form of a delete.
+ */
+extern bool vs_api_delete_object(const char *path, bool beta, bool missing_ok,
+								 const VsRequestOptions *opts);
 
 /* The shapes of API objects: "object" values and column aliases. */
 extern const char *const vs_store_kinds[];
@@ -459,14 +501,27 @@ extern Datum vs_object_result(FunctionCallInfo fcinfo, const cJSON *obj,
  * (through the paginator) into the function's tuplestore, each checked to
  * be one of `kinds` (NULL: no check) and turned into a row.
  */
+typedef struct VsListArgs
+{
+	int			order;			/* argument numbers; -1: the function has none */
+	int			limit;
+	int			after;
+	int			before;
+	int			max_items;
+	int			request_options;
+	int			max_limit;		/* the endpoint's largest page */
+} VsListArgs;
+
 extern void vs_list_args(FunctionCallInfo fcinfo, VsPager *pager, StringInfo q,
-						 int order_arg, int limit_arg, int after_arg, int max_limit);
+						 const VsListArgs *args);
 extern void vs_list_to_srf(FunctionCallInfo fcinfo, VsPager *pager,
 						   const char *const *kinds, const VsFieldAlias *aliases);
 
-/* A vector store file list's "filter" argument, then "order", "limit", after. */
-extern void vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager,
-								int filter_arg, int order_arg);
+/*
+ * A vector store file list's arguments: "filter" at filter_arg, then
+ * "order", "limit", after, before, max_items, request_options.
+ */
+extern void vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager, int filter_arg);
 
 /*
  * Poll GET path (a vector store file or a file batch) until its status is
@@ -477,6 +532,7 @@ extern void vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager,
  * allocated in the caller's memory context.
  */
 #define VS_POLL_DEFAULT_MS	1000	/* openai-python's default interval */
+#define VS_WAIT_DEFAULT_MS	600000	/* a waiting call's timeout: 10 minutes */
 #define VS_POLL_MIN_MS		10		/* never spin, whatever the server says */
 extern cJSON *vs_poll_status(const char *path, const char *what, const char *id,
 							 int64 timeout_ms, int poll_interval_ms,
@@ -486,6 +542,16 @@ extern cJSON *vs_poll_status(const char *path, const char *what, const char *id,
 extern void vs_file_upload_request(VsRequest *req, const char *filename,
 								   const char *data, size_t len,
 								   const char *purpose);
+
+/*
+ * The same with a file expiration policy {"anchor": "created_at",
+ * "seconds": n} (checked by vs_validate_file_expires_after, or NULL), sent
+ * as the form fields expires_after[anchor] and expires_after[seconds].
+ */
+extern void vs_file_upload_request_ex(VsRequest *req, const char *filename,
+									  const char *data, size_t len,
+									  const char *purpose, const cJSON *expires_after);
+extern void vs_validate_file_expires_after(const cJSON *expires_after, const char *argname);
 
 /* Check an upload response is a File and return its id (08P01 if not). */
 extern const char *vs_file_check(const cJSON *file);

@@ -144,36 +144,40 @@ CREATE FUNCTION vectorstore.vs_store_create(name text DEFAULT NULL, description 
                                 file_ids text[] DEFAULT NULL,
                                 chunking_strategy jsonb DEFAULT NULL,
                                 expires_after jsonb DEFAULT NULL,
-                                metadata jsonb DEFAULT NULL)
+                                metadata jsonb DEFAULT NULL,
+                                request_options jsonb DEFAULT NULL)
 RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_create'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vectorstore.vs_store_get(vector_store_id text)
+CREATE FUNCTION vectorstore.vs_store_get(vector_store_id text, request_options jsonb DEFAULT NULL)
 RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_get'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION vectorstore.vs_store_update(vector_store_id text, name text DEFAULT NULL,
                                 expires_after jsonb DEFAULT NULL,
-                                metadata jsonb DEFAULT NULL)
+                                metadata jsonb DEFAULT NULL,
+                                request_options jsonb DEFAULT NULL)
 RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_update'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vectorstore.vs_store_delete(vector_store_id text)
+CREATE FUNCTION vectorstore.vs_store_delete(vector_store_id text, missing_ok boolean DEFAULT false,
+                                request_options jsonb DEFAULT NULL)
 RETURNS boolean AS 'MODULE_PATHNAME', 'vs_store_delete'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION vectorstore.vs_stores("order" text DEFAULT 'desc', "limit" integer DEFAULT 100,
-                          after text DEFAULT NULL)
+                          after text DEFAULT NULL, before text DEFAULT NULL,
+                          max_items bigint DEFAULT NULL, request_options jsonb DEFAULT NULL)
 RETURNS SETOF vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_stores'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
-COMMENT ON FUNCTION vectorstore.vs_store_create(text, text, text[], jsonb, jsonb, jsonb) IS
-  'Create a vector store (POST /vector_stores). Arguments mirror the SDK; metadata, expires_after and chunking_strategy are validated before sending.';
-COMMENT ON FUNCTION vectorstore.vs_store_get(text) IS
-  'Retrieve a vector store (GET /vector_stores/{id}).';
-COMMENT ON FUNCTION vectorstore.vs_store_update(text, text, jsonb, jsonb) IS
+COMMENT ON FUNCTION vectorstore.vs_store_create(text, text, text[], jsonb, jsonb, jsonb, jsonb) IS
+  'Create a vector store (POST /vector_stores). Arguments mirror the SDK; metadata, expires_after and chunking_strategy are validated before sending. request_options: extra_headers, extra_query, extra_body, timeout, max_retries.';
+COMMENT ON FUNCTION vectorstore.vs_store_get(text, jsonb) IS
+  'Retrieve a vector store (GET /vector_stores/{id}). A NULL id raises 22004.';
+COMMENT ON FUNCTION vectorstore.vs_store_update(text, text, jsonb, jsonb, jsonb) IS
   'Modify a vector store (POST /vector_stores/{id}); NULL leaves a field alone, ''null''::jsonb clears expires_after or metadata.';
-COMMENT ON FUNCTION vectorstore.vs_store_delete(text) IS
-  'Delete a vector store (DELETE /vector_stores/{id}); returns whether it was deleted. Its files stay in the Files API.';
-COMMENT ON FUNCTION vectorstore.vs_stores(text, integer, text) IS
-  'All vector stores, one row each, following has_more/after through every page ("limit" is the page size, 1..100).';
+COMMENT ON FUNCTION vectorstore.vs_store_delete(text, boolean, jsonb) IS
+  'Delete a vector store (DELETE /vector_stores/{id}); returns whether it was deleted. With missing_ok, a store that is not there returns false instead of raising. Its files stay in the Files API.';
+COMMENT ON FUNCTION vectorstore.vs_stores(text, integer, text, text, bigint, jsonb) IS
+  'All vector stores, one row each, following has_more/after through every page ("limit" is the page size, 1..100); before pages backwards from an id; max_items stops after that many rows, asking for no bigger pages than needed.';
