@@ -577,6 +577,21 @@ vs_list_args(FunctionCallInfo fcinfo, VsPager *pager, StringInfo q, const VsList
 		pager->max_items = vs_arg_max_items(fcinfo, a->max_items);
 	if (a->request_options >= 0)
 		pager->opts = vs_arg_request_options_nobody(fcinfo, a->request_options);
+	/*
+	 * The paginator sets these on some pages and not others (after from the
+	 * second page on): refused on every page alike, before anything is sent.
+	 */
+	for (int i = 0; pager->opts && i < pager->opts->nquery; i++)
+	{
+		const char *name = pager->opts->query[i].name;
+
+		if (strcmp(name, "order") == 0 || strcmp(name, "limit") == 0 ||
+			strcmp(name, "after") == 0 || strcmp(name, "before") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("extra_query parameter \"%s\" is set by the function; use its argument", name),
+					 errdetail("The list functions set order, limit, after and before themselves.")));
+	}
 	pager->query = q->data;
 }
 

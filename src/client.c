@@ -203,7 +203,20 @@ vs_header_name_problem(const char *name)
 		return pstrdup("a header name must not be empty");
 	for (const char *p = name; *p; p++)
 		if (!(isalnum((unsigned char) *p) || strchr("!#$%&'*+-.^_`|~", *p)))
-			return psprintf("header name \"%s\" is not a valid HTTP token", name);
+		{
+			StringInfoData shown;
+
+			/* the name is shown with its control characters escaped */
+			initStringInfo(&shown);
+			for (const unsigned char *c = (const unsigned char *) name; *c; c++)
+			{
+				if (*c < 0x20 || *c == 0x7f)
+					appendStringInfo(&shown, "\\x%02X", *c);
+				else
+					appendStringInfoChar(&shown, (char) *c);
+			}
+			return psprintf("header name \"%s\" is not a valid HTTP token", shown.data);
+		}
 	return NULL;
 }
 
@@ -287,6 +300,14 @@ vs_json_body(const VsRequest *req, char **err)
 	*err = NULL;
 	if (extra == NULL)
 		return base ? vs_json_print(base) : (req->body ? pstrdup(req->body) : NULL);
+	/* a GET or DELETE has no body: extra_body would make one */
+	if (base == NULL && req->body == NULL &&
+		(strcmp(req->method, "GET") == 0 || strcmp(req->method, "DELETE") == 0))
+	{
+		*err = psprintf("extra_body cannot be sent with a %s request, which has no body",
+						req->method);
+		return NULL;
+	}
 	if (base == NULL && req->body)
 	{
 		base = vs_json_parse_text(req->body, strlen(req->body) + 1, NULL);
@@ -351,8 +372,12 @@ vs_multipart_body(const VsRequest *req, StringInfo b, char **content_type, char 
 
 		cJSON_ArrayForEach(kv, req->opts->body)
 		{
+			size_t		klen = strlen(kv->string);
+
+			/* "expires_after" also sets "expires_after[anchor]" and the like */
 			for (int i = 0; i < req->nparts; i++)
-				if (strcmp(req->parts[i].name, kv->string) == 0)
+				if (strncmp(req->parts[i].name, kv->string, klen) == 0 &&
+					(req->parts[i].name[klen] == '\0' || req->parts[i].name[klen] == '['))
 				{
 					*err = psprintf("extra_body sets form field \"%s\", which the function sets itself",
 									kv->string);
@@ -547,7 +572,7 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	vs_headers_set(&h, "Accept", req->binary ? "application/binary" : "application/json");
 	if (req->poll)
 		vs_headers_set(&h, "X-Stainless-Poll-Helper", "true");
-	vs_headers_set(&h, "Expect", "");	/* no 100-continue round trip */
+	vs_headers_set(&h, "Expect", NULL); /* removed: no 100-continue round trip */
 	if (content_type)
 		vs_headers_set(&h, "Content-Type", content_type);
 	for (int i = 0; o && i < o->nheaders; i++)
@@ -559,8 +584,17 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	lines = palloc(sizeof(char *) * Max(list_length(h.names), 1));
 	k = 0;
 	forboth(a, h.names, b, h.values)
-		lines[k++] = psprintf("%s:%s%s", (char *) lfirst(a),
-							  ((char *) lfirst(b))[0] ? " " : "", (char *) lfirst(b));
+	{
+		const char *value = lfirst(b);
+
+		/* libcurl: "Name:" removes a header, "Name;" sends it empty */
+		if (value == NULL)
+			lines[k++] = psprintf("%s:", (char *) lfirst(a));
+		else if (value[0] == '\0')
+			lines[k++] = psprintf("%s;", (char *) lfirst(a));
+		else
+			lines[k++] = psprintf("%s: %s", (char *) lfirst(a), value);
+	}
 
 	w->method = req->method;
 	w->url = url.data;
