@@ -419,7 +419,8 @@ vs_delete_files(VsUploadItem *items, const int *uploaded, int from, int to, cons
 
 		if (it->existing)
 		{
-			it->error = pstrdup(why);
+			it->error = psprintf("%s; file %s, given in file_ids, is left as it was", why,
+								 it->file_id);
 			continue;
 		}
 		reqs[n].method = "DELETE";
