@@ -118,10 +118,12 @@ SELECT vstest.emu_reset();
 SELECT count(*) FROM (SELECT vs_store_create(name => 'm' || lpad(i::text, 2, '0')) FROM generate_series(1, 30) i) c;
 SELECT array_agg(name ORDER BY name) AS first_five FROM vs_stores("order" => 'asc', max_items => 5);
 SELECT vstest.emu_count('GET /v1/vector_stores') AS list_requests;
--- pages of 7 for 10 items: 7, then 3
+-- pages of 7 for 10 items: 7, then 3 (a credential's api-version, in Azure
+-- mode, left out of what is shown)
 SELECT vstest.emu('DELETE', '/_emulator/requests');
 SELECT count(*) FROM vs_stores("limit" => 7, max_items => 10);
-SELECT string_agg(regexp_replace(e->>'query', 'vs_[A-Za-z0-9]+', 'vs_...'), ' | ' ORDER BY (e->>'seq')::int) AS queries
+SELECT string_agg(regexp_replace(regexp_replace(e->>'query', '&?api-version=[^&]*', ''), 'vs_[A-Za-z0-9]+', 'vs_...'),
+                  ' | ' ORDER BY (e->>'seq')::int) AS queries
 FROM jsonb_array_elements(vstest.emu('GET', '/_emulator/requests')->'requests') e;
 -- more than there are: every page, then the end
 SELECT count(*) FROM vs_stores(max_items => 1000);

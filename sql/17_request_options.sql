@@ -59,14 +59,12 @@ SELECT pg_temp.hdrs(e) AS headers FROM pg_temp.wire() e;
 SELECT pg_temp.wire_clear();
 SELECT name FROM vs_store_get(:'vs', request_options => '{"extra_headers": {"X-Num": 1.5, "X-Bool": true}}');
 SELECT e->'headers'->>'x-num' AS x_num, e->'headers'->>'x-bool' AS x_bool FROM pg_temp.wire() e;
--- /files calls carry no OpenAI-Beta (as the SDKs); the key goes as a bearer token
-SET vectorstore.api_key = 'sk-wire-test';
+-- /files calls carry no OpenAI-Beta (as the SDKs); the credential's key and organization go along
 SET vectorstore.organization = 'org-wire';
 SELECT pg_temp.wire_clear();
 SELECT count(*) FROM vs_files(max_items => 1, request_options => '{"extra_headers": {"X-Trace-Id": "t2"}}');
 SELECT pg_temp.hdrs(e) AS headers FROM pg_temp.wire() e;
 RESET vectorstore.organization;
-RESET vectorstore.api_key;
 
 ---------------------------------------------------------------------------
 -- query strings

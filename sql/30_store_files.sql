@@ -169,7 +169,7 @@ SELECT count(*) AS attached FROM vs_upload_many(:'thousand',
     (SELECT array_agg('file ' || i) FROM generate_series(1, 1000) i), wait => false, max_concurrency => 16);
 SELECT vstest.emu('DELETE', '/_emulator/requests');
 SELECT count(*) AS rows FROM vs_store_files(:'thousand', max_items => 5);
-SELECT count(*) AS list_requests, min(e->>'query') AS query
+SELECT count(*) AS list_requests, min(regexp_replace(e->>'query', '&?api-version=[^&]*', '')) AS query
 FROM jsonb_array_elements(vstest.emu('GET', '/_emulator/requests')->'requests') e;
 -- a LIMIT alone cannot stop a function in FROM: it lists every page
 SELECT vstest.emu('DELETE', '/_emulator/requests');

@@ -141,7 +141,7 @@ SELECT "index", filename, status, error
 FROM vs_upload_many(:'agg', ARRAY['ok.bin', 'nul.bin'], ARRAY['\x6f6b'::bytea, '\x6e00756c'::bytea]);
 
 -- failed uploads are rows with their error; the rest are attached
-SELECT vstest.emu_fault('{"kind": "should_retry_false", "count": 2, "route": "/v1/files", "method": "POST"}');
+SELECT vstest.emu_fault('{"kind": "should_retry_false", "count": 2, "route": "/files", "method": "POST"}');
 SELECT status, count(*), count(file_id) AS with_file, count(batch_id) AS with_batch,
        min(regexp_replace(error, 'x-request-id [^]]*', '')) AS error
 FROM vs_upload_many(:'agg', ARRAY['u1', 'u2', 'u3', 'u4', 'u5'], ARRAY['one', 'two', 'three', 'four', 'five'])
