@@ -71,7 +71,7 @@ RESET vectorstore.organization;
 ---------------------------------------------------------------------------
 -- extra_query after the function's own parameters, every value escaped
 SELECT pg_temp.wire_clear();
-SELECT name FROM vs_store_get(:'vs', request_options => '{"extra_query": {"api-version": "2025-04-01-preview", "q": "a b&c=d/é", "n": 3, "flag": false}}');
+SELECT name FROM vs_store_get(:'vs', request_options => '{"extra_query": {"x-version": "2025-04-01-preview", "q": "a b&c=d/é", "n": 3, "flag": false}}');
 SELECT e->>'query' AS query FROM pg_temp.wire() e;
 -- on a list, on every page, after the paging parameters
 SELECT count(*) FROM (SELECT vs_store_create(name => 'page ' || i) FROM generate_series(1, 2) i) c;
