@@ -1033,6 +1033,37 @@ vsfd_oom(void)
 			 errmsg("out of memory building JSON")));
 }
 
+/*
+ * A number as JSON text that reads back as exactly this double. cJSON's own
+ * printing does not promise that: it keeps 15 digits whenever they read
+ * back within a relative epsilon, so 9007199254740992 would go out as
+ * 9007199254740990 and 0.30000000000000004 as 0.3, and the filter would
+ * compare with another number than the one decided here.
+ */
+static cJSON *
+vsfd_json_number(double d)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	double_to_shortest_decimal_buf(d, buf);
+	return cJSON_CreateRaw(buf);
+}
+
+/* obj.key = d, written exactly */
+void
+vsfd_add_number(cJSON *obj, const char *key, double d)
+{
+	cJSON	   *num = vsfd_json_number(d);
+
+	if (num == NULL)
+		vsfd_oom();
+	if (!cJSON_AddItemToObject(obj, key, num))
+	{
+		cJSON_Delete(num);
+		vsfd_oom();
+	}
+}
+
 static void
 vsfd_array_add(cJSON *arr, const VsfdJsonValue *v)
 {
@@ -1041,7 +1072,7 @@ vsfd_array_add(cJSON *arr, const VsfdJsonValue *v)
 	if (v->kind == 's')
 		item = cJSON_CreateString(pg_server_to_any(v->str, strlen(v->str), PG_UTF8));
 	else
-		item = cJSON_CreateNumber(v->num);
+		item = vsfd_json_number(v->num);
 	if (item == NULL)
 		vsfd_oom();
 	if (!cJSON_AddItemToArray(arr, item))
@@ -1086,7 +1117,7 @@ vsfd_node_json(const VsfdNode *node)
 			else if (node->value->kind == 's')
 				vs_json_add_string(obj, "value", node->value->str);
 			else if (node->value->kind == 'n')
-				vs_json_add_number(obj, "value", node->value->num);
+				vsfd_add_number(obj, "value", node->value->num);
 			else
 				vs_json_add_bool(obj, "value", node->value->b);
 			break;

@@ -42,10 +42,18 @@ typedef struct VsfdKeySeen
 	int64		booleans;
 } VsfdKeySeen;
 
+/* What is kept lives in cxt: the paginator resets its page context. */
 typedef struct VsfdStoreSeen
 {
+	MemoryContext cxt;
 	List	   *keys;			/* VsfdKeySeen, in order of first sight */
 } VsfdStoreSeen;
+
+typedef struct VsfdStoreList
+{
+	MemoryContext cxt;
+	List	   *stores;			/* VsfdStore */
+} VsfdStoreList;
 
 typedef struct VsfdStore
 {
@@ -59,9 +67,11 @@ vsfd_see_file(const cJSON *file, void *arg)
 	VsfdStoreSeen *seen = (VsfdStoreSeen *) arg;
 	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(file, "attributes");
 	const cJSON *kv;
+	MemoryContext old;
 
 	if (!cJSON_IsObject(attrs))
 		return;
+	old = MemoryContextSwitchTo(seen->cxt);
 	cJSON_ArrayForEach(kv, attrs)
 	{
 		char	   *key = pg_any_to_server(kv->string, strlen(kv->string), PG_UTF8);
@@ -91,6 +101,7 @@ vsfd_see_file(const cJSON *file, void *arg)
 				k->fractions++;
 		}
 	}
+	MemoryContextSwitchTo(old);
 }
 
 static const char *
@@ -108,19 +119,20 @@ vsfd_seen_type(const VsfdKeySeen *k)
 static void
 vsfd_see_store(const cJSON *store, void *arg)
 {
-	List	  **stores = (List **) arg;
+	VsfdStoreList *list = (VsfdStoreList *) arg;
 	const char *id = vs_json_get_string(store, "id");
 	const char *name = vs_json_get_string(store, "name");
+	MemoryContext old;
 	VsfdStore  *s;
 
 	if (id == NULL)
 		return;
+	old = MemoryContextSwitchTo(list->cxt);
 	s = palloc0(sizeof(VsfdStore));
-	s->id = pg_any_to_server(id, strlen(id), PG_UTF8);
-	s->name = (name && name[0]) ? pg_any_to_server(name, strlen(name), PG_UTF8) : s->id;
-	s->id = pstrdup(s->id);
-	s->name = pstrdup(s->name);
-	*stores = lappend(*stores, s);
+	s->id = pstrdup(pg_any_to_server(id, strlen(id), PG_UTF8));
+	s->name = (name && name[0]) ? pstrdup(pg_any_to_server(name, strlen(name), PG_UTF8)) : s->id;
+	list->stores = lappend(list->stores, s);
+	MemoryContextSwitchTo(old);
 }
 
 /* A name of at most NAMEDATALEN - 1 bytes, not yet in used (a suffix otherwise). */
@@ -171,7 +183,7 @@ vsfd_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	VsCredential *cred = vsfd_credential(serverOid, GetUserId(), NULL);
 	ForeignServer *server = GetForeignServer(serverOid);
 	int64		sample = VSFD_SAMPLE_DEFAULT;
-	List	   *stores = NIL;
+	VsfdStoreList stores = {CurrentMemoryContext, NIL};
 	List	   *tables = NIL;
 	List	   *commands = NIL;
 	ListCell   *lc;
@@ -222,10 +234,10 @@ vsfd_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 		vsfd_see_store(vs_api_call(&req), &stores);
 	}
 
-	foreach(lc, stores)
+	foreach(lc, stores.stores)
 	{
 		VsfdStore  *s = (VsfdStore *) lfirst(lc);
-		VsfdStoreSeen seen = {0};
+		VsfdStoreSeen seen = {CurrentMemoryContext, NIL};
 		VsPager		pager = {0};
 		StringInfoData sql;
 		List	   *columns = NIL;

@@ -32,6 +32,8 @@
 #include "parser/parsetree.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
@@ -435,7 +437,7 @@ vsfd_search(ForeignScanState *node)
 		if (st->ranker)
 			vs_json_add_string(ranking, "ranker", st->ranker);
 		if (st->threshold >= 0)
-			vs_json_add_number(ranking, "score_threshold", st->threshold);
+			vsfd_add_number(ranking, "score_threshold", st->threshold);
 	}
 
 	n = st->nqueries;
@@ -804,6 +806,32 @@ vsfd_show(VsfdShow *sh, Expr *expr)
 
 static bool vsfd_const_int(Expr *e, int64 *v);
 
+/* A constant as the JSON value sent, anything else as its expression. */
+static char *
+vsfd_show_json(VsfdShow *sh, Expr *expr)
+{
+	Const	   *c = (Const *) expr;
+	StringInfoData buf;
+
+	if (!IsA(expr, Const) || c->constisnull)
+		return vsfd_show(sh, expr);
+	initStringInfo(&buf);
+	switch (c->consttype)
+	{
+		case TEXTOID:
+			escape_json(&buf, TextDatumGetCString(c->constvalue));
+			return buf.data;
+		case BOOLOID:
+			return pstrdup(DatumGetBool(c->constvalue) ? "true" : "false");
+		case FLOAT8OID:
+			return float8out_internal(DatumGetFloat8(c->constvalue));
+		case FLOAT4OID:
+			return float8out_internal((double) DatumGetFloat4(c->constvalue));
+		default:
+			return vsfd_show(sh, expr);
+	}
+}
+
 /* An integer constant as a number, anything else as its expression. */
 static char *
 vsfd_show_int(VsfdShow *sh, Expr *expr)
@@ -900,20 +928,20 @@ vsfd_explain(ForeignScanState *node, ExplainState *es)
 	/* ranking options and rewrite_query, when sent */
 	resetStringInfo(&buf);
 	if (in[VSFD_X_RANKER])
-		appendStringInfo(&buf, "\"ranker\": %s", vsfd_show(&sh, in[VSFD_X_RANKER]));
+		appendStringInfo(&buf, "\"ranker\": %s", vsfd_show_json(&sh, in[VSFD_X_RANKER]));
 	else if (st->table->ranker)
 		appendStringInfo(&buf, "\"ranker\": \"%s\"", st->table->ranker);
 	if (in[VSFD_X_SCORE])
 		appendStringInfo(&buf, "%s\"score_threshold\": %s%s", buf.len ? ", " : "",
 						 st->table->score_threshold >= 0 ? "greatest of the table's and " : "",
-						 vsfd_show(&sh, in[VSFD_X_SCORE]));
+						 vsfd_show_json(&sh, in[VSFD_X_SCORE]));
 	else if (st->table->score_threshold >= 0)
 		appendStringInfo(&buf, "%s\"score_threshold\": %g", buf.len ? ", " : "",
 						 st->table->score_threshold);
 	if (buf.len)
 		ExplainPropertyText("Ranking Options", psprintf("{%s}", buf.data), es);
 	if (in[VSFD_X_REWRITE])
-		ExplainPropertyText("Rewrite Query", vsfd_show(&sh, in[VSFD_X_REWRITE]), es);
+		ExplainPropertyText("Rewrite Query", vsfd_show_json(&sh, in[VSFD_X_REWRITE]), es);
 	else if (st->table->rewrite_query >= 0)
 		ExplainPropertyText("Rewrite Query", st->table->rewrite_query ? "true" : "false", es);
 

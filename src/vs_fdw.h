@@ -200,6 +200,7 @@ extern VsfdNode *vsfd_translate_list(VsfdContext *ctx, List *clauses);
 /* The filter as the API's JSON (owned by the current context), or as text. */
 extern cJSON *vsfd_node_json(const VsfdNode *node);
 extern void vsfd_node_text(StringInfo buf, const VsfdNode *node);
+extern void vsfd_add_number(cJSON *obj, const char *key, double d);
 
 /* A JSON number as the column's type (the inverse of what is sent). */
 extern Datum vsfd_number_datum(const VsfdColumn *col, double x, bool *isnull,

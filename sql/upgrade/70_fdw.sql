@@ -33,15 +33,26 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'sync "%" does not exist', sync_name USING ERRCODE = '42704';
     END IF;
-    FOREACH c IN ARRAY pg_catalog.coalesce(s.attribute_columns, '{}'::text[]) LOOP
+    FOREACH c IN ARRAY COALESCE(s.attribute_columns, '{}'::text[]) LOOP
+        -- the source's type where a search table column can have it (and a
+        -- text column's collation: "C" lets string order be sent), else text
         SELECT CASE WHEN a.atttypid OPERATOR(pg_catalog.=) ANY
                          ('{text,varchar,int2,int4,int8,numeric,float8,bool,timestamptz}'::pg_catalog.regtype[])
                     THEN pg_catalog.format_type(a.atttypid, NULL)
                     WHEN a.atttypid OPERATOR(pg_catalog.=) 'float4'::pg_catalog.regtype
                     THEN 'double precision'
                     ELSE 'text' END
+               OPERATOR(pg_catalog.||)
+               CASE WHEN a.atttypid OPERATOR(pg_catalog.=) ANY ('{text,varchar}'::pg_catalog.regtype[])
+                         AND a.attcollation OPERATOR(pg_catalog.<>) t.typcollation
+                    THEN ' COLLATE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname)
+                         OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(co.collname)
+                    ELSE '' END
           INTO typ
           FROM pg_catalog.pg_attribute a
+          JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+          LEFT JOIN pg_catalog.pg_collation co ON co.oid OPERATOR(pg_catalog.=) a.attcollation
+          LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) co.collnamespace
          WHERE a.attrelid OPERATOR(pg_catalog.=) s.source AND a.attname OPERATOR(pg_catalog.=) c
            AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
         IF typ IS NULL THEN
@@ -54,7 +65,7 @@ BEGIN
             cols := cols OPERATOR(pg_catalog.||) pg_catalog.format(' OPTIONS (attribute %L)', c);
         END IF;
     END LOOP;
-    tname := pg_catalog.quote_ident(pg_catalog.coalesce(table_name, sync_name OPERATOR(pg_catalog.||) '_search'));
+    tname := pg_catalog.quote_ident(COALESCE(table_name, sync_name OPERATOR(pg_catalog.||) '_search'));
     EXECUTE pg_catalog.format('CREATE FOREIGN TABLE %s (query text, file_id text, filename text, '
                    'score double precision, content text, rank integer, attributes jsonb, '
                    'max_num_results integer%s) SERVER %I OPTIONS (vector_store_id %L)',
