@@ -237,28 +237,19 @@ INSERT INTO shapes (cond) VALUES
  ($$team LIKE 'bill%'$$),
  ($$rating * 2 > 5$$);
 
-CREATE FUNCTION vstest.shape(cond text,
-    OUT same boolean, OUT items int[], OUT searches int, OUT local_check boolean, OUT filters jsonb,
-    OUT max_num_results int)
+-- Each shape searches "policy s<n>": the word s<n> is in no file, so the
+-- results are those of "policy", and the request log tells the shapes'
+-- searches apart (one read of the log for all of them).
+CREATE FUNCTION vstest.shape(n int, cond text, OUT same boolean, OUT items int[], OUT local_check boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    got int[];
     want int[];
-    before bigint := vstest.emu_seq();
-    r jsonb;
     line text;
 BEGIN
     EXECUTE format($q$SELECT array_agg(substring(filename FROM 'item-(\d+)')::int ORDER BY 1)
-                      FROM items_search WHERE query = 'policy' AND (%s)$q$, cond) INTO got;
+                      FROM items_search WHERE query = 'policy s%s' AND (%s)$q$, n, cond) INTO items;
     EXECUTE format('SELECT array_agg(id ORDER BY id) FROM items WHERE (%s)', cond) INTO want;
-    same := got IS NOT DISTINCT FROM want;
-    items := got;
-    searches := 0;
-    FOR r IN SELECT * FROM vstest.emu_searches(before) LOOP
-        searches := searches + 1;
-        filters := r->'body'->'filters';
-        max_num_results := (r->'body'->>'max_num_results')::int;
-    END LOOP;
+    same := items IS NOT DISTINCT FROM want;
     local_check := false;
     FOR line IN EXECUTE format($q$EXPLAIN (COSTS OFF) SELECT * FROM items_search
                                  WHERE query = 'policy' AND (%s)$q$, cond) LOOP
@@ -266,51 +257,60 @@ BEGIN
     END LOOP;
 END $$;
 
+SELECT vstest.emu_seq() AS before \gset
+CREATE TEMP TABLE shape_results AS
+SELECT s.n, s.cond, r.* FROM shapes s, LATERAL vstest.shape(s.n, s.cond) r;
+CREATE TEMP TABLE shape_requests AS SELECT r->'body' AS body FROM vstest.emu_searches(:before) r;
 \pset format unaligned
 \pset fieldsep ' | '
-SELECT s.n, s.cond, r.same, r.items, r.searches, r.local_check, r.max_num_results, r.filters
-FROM shapes s, LATERAL vstest.shape(s.cond) r ORDER BY s.n;
+SELECT s.n, s.cond, s.same, s.items, count(q.body) AS searches, s.local_check,
+       max(q.body->>'max_num_results') AS max_num_results, max(q.body->>'filters')::jsonb AS filters
+FROM shape_results s LEFT JOIN shape_requests q ON q.body->>'query' = 'policy s' || s.n
+GROUP BY s.n, s.cond, s.same, s.items, s.local_check ORDER BY s.n;
 \pset format aligned
 \pset fieldsep '|'
 
 -- LIMIT: sent as max_num_results when nothing is checked locally, and the
 -- rows are SQL's top rows over all the results (a materialized CTE is not
 -- offered the LIMIT)
-CREATE FUNCTION vstest.limited(cond text, tail text,
-    OUT same boolean, OUT items int[], OUT searches int, OUT max_num_results int, OUT limit_node boolean)
+CREATE FUNCTION vstest.limited(n int, cond text, tail text,
+    OUT same boolean, OUT items int[], OUT limit_node boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     want int[];
-    before bigint;
     line text;
 BEGIN
     EXECUTE format($q$WITH r AS MATERIALIZED (SELECT * FROM items_search WHERE query = 'policy' AND (%s))
                       SELECT array_agg(i) FROM (SELECT substring(filename FROM 'item-(\d+)')::int AS i
                                                 FROM r %s) x$q$, cond, tail) INTO want;
-    before := vstest.emu_seq();
     EXECUTE format($q$SELECT array_agg(i) FROM (SELECT substring(filename FROM 'item-(\d+)')::int AS i
-                      FROM items_search WHERE query = 'policy' AND (%s) %s) x$q$, cond, tail) INTO items;
+                      FROM items_search WHERE query = 'policy l%s' AND (%s) %s) x$q$, n, cond, tail) INTO items;
     same := items IS NOT DISTINCT FROM want;
-    SELECT count(*), max((r->'body'->>'max_num_results')::int) INTO searches, max_num_results
-    FROM vstest.emu_searches(before) r;
     limit_node := false;
     FOR line IN EXECUTE format($q$EXPLAIN (COSTS OFF) SELECT * FROM items_search
                                  WHERE query = 'policy' AND (%s) %s$q$, cond, tail) LOOP
         limit_node := limit_node OR line ~ 'Limit';
     END LOOP;
 END $$;
-SELECT t.cond, t.tail, r.*
-FROM (VALUES ($$true$$, 'ORDER BY score DESC LIMIT 3'),
-             ($$true$$, 'ORDER BY rank LIMIT 2 OFFSET 1'),
-             ($$true$$, 'LIMIT 4'),
-             ($$team <> 'billing'$$, 'ORDER BY score DESC LIMIT 3'),
-             ($$public IS NOT UNKNOWN$$, 'ORDER BY score DESC, rank LIMIT 2'),
-             ($$team IS NULL$$, 'ORDER BY score DESC LIMIT 2'),
-             ($$true$$, 'ORDER BY filename LIMIT 2'),
-             ($$true$$, 'ORDER BY score DESC LIMIT 0'),
-             ($$true$$, 'ORDER BY score DESC LIMIT 100'),
-             ($$true$$, 'ORDER BY score DESC OFFSET 10')) t(cond, tail),
-     LATERAL vstest.limited(t.cond, t.tail) r;
+SELECT vstest.emu_seq() AS before \gset
+CREATE TEMP TABLE limited_results AS
+SELECT t.n, t.cond, t.tail, r.*
+FROM (VALUES (1, $$true$$, 'ORDER BY score DESC LIMIT 3'),
+             (2, $$true$$, 'ORDER BY rank LIMIT 2 OFFSET 1'),
+             (3, $$true$$, 'LIMIT 4'),
+             (4, $$team <> 'billing'$$, 'ORDER BY score DESC LIMIT 3'),
+             (5, $$public IS NOT UNKNOWN$$, 'ORDER BY score DESC, rank LIMIT 2'),
+             (6, $$team IS NULL$$, 'ORDER BY score DESC LIMIT 2'),
+             (7, $$true$$, 'ORDER BY filename LIMIT 2'),
+             (8, $$true$$, 'ORDER BY score DESC LIMIT 0'),
+             (9, $$true$$, 'ORDER BY score DESC LIMIT 100'),
+             (10, $$true$$, 'ORDER BY score DESC OFFSET 10')) t(n, cond, tail),
+     LATERAL vstest.limited(t.n, t.cond, t.tail) r;
+SELECT l.cond, l.tail, l.same, l.items, count(r) AS searches,
+       max((r->'body'->>'max_num_results')::int) AS max_num_results, l.limit_node
+FROM limited_results l
+LEFT JOIN vstest.emu_searches(:before) r ON r->'body'->>'query' = 'policy l' || l.n
+GROUP BY l.n, l.cond, l.tail, l.same, l.items, l.limit_node ORDER BY l.n;
 
 -- what the plan says is sent, and what is checked locally
 SELECT vstest.explain($$SELECT filename FROM items_search
