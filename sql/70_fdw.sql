@@ -455,6 +455,11 @@ SELECT * FROM vstest.try($$SELECT * FROM items_search WHERE query = 'x' AND rank
 SELECT * FROM vstest.try($$SELECT * FROM items_search WHERE query = 'x' LIMIT -1$$);
 SELECT count(*) AS searches FROM vstest.emu_searches(:before);
 
+-- many queries at once are bounded by the statement's request cap
+SET vectorstore.max_requests_per_statement = 2;
+SELECT * FROM vstest.try($$SELECT count(*) FROM items_search WHERE query = ANY (ARRAY['a', 'b', 'c'])$$);
+RESET vectorstore.max_requests_per_statement;
+
 -- definitions: options and column types are checked
 CREATE FOREIGN TABLE bad1 (query text) SERVER vectorstore OPTIONS (vector_store_id 'vs_1', api_key 'sk-1');
 CREATE FOREIGN TABLE bad2 (query text) SERVER vectorstore OPTIONS (vector_store 'vs_1');
@@ -524,6 +529,10 @@ SELECT vs_credential_revoke('fdw-team', 'fdw_alice');
 SET ROLE fdw_bob;
 SELECT * FROM vstest.try($$SELECT count(*) FROM fdw_alice.alice_billing$$);
 RESET ROLE;
+-- IMPORT FOREIGN SCHEMA uses the importing role's credential, checked alike
+SET ROLE fdw_bob;
+SELECT * FROM vstest.try($$IMPORT FOREIGN SCHEMA vector_stores FROM SERVER vectorstore INTO fdw_alice$$);
+RESET ROLE;
 DROP SCHEMA fdw_alice CASCADE;
 DROP USER MAPPING FOR fdw_alice SERVER vectorstore;
 GRANT USAGE ON FOREIGN SERVER vectorstore TO PUBLIC;
@@ -555,6 +564,20 @@ FROM imported."fdw items" WHERE query = 'policy' AND team = 'billing' AND year >
 IMPORT FOREIGN SCHEMA :"other" FROM SERVER vectorstore INTO public;
 SELECT count(*) AS rows FROM public."fdw empty" WHERE query = 'anything';
 IMPORT FOREIGN SCHEMA vector_stores FROM SERVER vectorstore INTO imported OPTIONS (sample '5');
+-- names from the server are quoted in the statements IMPORT runs
+SELECT id AS odd FROM vs_store_create(name => 'x"; DROP TABLE items; --') \gset
+SELECT count(*) FILTER (WHERE u.status = 'completed') AS completed
+FROM vs_upload_many(:'odd', ARRAY['odd.txt'], ARRAY['odd policy'],
+                    ARRAY['{"a''b\"c; DROP TABLE items": "v", "query": 1}'::jsonb]) u;
+IMPORT FOREIGN SCHEMA :"odd" FROM SERVER vectorstore INTO imported;
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+       array_to_string(a.attfdwoptions, ',') AS options
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE c.relnamespace = 'imported'::regnamespace AND c.relname LIKE 'x%' AND a.attnum > 8
+ORDER BY a.attnum;
+SELECT count(*) AS items_still_there FROM items;
+SELECT "query_attribute", "a'b""c; DROP TABLE items" FROM imported."x""; DROP TABLE items; --"
+WHERE query = 'odd policy';
 DROP SCHEMA imported CASCADE;
 DROP FOREIGN TABLE public."fdw empty";
 
