@@ -269,6 +269,8 @@ FROM shape_results s LEFT JOIN shape_requests q ON q.body->>'query' = 'policy s'
 GROUP BY s.n, s.cond, s.same, s.items, s.local_check ORDER BY s.n;
 \pset format aligned
 \pset fieldsep '|'
+-- every shape gives SQL's rows
+SELECT count(*) AS shapes, count(*) FILTER (WHERE NOT same) AS wrong FROM shape_results;
 
 -- LIMIT: sent as max_num_results when nothing is checked locally, and the
 -- rows are SQL's top rows over all the results (a materialized CTE is not
@@ -311,6 +313,7 @@ SELECT l.cond, l.tail, l.same, l.items, count(r) AS searches,
 FROM limited_results l
 LEFT JOIN vstest.emu_searches(:before) r ON r->'body'->>'query' = 'policy l' || l.n
 GROUP BY l.n, l.cond, l.tail, l.same, l.items, l.limit_node ORDER BY l.n;
+SELECT count(*) AS cases, count(*) FILTER (WHERE NOT same) AS wrong FROM limited_results;
 
 -- what the plan says is sent, and what is checked locally
 SELECT vstest.explain($$SELECT filename FROM items_search

@@ -530,7 +530,8 @@ vsfd_number(const VsfdColumn *col, Oid type, Datum v, double *d, int *cmp, int *
 				}
 				if (numeric_is_inf(n))
 				{
-					*inf = DatumGetInt32(DirectFunctionCall1(numeric_sign, v)) > 0 ? 1 : -1;
+					*inf = DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+															 NumericGetDatum(int64_to_numeric(0)))) > 0 ? 1 : -1;
 					return;
 				}
 				s = DatumGetCString(DirectFunctionCall1(numeric_out, v));
