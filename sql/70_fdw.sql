@@ -400,6 +400,13 @@ SELECT q.qid, substring(s.filename FROM 'item-(\d+)')::int AS item
 FROM questions q JOIN items_search s ON s.query = q.question
 WHERE s.max_num_results = 1 ORDER BY q.qid;
 SELECT count(*) AS searches FROM vstest.emu_searches(:before);
+-- an outer row asking what the one before asked is answered without a request
+SELECT vstest.emu_seq() AS before \gset
+SELECT q.n, substring(s.filename FROM 'item-(\d+)')::int AS item
+FROM (VALUES (1, 'policy word'), (2, 'policy word'), (3, 'policy end')) q(n, x)
+JOIN items_search s ON s.query = q.x
+WHERE s.max_num_results = 1 ORDER BY q.n;
+SELECT r->'body'->>'query' AS query FROM vstest.emu_searches(:before) r;
 
 -- query = ANY(array): each searched on its own, concurrently; the query
 -- column tells rows apart; duplicates and NULLs are searched once / never

@@ -14,9 +14,9 @@
  * says how many, and EXPLAIN ANALYZE counts them. Rows are never wrong;
  * at worst, with a LIMIT sent, fewer.
  *
- * A rescan without new parameters replays the rows of the last search
- * (a search on the inner side of a nested loop is sent once); new
- * parameters (a nested loop's outer row, LATERAL) search again.
+ * A rescan evaluates the inputs again when its parameters changed (a
+ * nested loop's outer row, LATERAL); a search whose requests are those of
+ * the scan's last search is answered from its rows, without a request.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,20 +58,11 @@ typedef struct VsfdValueSlot
 	ExprState  *state;
 } VsfdValueSlot;
 
-typedef struct VsfdScan
+/* One search: what was asked and what came back, in its own memory. */
+typedef struct VsfdSearch
 {
-	VsfdTable  *table;
-	VsfdContext ctx;
-	char	  **keys;			/* attribute keys in UTF-8, by attno - 1 */
-	List	   *filters;
-	Expr	   *inputs[VSFD_X_COUNT];
-	int			flags;
-	VsCredential *cred;
-	List	   *values;			/* VsfdValueSlot: value expressions */
-	MemoryContext result_cxt;	/* the current search's results */
-
-	/* the current search */
-	bool		searched;
+	MemoryContext cxt;
+	char	   *signature;		/* the requests, to know the same search again */
 	char	  **queries;
 	int			nqueries;
 	int64		max_shown;		/* the max_num_results column */
@@ -83,6 +74,22 @@ typedef struct VsfdScan
 	int64		offset;
 	VsfdRow    *rows;
 	int			nrows;
+} VsfdSearch;
+
+typedef struct VsfdScan
+{
+	VsfdTable  *table;
+	VsfdContext ctx;
+	char	  **keys;			/* attribute keys in UTF-8, by attno - 1 */
+	List	   *filters;
+	Expr	   *inputs[VSFD_X_COUNT];
+	int			flags;
+	VsCredential *cred;
+	List	   *values;			/* VsfdValueSlot: value expressions */
+
+	/* the current search, and where the scan is in its rows */
+	VsfdSearch *cur;
+	bool		searched;
 	int			next;
 	int64		skipped;
 	int64		returned;
@@ -160,7 +167,7 @@ vsfd_int_datum(Datum d, Oid type)
  * row at all (a NULL compared, an empty query list, LIMIT 0): no request.
  */
 static bool
-vsfd_inputs(ForeignScanState *node)
+vsfd_inputs(ForeignScanState *node, VsfdSearch *s)
 {
 	VsfdScan   *st = (VsfdScan *) node->fdw_state;
 	Datum		d;
@@ -180,8 +187,8 @@ vsfd_inputs(ForeignScanState *node)
 
 		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &nulls, &n);
-		st->queries = palloc(sizeof(char *) * Max(n, 1));
-		st->nqueries = 0;
+		s->queries = palloc(sizeof(char *) * Max(n, 1));
+		s->nqueries = 0;
 		for (int i = 0; i < n; i++)
 		{
 			char	   *q;
@@ -190,22 +197,22 @@ vsfd_inputs(ForeignScanState *node)
 			if (nulls[i])
 				continue;
 			q = TextDatumGetCString(elems[i]);
-			for (int k = 0; k < st->nqueries && !seen; k++)
-				seen = strcmp(st->queries[k], q) == 0;
+			for (int k = 0; k < s->nqueries && !seen; k++)
+				seen = strcmp(s->queries[k], q) == 0;
 			if (!seen)
-				st->queries[st->nqueries++] = q;
+				s->queries[s->nqueries++] = q;
 		}
 	}
 	else
 	{
-		st->queries = palloc(sizeof(char *));
-		st->queries[0] = TextDatumGetCString(d);
-		st->nqueries = 1;
+		s->queries = palloc(sizeof(char *));
+		s->queries[0] = TextDatumGetCString(d);
+		s->nqueries = 1;
 	}
-	if (st->nqueries == 0)
+	if (s->nqueries == 0)
 		return false;
-	for (int i = 0; i < st->nqueries; i++)
-		if (st->queries[i][0] == '\0')
+	for (int i = 0; i < s->nqueries; i++)
+		if (s->queries[i][0] == '\0')
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("query must not be empty")));
@@ -223,36 +230,36 @@ vsfd_inputs(ForeignScanState *node)
 		has_max = true;
 	}
 
-	st->rewrite = st->table->rewrite_query;
+	s->rewrite = st->table->rewrite_query;
 	if (vsfd_input_value(node, VSFD_X_REWRITE, &d, &isnull))
 	{
 		if (isnull)
 			return false;
-		st->rewrite = DatumGetBool(d) ? 1 : 0;
+		s->rewrite = DatumGetBool(d) ? 1 : 0;
 	}
 
-	st->ranker = st->table->ranker;
+	s->ranker = st->table->ranker;
 	if (vsfd_input_value(node, VSFD_X_RANKER, &d, &isnull))
 	{
 		bool		ok = false;
 
 		if (isnull)
 			return false;
-		st->ranker = TextDatumGetCString(d);
+		s->ranker = TextDatumGetCString(d);
 		for (int i = 0; vsfd_rankers[i]; i++)
-			ok |= strcmp(st->ranker, vsfd_rankers[i]) == 0;
+			ok |= strcmp(s->ranker, vsfd_rankers[i]) == 0;
 		if (!ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("ranker must be one of none, auto, default-2024-11-15, not \"%s\"",
-							st->ranker)));
+							s->ranker)));
 	}
 
 	/*
 	 * score >= v: the API's scores are 0..1, so v above 1 holds for no
 	 * result and v at or below 0 for every one.
 	 */
-	st->threshold = st->table->score_threshold;
+	s->threshold = st->table->score_threshold;
 	if (vsfd_input_value(node, VSFD_X_SCORE, &d, &isnull))
 	{
 		double		v;
@@ -263,44 +270,44 @@ vsfd_inputs(ForeignScanState *node)
 			(double) DatumGetFloat4(d) : DatumGetFloat8(d);
 		if (isnan(v) || v > 1)
 			return false;
-		if (v > 0 && v > st->threshold)
-			st->threshold = v;
+		if (v > 0 && v > s->threshold)
+			s->threshold = v;
 	}
 
 	/* LIMIT / OFFSET of an upper path: max_num_results is LIMIT + OFFSET */
-	st->limit = -1;
-	st->offset = 0;
+	s->limit = -1;
+	s->offset = 0;
 	if (st->flags & VSFD_F_LIMIT)
 	{
 		if (vsfd_input_value(node, VSFD_X_LIMIT, &d, &isnull) && !isnull)
 		{
-			st->limit = DatumGetInt64(d);
-			if (st->limit < 0)
+			s->limit = DatumGetInt64(d);
+			if (s->limit < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE),
 						 errmsg("LIMIT must not be negative")));
 		}
 		if (vsfd_input_value(node, VSFD_X_OFFSET, &d, &isnull) && !isnull)
 		{
-			st->offset = DatumGetInt64(d);
-			if (st->offset < 0)
+			s->offset = DatumGetInt64(d);
+			if (s->offset < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE),
 						 errmsg("OFFSET must not be negative")));
 		}
 	}
-	if (st->limit == 0)
+	if (s->limit == 0)
 		return false;
-	st->asked = (int) max;
-	if (st->limit > 0)
+	s->asked = (int) max;
+	if (s->limit > 0)
 	{
-		int64		want = st->offset >= VSFD_MAX_RESULTS ? VSFD_MAX_RESULTS
-			: Min(st->limit, VSFD_MAX_RESULTS) + st->offset;
+		int64		want = s->offset >= VSFD_MAX_RESULTS ? VSFD_MAX_RESULTS
+			: Min(s->limit, VSFD_MAX_RESULTS) + s->offset;
 
 		want = Min(want, VSFD_MAX_RESULTS);
-		st->asked = has_max ? (int) Min(max, want) : (int) want;
+		s->asked = has_max ? (int) Min(max, want) : (int) want;
 	}
-	st->max_shown = has_max ? max : st->asked;
+	s->max_shown = has_max ? max : s->asked;
 	return true;
 }
 
@@ -310,7 +317,7 @@ vsfd_inputs(ForeignScanState *node)
  */
 typedef struct VsfdRead
 {
-	VsfdScan   *st;
+	VsfdSearch *search;
 	const VsRequest *reqs;
 	cJSON	  **pages;
 	char	  **errors;
@@ -325,7 +332,7 @@ vsfd_read_page(int i, VsResponse *resp, void *arg)
 
 	if (!VS_HTTP_OK(resp) || resp->invalid)
 		return;					/* kept for vs_report_error */
-	old = MemoryContextSwitchTo(rd->st->result_cxt);
+	old = MemoryContextSwitchTo(rd->search->cxt);
 	rd->pages[i] = vs_json_try_parse_response(&rd->reqs[i], resp, &rd->errors[i]);
 	MemoryContextSwitchTo(old);
 	vs_response_release(resp);
@@ -396,11 +403,20 @@ vsfd_page_rows(VsfdScan *st, const VsRequest *req, const cJSON *page, int query,
 	st->total_results += n;
 }
 
+/*
+ * Evaluate the plan's inputs and filter and search, in a memory context of
+ * the search's own. The same requests as the last search's (a rescan whose
+ * parameters changed back, a nested loop's outer rows asking the same) are
+ * answered from its rows without sending anything.
+ */
 static void
 vsfd_search(ForeignScanState *node)
 {
 	VsfdScan   *st = (VsfdScan *) node->fdw_state;
-	MemoryContext old;
+	MemoryContext cxt = AllocSetContextCreate(node->ss.ps.state->es_query_cxt,
+											  "vectorstore search", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	VsfdSearch *s = palloc0(sizeof(VsfdSearch));
 	VsfdContext ctx = st->ctx;
 	VsfdNode   *filter;
 	cJSON	   *filter_json = NULL;
@@ -409,60 +425,71 @@ vsfd_search(ForeignScanState *node)
 	VsResponse *resps;
 	VsfdRead	rd;
 	char	   *path;
+	StringInfoData sig;
 	List	   *rows = NIL;
 	ListCell   *lc;
 	int			n;
 
-	MemoryContextReset(st->result_cxt);
-	old = MemoryContextSwitchTo(st->result_cxt);
-	st->rows = NULL;
-	st->nrows = st->next = 0;
+	s->cxt = cxt;
+	s->signature = "";
+	st->next = 0;
 	st->skipped = st->returned = st->rejected = 0;
 	st->searched = true;
 
-	if (!vsfd_inputs(node))
-		goto done;
+	if (!vsfd_inputs(node, s))
+		goto adopt;				/* true for no row: nothing to ask */
 	ctx.value_fn = vsfd_eval;
 	ctx.value_arg = node;
 	filter = vsfd_translate_list(&ctx, st->filters);
 	if (filter == NULL)
 		elog(ERROR, "vectorstore: a planned filter cannot be written");
 	if (filter->kind == VSFD_FALSE)
-		goto done;				/* true for no row: nothing to ask */
+		goto adopt;
 	if (filter->kind != VSFD_TRUE)
 		filter_json = vsfd_node_json(filter);
-	if (st->ranker || st->threshold >= 0)
+	if (s->ranker || s->threshold >= 0)
 	{
 		ranking = vs_json_new_object();
-		if (st->ranker)
-			vs_json_add_string(ranking, "ranker", st->ranker);
-		if (st->threshold >= 0)
-			vsfd_add_number(ranking, "score_threshold", st->threshold);
+		if (s->ranker)
+			vs_json_add_string(ranking, "ranker", s->ranker);
+		if (s->threshold >= 0)
+			vsfd_add_number(ranking, "score_threshold", s->threshold);
 	}
 
-	n = st->nqueries;
+	n = s->nqueries;
 	reqs = palloc0(sizeof(VsRequest) * n);
 	resps = palloc0(sizeof(VsResponse) * n);
 	path = vs_path("/vector_stores/%s/search", st->table->vector_store_id);
+	initStringInfo(&sig);
 	for (int i = 0; i < n; i++)
 	{
 		cJSON	   *body = vs_json_new_object();
 
-		vs_json_add_string(body, "query", st->queries[i]);
-		vs_json_add_number(body, "max_num_results", st->asked);
+		vs_json_add_string(body, "query", s->queries[i]);
+		vs_json_add_number(body, "max_num_results", s->asked);
 		if (filter_json)
 			vs_json_add_ref(body, "filters", filter_json);
 		if (ranking)
 			vs_json_add_ref(body, "ranking_options", ranking);
-		if (st->rewrite >= 0)
-			vs_json_add_bool(body, "rewrite_query", st->rewrite == 1);
+		if (s->rewrite >= 0)
+			vs_json_add_bool(body, "rewrite_query", s->rewrite == 1);
 		reqs[i].method = "POST";
 		reqs[i].path = path;
 		reqs[i].json = body;
 		reqs[i].beta = true;
 		reqs[i].cred = st->cred;
+		appendStringInfo(&sig, "%s\n%s\n", path, vs_json_print(body));
 	}
-	rd.st = st;
+	s->signature = sig.data;
+	if (st->cur && strcmp(st->cur->signature, s->signature) == 0)
+	{
+		/* the same search again: its rows are the answer */
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return;
+	}
+
+	rd.search = s;
 	rd.reqs = reqs;
 	rd.pages = palloc0(sizeof(cJSON *) * n);
 	rd.errors = palloc0(sizeof(char *) * n);
@@ -486,14 +513,17 @@ vsfd_search(ForeignScanState *node)
 					 errcontext("vectorstore request: %s %s", reqs[i].method, reqs[i].path)));
 		vsfd_page_rows(st, &reqs[i], rd.pages[i], i, &rows);
 	}
-	st->nrows = list_length(rows);
-	st->rows = palloc(sizeof(VsfdRow) * Max(st->nrows, 1));
+	s->nrows = list_length(rows);
+	s->rows = palloc(sizeof(VsfdRow) * Max(s->nrows, 1));
 	n = 0;
 	foreach(lc, rows)
-		st->rows[n++] = *(VsfdRow *) lfirst(lc);
+		s->rows[n++] = *(VsfdRow *) lfirst(lc);
 	/* one order for all queries: score descending (see fdw.c) */
-	qsort(st->rows, st->nrows, sizeof(VsfdRow), vsfd_row_cmp);
-done:
+	qsort(s->rows, s->nrows, sizeof(VsfdRow), vsfd_row_cmp);
+adopt:
+	if (st->cur)
+		MemoryContextDelete(st->cur->cxt);
+	st->cur = s;
 	MemoryContextSwitchTo(old);
 }
 
@@ -575,7 +605,7 @@ vsfd_column(VsfdScan *st, const VsfdRow *row, int attno, bool *isnull)
 	switch (col->kind)
 	{
 		case VSFD_COL_QUERY:
-			return CStringGetTextDatum(st->queries[row->query]);
+			return CStringGetTextDatum(st->cur->queries[row->query]);
 		case VSFD_COL_FILE_ID:
 			return vsfd_text(file_id);
 		case VSFD_COL_FILENAME:
@@ -622,12 +652,12 @@ vsfd_column(VsfdScan *st, const VsfdRow *row, int attno, bool *isnull)
 		case VSFD_COL_RAW:
 			return vs_json_to_jsonb(it);
 		case VSFD_COL_MAX_NUM_RESULTS:
-			return vsfd_int_result(col->typid, st->max_shown);
+			return vsfd_int_result(col->typid, st->cur->max_shown);
 		case VSFD_COL_REWRITE_QUERY:
-			return BoolGetDatum(st->rewrite == 1);
+			return BoolGetDatum(st->cur->rewrite == 1);
 		case VSFD_COL_RANKER:
 			/* what was sent, else the API's default */
-			return CStringGetTextDatum(st->ranker ? st->ranker : "auto");
+			return CStringGetTextDatum(st->cur->ranker ? st->cur->ranker : "auto");
 		case VSFD_COL_ATTRIBUTE:
 			return vsfd_attribute(st, col, attno, attrs, file_id, isnull);
 		case VSFD_COL_DROPPED:
@@ -700,9 +730,6 @@ vsfd_begin_scan(ForeignScanState *node, int eflags)
 	rte = exec_rt_fetch(rtindex, estate);
 	userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 	st->cred = vsfd_credential(st->table->serverid, userid, st->table->relname);
-	st->result_cxt = AllocSetContextCreate(estate->es_query_cxt,
-										   "vectorstore search results",
-										   ALLOCSET_DEFAULT_SIZES);
 }
 
 TupleTableSlot *
@@ -712,16 +739,19 @@ vsfd_iterate(ForeignScanState *node)
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 
+	VsfdSearch *s;
+
 	if (!st->searched)
 		vsfd_search(node);
+	s = st->cur;
 	for (;;)
 	{
 		const VsfdRow *row;
 
 		ExecClearTuple(slot);
-		if (st->next >= st->nrows || (st->limit >= 0 && st->returned >= st->limit))
+		if (st->next >= s->nrows || (s->limit >= 0 && st->returned >= s->limit))
 			break;
-		row = &st->rows[st->next++];
+		row = &s->rows[st->next++];
 		vsfd_fill(st, row, slot);
 		if (node->fdw_recheck_quals)
 		{
@@ -733,7 +763,7 @@ vsfd_iterate(ForeignScanState *node)
 				continue;
 			}
 		}
-		if (st->skipped < st->offset)
+		if (st->skipped < s->offset)
 		{
 			st->skipped++;
 			continue;
@@ -760,7 +790,7 @@ vsfd_rescan(ForeignScanState *node)
 {
 	VsfdScan   *st = (VsfdScan *) node->fdw_state;
 
-	/* new parameters: search again; else the same rows again */
+	/* new parameters: evaluate again (the same search keeps its rows) */
 	if (node->ss.ps.chgParam != NULL)
 		st->searched = false;
 	st->next = 0;
