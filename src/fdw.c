@@ -548,7 +548,7 @@ vsfd_all_columns_tlist(VsfdTable *table, Index relid)
 			continue;
 		tlist = lappend(tlist,
 						makeTargetEntry((Expr *) makeVar(relid, i + 1, col->typid, col->typmod,
-														 get_typcollation(col->typid), 0),
+														 col->collation, 0),
 										list_length(tlist) + 1, NULL, false));
 	}
 	return tlist;

@@ -351,6 +351,7 @@ vsfd_table(Oid relid)
 		col->name = pstrdup(NameStr(att->attname));
 		col->typid = att->atttypid;
 		col->typmod = att->atttypmod;
+		col->collation = att->attcollation;
 		foreach(lc, GetForeignColumnOptions(relid, att->attnum))
 		{
 			DefElem    *def = (DefElem *) lfirst(lc);

@@ -10,8 +10,8 @@
  * plan's fdw_recheck_quals: the filter and the inputs). When the API
  * answers as its documentation and the emulator say, that removes
  * nothing; when a server compares differently (a string order, a missing
- * attribute), the wrong rows are left out rather than shown, a WARNING
- * says how many, and EXPLAIN ANALYZE counts them. Rows are never wrong;
+ * attribute), the wrong rows are left out rather than shown, a WARNING at
+ * the end of the scan says how many, and EXPLAIN ANALYZE counts them. Rows are never wrong;
  * at worst, with a LIMIT sent, fewer.
  *
  * A rescan evaluates the inputs again when its parameters changed (a
@@ -93,7 +93,6 @@ typedef struct VsfdScan
 	int			next;
 	int64		skipped;
 	int64		returned;
-	int64		rejected;
 
 	/* totals for EXPLAIN ANALYZE */
 	int64		total_requests;
@@ -433,7 +432,7 @@ vsfd_search(ForeignScanState *node)
 	s->cxt = cxt;
 	s->signature = "";
 	st->next = 0;
-	st->skipped = st->returned = st->rejected = 0;
+	st->skipped = st->returned = 0;
 	st->searched = true;
 
 	if (!vsfd_inputs(node, s))
@@ -758,7 +757,6 @@ vsfd_iterate(ForeignScanState *node)
 			econtext->ecxt_scantuple = slot;
 			if (!ExecQual(node->fdw_recheck_quals, econtext))
 			{
-				st->rejected++;
 				st->total_rejected++;
 				continue;
 			}
@@ -770,17 +768,6 @@ vsfd_iterate(ForeignScanState *node)
 		}
 		st->returned++;
 		return slot;
-	}
-	if (st->rejected > 0)
-	{
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("the vector store API returned " INT64_FORMAT " search results that do not satisfy the conditions sent; they were left out",
-						st->rejected),
-				 errdetail("Foreign table \"%s\": the server does not compare attributes as the API documents it.",
-						   st->table->relname),
-				 errhint("With a LIMIT sent as max_num_results, fewer rows than asked for may come back.")));
-		st->rejected = 0;
 	}
 	return slot;
 }
@@ -794,13 +781,24 @@ vsfd_rescan(ForeignScanState *node)
 	if (node->ss.ps.chgParam != NULL)
 		st->searched = false;
 	st->next = 0;
-	st->skipped = st->returned = st->rejected = 0;
+	st->skipped = st->returned = 0;
 }
 
 void
 vsfd_end_scan(ForeignScanState *node)
 {
-	/* the results live in the query's memory; the credential with it */
+	VsfdScan   *st = (VsfdScan *) node->fdw_state;
+
+	/* once per scan, however many rescans: the rows the API got wrong */
+	if (st && st->total_rejected > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("the vector store API returned " INT64_FORMAT " search results that do not satisfy the conditions sent; they were left out",
+						st->total_rejected),
+				 errdetail("Foreign table \"%s\": the server does not compare attributes as the API documents it.",
+						   st->table->relname),
+				 errhint("With a LIMIT sent as max_num_results, fewer rows than asked for may come back.")));
+	/* the results live in the query's memory, the credential with them */
 }
 
 /* ---------------------------------------------------------------------

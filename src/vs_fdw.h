@@ -60,6 +60,7 @@ typedef struct VsfdColumn
 	char	   *key;			/* attribute key (server encoding) */
 	Oid			typid;
 	int32		typmod;
+	Oid			collation;
 	Oid			family;			/* btree opfamily of the type (attributes) */
 } VsfdColumn;
 
