@@ -836,7 +836,6 @@ vsfd_array(VsfdContext *ctx, ScalarArrayOpExpr *sa, bool positive)
 				VsfdNode   *node;
 
 				node = vsfd_cmp_node(col, member ? "in" : "nin", vsfd_shown(shown));
-				node->array_shown = true;
 				return member ? node : vsfd_pair(VSFD_AND, node, vsfd_present(col));
 			}
 		case VSFD_VALUE_KNOWN:

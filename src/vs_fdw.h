@@ -178,10 +178,9 @@ typedef struct VsfdNode
 	List	   *children;		/* VSFD_AND, VSFD_OR */
 	const char *op;				/* VSFD_CMP: eq ne gt gte lt lte in nin */
 	const char *key;			/* attribute key (server encoding) */
-	VsfdJsonValue *value;		/* a scalar, or ... */
-	VsfdJsonValue *values;		/* ... the elements of in/nin */
+	VsfdJsonValue *value;		/* a scalar (or, shown, an unknown array) */
+	VsfdJsonValue *values;		/* the elements of in/nin */
 	int			nvalues;
-	bool		array_shown;	/* in/nin of an unknown array: value->str */
 } VsfdNode;
 
 /* Does expr hold no Var of the table and nothing volatile (a value)? */
