@@ -203,7 +203,15 @@ vs_header_name_problem(const char *name)
 		return pstrdup("a header name must not be empty");
 	for (const char *p = name; *p; p++)
 		if (!(isalnum((unsigned char) *p) || strchr("!#$%&'*+-.^_`|~", *p)))
-			return psprintf("header name \"%s\" is not a valid HTTP token", name);
+		{
+			/* shown with control characters replaced, never raw */
+			char	   *shown = pstrdup(name);
+
+			for (char *q = shown; *q; q++)
+				if ((unsigned char) *q < 0x20 || *q == 0x7f)
+					*q = '?';
+			return psprintf("header name \"%s\" is not a valid HTTP token", shown);
+		}
 	return NULL;
 }
 

@@ -13,7 +13,8 @@
  *		message becomes `parameter "X" changed`. Recognised by the
  *		untranslated format (message_id) and the setting's name.
  *	  - A statement that names something carrying a secret
- *		(vs_credential_set, vectorstore.api_key, vectorstore.headers) is
+ *		(vs_credential_set, vectorstore.api_key, vectorstore.headers,
+ *		vectorstore.base_url) is
  *		logged with every quoted literal replaced by '***' (log_statement,
  *		log_min_duration_statement, extended-protocol parameters, a PL/pgSQL
  *		context), and an error raised by such a statement — or raised while
@@ -103,9 +104,14 @@ static const char *const vs_secret_settings[] = {
 	"vectorstore.api_key", "vectorstore.headers", NULL
 };
 
-/* Names whose presence in a statement means it may carry a secret. */
+/*
+ * Names whose presence in a statement means it may carry a secret (a base
+ * URL may hold a password, which is refused — but the statement that tried
+ * is still logged on error).
+ */
 static const char *const vs_secret_marks[] = {
-	"vs_credential_set", "vectorstore.api_key", "vectorstore.headers", NULL
+	"vs_credential_set", "vectorstore.api_key", "vectorstore.headers",
+	"vectorstore.base_url", NULL
 };
 
 /* Case-insensitive strstr. */

@@ -229,6 +229,9 @@ vs_base_url_check(char **newval, void **extra, GucSource source)
 	why = vs_base_url_form_problem(*newval);
 	if (why)
 	{
+		/* not the default message: it would echo a password in the URL */
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for vectorstore.base_url");
 		GUC_check_errdetail("%s", why);
 		return false;
 	}
