@@ -506,6 +506,7 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	char	   *body = NULL;
 	size_t		body_len = 0;
 	char	   *content_type = NULL;
+	char	   *bearer = NULL;
 	int			k;
 	VsUrlTarget target;
 
@@ -585,7 +586,7 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 		if (cred->auth == VS_AUTH_API_KEY)
 			vs_headers_set(&h, "api-key", cred->api_key);
 		else
-			vs_headers_set(&h, "Authorization", psprintf("Bearer %s", cred->api_key));
+			vs_headers_set(&h, "Authorization", bearer = psprintf("Bearer %s", cred->api_key));
 	}
 	if (cred->organization && cred->organization[0])
 	{
@@ -627,6 +628,8 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	forboth(a, h.names, b, h.values)
 		lines[k++] = psprintf("%s:%s%s", (char *) lfirst(a),
 							  ((char *) lfirst(b))[0] ? " " : "", (char *) lfirst(b));
+	if (bearer)
+		explicit_bzero(bearer, strlen(bearer));
 
 	w->method = req->method;
 	w->url = url.data;
@@ -721,6 +724,32 @@ vs_send_done(int k, VsResponse *resp, void *arg)
 		st->done(i, &st->resps[i], st->done_arg);
 }
 
+/* Wipe the header lines of a run (they held the key). */
+static void
+vs_wipe_wires(VsTransportRun *run)
+{
+	for (int i = 0; i < run->n; i++)
+		for (int j = 0; j < run->wires[i].nheaders; j++)
+			explicit_bzero((char *) run->wires[i].headers[j], strlen(run->wires[i].headers[j]));
+}
+
+/* Run the transfers, then wipe the header lines, on ERROR too. */
+static void
+vs_run_and_wipe(VsTransportRun *run)
+{
+	PG_TRY();
+	{
+		vs_transport_run(run);
+	}
+	PG_CATCH();
+	{
+		vs_wipe_wires(run);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	vs_wipe_wires(run);
+}
+
 void
 vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
 					 bool retry, VsDoneFn done, void *arg, VsBudget *budget)
@@ -790,7 +819,7 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	run.done_arg = &st;
 	run.budget = budget;
 	run.max_attempts = vs_cap_remaining();
-	vs_transport_run(&run);
+	vs_run_and_wipe(&run);
 
 	for (int i = 0; i < n; i++)
 	{

@@ -253,6 +253,8 @@ vs_rewrite_setting_message(ErrorData *edata)
 		hit = vs_strcasestr(edata->message, quoted);
 		if (hit == NULL)
 			continue;
+		/* the formatted message held the value: wipe it (core files) */
+		explicit_bzero(edata->message, strlen(edata->message));
 		if (edata->message_id[0] == 'p')
 			edata->message = psprintf("parameter \"%s\" changed (the new value is not shown)",
 									  vs_secret_settings[i]);
