@@ -38,7 +38,7 @@ for my $mode ('preloaded', 'not preloaded')
 {
 	my $pre = $mode eq 'preloaded';
 	my $tag = $pre ? 'P' : 'N';
-	my %k = map { $_ => "sk-$tag-$_-ROT" . ('x' x 8) } qw(ENV A1 A2 F1 F2 N1 N2 W1 W2);
+	my %k = map { $_ => "sk-$tag-$_-ROT" . ('x' x 8) } qw(ENV A1 A2 F1 F2 N1 N2 W1 W2 T1);
 	my $dir = tempdir(CLEANUP => 1);
 	local $ENV{OPENAI_API_KEY} = $k{ENV};
 	my $node = VsTest::new_node($pre ? 'rot_pre' : 'rot_nopre', $open,
@@ -84,6 +84,11 @@ for my $mode ('preloaded', 'not preloaded')
 	# from here on every statement is logged
 	sqn($node, "ALTER SYSTEM SET log_statement = 'all'");
 	$reload->();
+
+	# a key typed into SQL under log_statement = all: preloaded, its literals
+	# are masked in the statement's log line; not preloaded, a session's
+	# first statement is logged before the library is loaded (documented)
+	sqn($node, "SELECT vectorstore.vs_credential_set('typed', '$k{T1}', base_url => '" . $open->url . "/v1')");
 
 	# route 2: the settings key file, rotated by replacing the file
 	write_key("$dir/settings.key", "$k{F1}\n");
@@ -150,6 +155,9 @@ for my $mode ('preloaded', 'not preloaded')
 	if ($pre)
 	{
 		unlike($log, qr/\Q$k{$_}\E/, "$mode: ALTER SYSTEM route: no trace of key $_ in the log") for qw(A1 A2);
+		unlike($log, qr/\Q$k{T1}\E/, "$mode: a key typed into vs_credential_set under log_statement = all: no trace");
+		like($log, qr/statement: SELECT vectorstore.vs_credential_set\('\*\*\*', '\*\*\*', base_url => '\*\*\*'\)/,
+			"$mode: ... its statement was logged with its literals masked");
 		like($log, qr/parameter "vectorstore.api_key" changed \(the new value is not shown\)/,
 			"$mode: the reload message names the setting only");
 	}
@@ -157,6 +165,8 @@ for my $mode ('preloaded', 'not preloaded')
 	{
 		like($log, qr/LOG:  parameter "vectorstore.api_key" changed to "\Q$k{A1}\E"/,
 			"$mode: documented: without preloading the postmaster logs the reload message with the key");
+		like($log, qr/statement: SELECT vectorstore.vs_credential_set\('typed', '\Q$k{T1}\E'/,
+			"$mode: documented: without preloading a session's first statement is logged as typed");
 	}
 	like($log, qr/\Q$k{ENV}\E/,
 		"$mode: documented: at debug3 the postmaster logs its environment (OPENAI_API_KEY) before loading libraries");
