@@ -117,6 +117,15 @@ $s = last_seq($open);
 try("SET vectorstore.credential = 'kf'; SELECT vectorstore.vs_store_create(name => 'k2')", user => 'alice');
 ($r) = grep { $_->{method} eq 'POST' } @{ wire($open, $s) };
 is($r->{headers}{authorization}, 'Bearer sk-file-SECRET-two-2222', 'key file: a replaced file is read again at use');
+# within one session (one backend's cache): the file is replaced between two calls
+$s = last_seq($open);
+sq("SET vectorstore.credential = 'kf'; SELECT vectorstore.vs_store_create(name => 'k2b');
+	COPY (SELECT 'sk-file-SECRET-three-3333') TO PROGRAM 'cat > $kf.new && chmod 600 $kf.new && mv $kf.new $kf';
+	SELECT vectorstore.vs_store_create(name => 'k2c');");
+my @two = grep { $_->{method} eq 'POST' } @{ wire($open, $s) };
+is(join(' ', map { $_->{headers}{authorization} } @two),
+	'Bearer sk-file-SECRET-two-2222 Bearer sk-file-SECRET-three-3333',
+	'key file: replaced between two calls of one session, the second call reads the new key');
 chmod(0644, $kf);
 like(try("SET vectorstore.credential = 'kf'; SELECT vectorstore.vs_store_create(name => 'k3')", user => 'alice'),
 	qr/key file ".*team.key" is accessible to its group or to others/, 'key file readable by others: refused at use');
@@ -306,7 +315,7 @@ is(sq("SELECT count(*) FROM vectorstore.credentials WHERE 'mallory' = ANY (grant
 $node->stop;
 my $log = slurp_file($node->logfile);
 ok(length($log) > 100_000, 'the log was written at debug5 (' . length($log) . ' bytes)');
-for my $k ($key, $gwkey, 'sk-file-SECRET-one-1111', 'sk-file-SECRET-two-2222', 'sk-settings-SECRET-3333')
+for my $k ($key, $gwkey, 'sk-file-SECRET-one-1111', 'sk-file-SECRET-two-2222', 'sk-file-SECRET-three-3333', 'sk-settings-SECRET-3333')
 {
 	# the first three were typed into SQL by this test with log_statement = none
 	unlike($log, qr/\Q$k\E/, "no trace of $k in the log");
