@@ -1,6 +1,6 @@
 /*
  * neighbour.c: another user of the shared libcjson in the same backend,
- * built by test/t/017_boundary.pl (never installed). It keeps a tree made
+ * built by test/t/023_boundary.pl (never installed). It keeps a tree made
  * with cJSON's default allocator across statements, and can install
  * counting allocation hooks to see that every tree vectorstore makes is
  * freed (on ERROR too) through whatever allocator cJSON has.

@@ -119,8 +119,9 @@ try("SET vectorstore.credential = 'kf'; SELECT vectorstore.vs_store_create(name 
 is($r->{headers}{authorization}, 'Bearer sk-file-SECRET-two-2222', 'key file: a replaced file is read again at use');
 # within one session (one backend's cache): the file is replaced between two calls
 $s = last_seq($open);
+write_key("$kf.next", 'sk-file-SECRET-three-3333');	# (no key typed into SQL)
 sq("SET vectorstore.credential = 'kf'; SELECT vectorstore.vs_store_create(name => 'k2b');
-	COPY (SELECT 'sk-file-SECRET-three-3333') TO PROGRAM 'cat > $kf.new && chmod 600 $kf.new && mv $kf.new $kf';
+	COPY (SELECT 1) TO PROGRAM 'mv $kf.next $kf';
 	SELECT vectorstore.vs_store_create(name => 'k2c');");
 my @two = grep { $_->{method} eq 'POST' } @{ wire($open, $s) };
 is(join(' ', map { $_->{headers}{authorization} } @two),
