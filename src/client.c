@@ -693,6 +693,8 @@ typedef struct VsSendState
 	VsResponse *resps;			/* the caller's responses */
 	VsDoneFn	done;
 	void	   *done_arg;
+	int			nfinished;		/* for progress reports */
+	int			n;
 } VsSendState;
 
 /* Retry as the SDKs do, with the delay the classifier gives. */
@@ -720,6 +722,9 @@ vs_send_done(int k, VsResponse *resp, void *arg)
 
 	st->resps[i] = *resp;
 	st->resps[i].cred = st->creds[i];
+	st->nfinished++;
+	if (st->n > 1)
+		vs_progress_requests(st->nfinished, st->n);
 	if (st->done)
 		st->done(i, &st->resps[i], st->done_arg);
 }
@@ -809,6 +814,8 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	st.resps = resps;
 	st.done = done;
 	st.done_arg = arg;
+	st.nfinished = n - nw;		/* the invalid ones are done */
+	st.n = n;
 	run.wires = wires;
 	run.resps = wresps;
 	run.n = nw;

@@ -32,6 +32,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -455,20 +456,135 @@ vs_json_from_jsonb(Jsonb *jb)
 	return item;
 }
 
-/* Unformatted JSON text of a tree, palloc'd. */
+/*
+ * Printing. cJSON's own printer keeps 15 significant digits whenever they
+ * read back within a relative epsilon, so 9007199254740992 went out as
+ * 9007199254740990 and 0.30000000000000004 as 0.3. Ours prints the shortest
+ * form that reads back as exactly the same double.
+ */
+static void
+vs_json_write_string(StringInfo b, const char *s)
+{
+	appendStringInfoChar(b, '"');
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				appendStringInfoString(b, "\\\"");
+				break;
+			case '\\':
+				appendStringInfoString(b, "\\\\");
+				break;
+			case '\n':
+				appendStringInfoString(b, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(b, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(b, "\\t");
+				break;
+			case '\b':
+				appendStringInfoString(b, "\\b");
+				break;
+			case '\f':
+				appendStringInfoString(b, "\\f");
+				break;
+			default:
+				if (*p < 0x20)
+					appendStringInfo(b, "\\u%04x", *p);
+				else
+					appendStringInfoChar(b, (char) *p);
+		}
+	}
+	appendStringInfoChar(b, '"');
+}
+
+static void
+vs_json_write_number(StringInfo b, double d)
+{
+	char		buf[64];
+
+	if (!isfinite(d))
+	{
+		appendStringInfoString(b, "null");	/* JSON has no NaN or infinity */
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++)
+	{
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	appendStringInfoString(b, buf);
+}
+
+static void
+vs_json_write(StringInfo b, const cJSON *item)
+{
+	const cJSON *c;
+	bool		first = true;
+
+	check_stack_depth();
+	switch (item->type & 0xFF)
+	{
+		case cJSON_False:
+			appendStringInfoString(b, "false");
+			break;
+		case cJSON_True:
+			appendStringInfoString(b, "true");
+			break;
+		case cJSON_NULL:
+			appendStringInfoString(b, "null");
+			break;
+		case cJSON_Number:
+			vs_json_write_number(b, item->valuedouble);
+			break;
+		case cJSON_String:
+			vs_json_write_string(b, item->valuestring ? item->valuestring : "");
+			break;
+		case cJSON_Raw:
+			appendStringInfoString(b, item->valuestring ? item->valuestring : "null");
+			break;
+		case cJSON_Array:
+			appendStringInfoChar(b, '[');
+			for (c = item->child; c; c = c->next)
+			{
+				if (!first)
+					appendStringInfoChar(b, ',');
+				vs_json_write(b, c);
+				first = false;
+			}
+			appendStringInfoChar(b, ']');
+			break;
+		case cJSON_Object:
+			appendStringInfoChar(b, '{');
+			for (c = item->child; c; c = c->next)
+			{
+				if (!first)
+					appendStringInfoChar(b, ',');
+				vs_json_write_string(b, c->string ? c->string : "");
+				appendStringInfoChar(b, ':');
+				vs_json_write(b, c);
+				first = false;
+			}
+			appendStringInfoChar(b, '}');
+			break;
+		default:
+			elog(ERROR, "vectorstore: invalid JSON item of type %d", item->type);
+	}
+}
+
+/* Unformatted JSON text of a tree (UTF-8), palloc'd. */
 char *
 vs_json_print(const cJSON *item)
 {
-	char	   *out = cJSON_PrintUnformatted(item);
-	char	   *copy;
+	StringInfoData b;
 
-	if (out == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while printing JSON")));
-	copy = MemoryContextStrdup(CurrentMemoryContext, out);	/* may raise: */
-	cJSON_free(out);			/* ... so out leaks only if palloc fails */
-	return copy;
+	initStringInfo(&b);
+	vs_json_write(&b, item);
+	return b.data;
 }
 
 /* A cJSON value as jsonb (text in UTF-8 converted to the server encoding). */

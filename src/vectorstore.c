@@ -380,6 +380,7 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	vs_progress_init();
 	vs_worker_init();
 
 	MarkGUCPrefixReserved("vectorstore");

@@ -570,6 +570,16 @@ extern void vs_file_upload_request(VsRequest *req, const char *filename,
 extern const char *vs_file_check(const cJSON *file);
 
 /* ---------------------------------------------------------------------
+ * Progress of long calls (progress.c): NOTICEs to the caller, the view
+ * vectorstore.progress for other sessions (shared memory when preloaded)
+ * ---------------------------------------------------------------------
+ */
+extern void vs_progress_init(void);
+extern void vs_progress_phase(const char *phase);
+extern void vs_progress_requests(int64 done, int64 total);
+extern void vs_progress_done(void);
+
+/* ---------------------------------------------------------------------
  * Background worker (worker.c): its settings, and when loaded from
  * shared_preload_libraries the launcher, shared memory and hooks.
  * ---------------------------------------------------------------------
