@@ -60,7 +60,8 @@ BEGIN
                  LEFT JOIN pg_catalog.pg_roles r ON r.oid = cg.grantee
                  WHERE cg.credential = c.name ORDER BY cg.grantee LOOP
             IF g.rolname IS NULL THEN
-                RAISE NOTICE 'credential "%": grant to role oid % skipped (that role no longer exists)',
+                -- a WARNING: an extension script runs with client_min_messages at warning
+                RAISE WARNING 'credential "%": grant to role oid % skipped (that role no longer exists)',
                     c.name, g.grantee;
             ELSE
                 EXECUTE format('GRANT USAGE ON FOREIGN SERVER %I TO %I', c.name, g.rolname);

@@ -3,7 +3,7 @@
 # credentials and grants (rows of credential_grant); the update moves keys
 # into credential_secret, makes each credential a foreign server that is not
 # an extension member, turns each grant into GRANT USAGE (skipping, with a
-# NOTICE, a grant whose role was dropped — 0.1.0 kept its oid), and pg_dump
+# WARNING, a grant whose role was dropped — 0.1.0 kept its oid), and pg_dump
 # of the updated database keeps the grants and no key. A credential named
 # "vectorstore" stops the update with a clear message.
 use strict;
@@ -47,8 +47,8 @@ is(sq("SELECT count(*) FROM vectorstore.credential_grant WHERE grantee = $bob_oi
 
 ($ret, $out, $err) = $node->psql('old', 'ALTER EXTENSION vectorstore UPDATE');
 is($ret, 0, 'ALTER EXTENSION vectorstore UPDATE');
-like($err, qr/NOTICE:  credential "team": grant to role oid $bob_oid skipped \(that role no longer exists\)/,
-	'the grant of the dropped role is skipped, with a NOTICE');
+like($err, qr/WARNING:  credential "team": grant to role oid $bob_oid skipped \(that role no longer exists\)/,
+	'the grant of the dropped role is skipped, with a WARNING');
 
 is(sq("SELECT count(*) FROM pg_attribute WHERE attrelid = 'vectorstore.credential'::regclass AND attname = 'api_key' AND NOT attisdropped"),
 	'0', 'the key is no longer in vectorstore.credential');
@@ -64,7 +64,7 @@ is(sq("SELECT count(*) FROM pg_init_privs p JOIN pg_foreign_server s ON s.oid = 
 ($ret, $out, $err) = $node->psql('old', "SELECT count(*) >= 0 FROM vectorstore.vs_stores()",
 	extra_params => [ '-U', 'alice' ]);
 is($out, 't', 'after the update: alice uses the credential, with its key');
-($ret, $out, $err) = $node->psql('postgres', 'DROP ROLE alice');
+($ret, $out, $err) = $node->psql('old', 'DROP ROLE alice');
 like($err, qr/privileges for (foreign )?server team/, 'after the update: DROP ROLE alice is refused while she holds the grant');
 
 my $dump = "$dir/old.sql";
