@@ -292,7 +292,7 @@ vs_json_pairs_parse(const char *text, char *why, size_t whylen)
 		snprintf(why, whylen, "It must not contain an escaped NUL character (\\u0000).");
 		return NULL;
 	}
-	root = cJSON_ParseWithLength(text, strlen(text) + 1);
+	root = cJSON_ParseWithOpts(text, NULL, 1);	/* nothing may follow the object */
 	if (root == NULL || !cJSON_IsObject(root))
 	{
 		snprintf(why, whylen, "It must be a JSON object, such as {\"name\": \"value\"}.");

@@ -194,6 +194,7 @@ my @badset = (
 	[ "SET vectorstore.headers = '{\"X-A\": \"sk-bad-SECRET-0102\\r\\nX: y\"}'", qr/invalid value for vectorstore.headers/ ],
 	[ "SET vectorstore.headers = '{\"Cookie\": \"sk-bad-SECRET-0103\"}'", qr/header "Cookie" cannot be a default header/ ],
 	[ "SET vectorstore.headers = 'sk-bad-SECRET-0104'",             qr/must be a JSON object/ ],
+	[ "SET vectorstore.query = '{\"api-version\": \"1\"} trailing'", qr/must be a JSON object/ ],
 	[ "SET vectorstore.query = '{\"api-version\": [1]}'",           qr/must be a string, number or boolean/ ],
 	[ "SET vectorstore.base_url = 'https://h/openai?api-version=1'", qr/must not have a query/ ],
 	[ "SET vectorstore.base_url = 'https://h/v1#x'",                qr/must not have a fragment/ ],
