@@ -47,6 +47,11 @@ SHLIB_LINK = -lcurl -lcjson
 # expressions, and it would make clang a build dependency.
 override with_llvm = no
 
+# Rebuild every object whose headers changed (PGXS tracks only .c files
+# unless the server was configured with --enable-depend): a struct that
+# grows in vectorstore.h must not leave stale objects using the old size.
+override autodepend = yes
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

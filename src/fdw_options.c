@@ -11,8 +11,9 @@
  * is an ordinary privilege (GRANT USAGE ON FOREIGN SERVER), kept by pg_dump
  * and honoured by DROP ROLE. Options of servers and foreign tables are
  * readable by every role (pg_foreign_server, pg_foreign_table), so nothing
- * secret may be an option: keys live in vectorstore.credential, which no
- * role but the extension's owner can read.
+ * secret may be an option: keys live in vectorstore.credential_secret (or
+ * key files), which no role but the extension's owner can read. Servers take
+ * no options: vs_credential_set stores where a credential's requests go.
  *
  *	  foreign table	vector_store_id (required), max_num_results (1..50, the
  *					results asked for when no LIMIT is sent), ranker,
@@ -41,6 +42,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
+#include "utils/formatting.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -72,13 +74,18 @@ static const char *const vsfd_rankers[] = {"none", "auto", "default-2024-11-15",
 static bool
 vs_option_is_secret(const char *name)
 {
-	static const char *const secret[] = {
-		"api_key", "apikey", "api-key", "key", "password", "token", "secret",
-		"authorization", NULL
+	static const char *const exact[] = {"key", "password", "token", "secret", NULL};
+	static const char *const part[] = {
+		"api_key", "apikey", "api-key", "secret", "password", "passwd", "token",
+		"authorization", "bearer", NULL
 	};
+	char	   *lower = asc_tolower(name, strlen(name));
 
-	for (int i = 0; secret[i]; i++)
-		if (pg_strcasecmp(name, secret[i]) == 0)
+	for (int i = 0; exact[i]; i++)
+		if (strcmp(lower, exact[i]) == 0)
+			return true;
+	for (int i = 0; part[i]; i++)
+		if (strstr(lower, part[i]) != NULL)
 			return true;
 	return false;
 }
@@ -154,7 +161,7 @@ vectorstore_fdw_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("option \"%s\" cannot hold a secret", def->defname),
 					 errdetail("Options of servers, user mappings and foreign tables can be read by other roles."),
-					 errhint("Store keys with vs_credential_set() and name the credential instead.")));
+					 errhint("Store keys with vs_credential_set() (or a key_file) and name the credential instead.")));
 		for (int i = 0; vsfd_options[i].name; i++)
 			known |= vsfd_options[i].catalog == catalog &&
 				strcmp(vsfd_options[i].name, def->defname) == 0;
@@ -171,6 +178,8 @@ vectorstore_fdw_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("invalid option \"%s\"", def->defname),
 					 valid.len ? errhint("Valid options in this context are: %s.", valid.data)
+					 : catalog == ForeignServerRelationId ?
+					 errhint("A server of vectorstore_fdw takes no options: vs_credential_set() stores where its requests go and how they authenticate.")
 					 : errhint("There are no valid options in this context.")));
 		}
 		vsfd_check_value(def->defname, defGetString(def));

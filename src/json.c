@@ -270,6 +270,103 @@ vs_json_has_escaped_nul(const char *text, size_t len)
 }
 
 /*
+ * See vectorstore.h. Uses only malloc (cJSON's allocator and one block for
+ * the result) and never raises, so GUC check hooks may call it in any
+ * process. The tree is deleted before returning.
+ */
+VsPairs *
+vs_json_pairs_parse(const char *text, char *why, size_t whylen)
+{
+	cJSON	   *root;
+	const cJSON *kv;
+	size_t		size;
+	int			n = 0;
+	VsPairs    *pairs;
+	char	   *strings;
+
+	why[0] = '\0';
+	if (text == NULL)
+		text = "";
+	if (vs_json_has_escaped_nul(text, strlen(text)))
+	{
+		snprintf(why, whylen, "It must not contain an escaped NUL character (\\u0000).");
+		return NULL;
+	}
+	root = cJSON_ParseWithOpts(text, NULL, 1);	/* nothing may follow the object */
+	if (root == NULL || !cJSON_IsObject(root))
+	{
+		snprintf(why, whylen, "It must be a JSON object, such as {\"name\": \"value\"}.");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	size = offsetof(VsPairs, pair);
+	cJSON_ArrayForEach(kv, root)
+	{
+		char		num[64];
+		const char *v = NULL;
+
+		if (cJSON_IsString(kv))
+			v = kv->valuestring;
+		else if (cJSON_IsNumber(kv) || cJSON_IsBool(kv))
+		{
+			if (cJSON_IsBool(kv))
+				v = cJSON_IsTrue(kv) ? "true" : "false";
+			else
+			{
+				snprintf(num, sizeof(num), "%.17g", kv->valuedouble);
+				v = num;
+			}
+		}
+		else
+		{
+			snprintf(why, whylen, "The value of \"%.100s\" must be a string, number or boolean.",
+					 kv->string);
+			cJSON_Delete(root);
+			return NULL;
+		}
+		size += sizeof(VsHeader) + strlen(kv->string) + 1 + strlen(v) + 1;
+		n++;
+	}
+	pairs = malloc(size);
+	if (pairs == NULL)
+	{
+		snprintf(why, whylen, "Out of memory.");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	pairs->n = n;
+	strings = (char *) &pairs->pair[n];
+	n = 0;
+	cJSON_ArrayForEach(kv, root)
+	{
+		char		num[64];
+		const char *v;
+		size_t		l;
+
+		if (cJSON_IsString(kv))
+			v = kv->valuestring;
+		else if (cJSON_IsBool(kv))
+			v = cJSON_IsTrue(kv) ? "true" : "false";
+		else
+		{
+			snprintf(num, sizeof(num), "%.17g", kv->valuedouble);
+			v = num;
+		}
+		l = strlen(kv->string) + 1;
+		memcpy(strings, kv->string, l);
+		pairs->pair[n].name = strings;
+		strings += l;
+		l = strlen(v) + 1;
+		memcpy(strings, v, l);
+		pairs->pair[n].value = strings;
+		strings += l;
+		n++;
+	}
+	cJSON_Delete(root);
+	return pairs;
+}
+
+/*
  * Parse an API response body into an owned JSON object; on failure return
  * NULL and a description of what is wrong (never raises for bad input).
  */
