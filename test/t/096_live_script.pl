@@ -69,4 +69,24 @@ my $emu = VsTest::Emulator->start(processing_delay_ms => 50, api_key => 'sk-live
 	unlike($out, qr/sk-wrong-key/, '... and the key is scrubbed from what it prints');
 }
 $emu->stop;
+
+# --- the Azure tour against the emulator's Azure mode: the api-key header and
+# the api-version query from the settings credential, on every request
+my $az = VsTest::Emulator->start(processing_delay_ms => 50, api_key => 'az-live-key', args => ['--azure']);
+{
+	my ($rc, $out) = live(AZURE_OPENAI_API_KEY => 'az-live-key', VS_LIVE_AZURE_BASE_URL => $az->url . '/openai',
+		OPENAI_API_VERSION => '2024-10-21');
+	is($rc, 0, 'the Azure live tour passes against the emulator\'s Azure mode') or diag($out);
+	like($out, qr/^live azure: \d+ ok, 0 failed$/m, '... every step');
+	my @reqs = @{ $az->requests };
+	cmp_ok(scalar @reqs, '>=', 30, scalar(@reqs) . ' requests went to the Azure paths');
+	is(scalar(grep { $_->{path} !~ m{^/openai/} } @reqs), 0, 'all of them under /openai');
+	is(scalar(grep { ($_->{query} // '') !~ /(^|&)api-version=2024-10-21(&|$)/ } @reqs), 0, 'each with the api-version');
+	is(scalar(grep { ($_->{headers}{'api-key'} // '') ne 'az-live-key' || exists $_->{headers}{authorization} } @reqs), 0,
+		'each with the api-key header and no Authorization');
+	my ($st, $list) = $az->request('GET', '/openai/files?api-version=2024-10-21', undef, 'api-key' => 'az-live-key');
+	is(scalar @{ $list->{data} }, 0, 'no file is left on the server');
+	unlike($out, qr/az-live-key/, 'the key appears nowhere in the output');
+}
+$az->stop;
 done_testing();
