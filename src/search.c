@@ -11,6 +11,11 @@
  *	  1..50, filters (filters.c), ranking_options {ranker, score_threshold}.
  *	  The API has no paging for search, so one request is the whole answer.
  *
+ *	  The checks, the request body and the reading of a results page are
+ *	  functions of their own (vs_search_params, vs_search_body_add,
+ *	  vs_search_hits, vs_search_hit_columns) that vs_search_many
+ *	  (search_many.c) shares, so the two cannot drift apart.
+ *
  *-------------------------------------------------------------------------
  */
 #include "vectorstore.h"
@@ -26,8 +31,11 @@ PG_FUNCTION_INFO_V1(vs_search_array);
 PG_FUNCTION_INFO_V1(vs_search_json);
 PG_FUNCTION_INFO_V1(vs_search_json_array);
 
-/* ranking_options: {"ranker": none|auto|default-2024-11-15, "score_threshold": 0..1} */
-static void
+/*
+ * ranking_options: {"ranker": none|auto|default-2024-11-15, "score_threshold": 0..1}.
+ * Shared with vs_search_many (search_many.c).
+ */
+void
 vs_validate_ranking_options(const cJSON *ro)
 {
 	const cJSON *kv;
@@ -67,6 +75,64 @@ vs_validate_ranking_options(const cJSON *ro)
 	}
 }
 
+/* A query string must not be empty (argname: "query", "queries[3]"). */
+void
+vs_search_check_query(text *query, const char *argname)
+{
+	if (VARSIZE_ANY_EXHDR(query) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", argname)));
+}
+
+/*
+ * Read and check the arguments every search shares: max_num_results
+ * (1..50), ranking_options and rewrite_query, at the given positions.
+ */
+void
+vs_search_params(FunctionCallInfo fcinfo, int max_arg, int ranking_arg, int rewrite_arg,
+				 VsSearchParams *p)
+{
+	p->max_num_results = -1;
+	p->ranking_options = NULL;
+	p->rewrite_query = -1;
+	if (!PG_ARGISNULL(max_arg))
+	{
+		int32		max = PG_GETARG_INT32(max_arg);
+
+		if (max < 1 || max > VS_SEARCH_MAX_RESULTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_num_results must be between 1 and %d, not %d",
+							VS_SEARCH_MAX_RESULTS, max)));
+		p->max_num_results = max;
+	}
+	p->ranking_options = vs_arg_json(fcinfo, ranking_arg);
+	if (p->ranking_options && cJSON_IsNull(p->ranking_options))
+		p->ranking_options = NULL;
+	vs_validate_ranking_options(p->ranking_options);
+	if (!PG_ARGISNULL(rewrite_arg))
+		p->rewrite_query = PG_GETARG_BOOL(rewrite_arg) ? 1 : 0;
+}
+
+/*
+ * Complete the body of one search, which holds its "query" (a string or a
+ * non-empty array of strings): the filters (already validated; NULL or JSON
+ * null: none) and the parameters every search of a call shares.
+ */
+void
+vs_search_body_add(cJSON *body, cJSON *filters, const VsSearchParams *p)
+{
+	if (p->max_num_results > 0)
+		vs_json_add_number(body, "max_num_results", p->max_num_results);
+	if (filters && !cJSON_IsNull(filters))
+		vs_json_add_ref(body, "filters", filters);
+	if (p->ranking_options)
+		vs_json_add_ref(body, "ranking_options", p->ranking_options);
+	if (p->rewrite_query >= 0)
+		vs_json_add_bool(body, "rewrite_query", p->rewrite_query == 1);
+}
+
 /*
  * Check the arguments (vector_store_id, query, max_num_results, filters,
  * ranking_options, rewrite_query) and run the search. The query argument is
@@ -77,8 +143,8 @@ vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 {
 	cJSON	   *body = vs_json_new_object();
 	cJSON	   *filters;
-	cJSON	   *ranking;
 	char	   *vsid;
+	VsSearchParams params;
 
 	vs_require_arg(fcinfo, 0, "vector_store_id");
 	vs_require_arg(fcinfo, 1, "query");
@@ -95,52 +161,23 @@ vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 	}
 	else
 	{
-		if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("query must not be empty")));
+		vs_search_check_query(PG_GETARG_TEXT_PP(1), "query");
 		vs_json_add_text(body, "query", PG_GETARG_TEXT_PP(1));
 	}
-	if (!PG_ARGISNULL(2))
-	{
-		int32		max = PG_GETARG_INT32(2);
-
-		if (max < 1 || max > 50)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("max_num_results must be between 1 and 50, not %d", max)));
-		vs_json_add_number(body, "max_num_results", max);
-	}
+	vs_search_params(fcinfo, 2, 4, 5, &params);
 	filters = vs_arg_json(fcinfo, 3);
 	if (filters && !cJSON_IsNull(filters))
-	{
 		vs_validate_filters(filters, "filters");
-		vs_json_add_ref(body, "filters", filters);
-	}
-	ranking = vs_arg_json(fcinfo, 4);
-	if (ranking && !cJSON_IsNull(ranking))
-	{
-		vs_validate_ranking_options(ranking);
-		vs_json_add_ref(body, "ranking_options", ranking);
-	}
-	if (!PG_ARGISNULL(5))
-		vs_json_add_bool(body, "rewrite_query", PG_GETARG_BOOL(5));
+	vs_search_body_add(body, filters, &params);
 
 	return vs_api_post(vs_path("/vector_stores/%s/search", vsid), body, true);
 }
 
-typedef struct VsHit
-{
-	const cJSON *item;
-	double		score;
-	int			pos;			/* position in the response: ties keep it */
-} VsHit;
-
 static int
 vs_hit_cmp(const void *a, const void *b)
 {
-	const VsHit *x = (const VsHit *) a;
-	const VsHit *y = (const VsHit *) b;
+	const VsSearchHit *x = (const VsSearchHit *) a;
+	const VsSearchHit *y = (const VsSearchHit *) b;
 
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
@@ -157,23 +194,21 @@ vs_search_invalid(const char *detail)
 }
 
 /*
- * vs_search(vector_store_id, query, max_num_results, filters,
- *			 ranking_options, rewrite_query)
- *	 -> setof (file_id, filename, score, content, attributes, rank)
+ * The results of a search results page in rank order: descending score,
+ * ties in the API's order. Raises 08P01 when the page or a result is not
+ * the shape the API documents. The hits point into page.
  */
-static Datum
-vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
+VsSearchHit *
+vs_search_hits(const cJSON *page, int *nhits)
 {
-	cJSON	   *res = vs_search_call(fcinfo, is_array);
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(res, "data");
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");
 	const cJSON *item;
-	ReturnSetInfo *rsinfo;
-	VsHit	   *hits;
+	VsSearchHit *hits;
 	int			n = 0;
 
 	if (!cJSON_IsArray(data))
 		vs_search_invalid("Field \"data\" of a search results page must be an array.");
-	hits = palloc(sizeof(VsHit) * Max(1, cJSON_GetArraySize(data)));
+	hits = palloc(sizeof(VsSearchHit) * Max(1, cJSON_GetArraySize(data)));
 	cJSON_ArrayForEach(item, data)
 	{
 		const cJSON *score = cJSON_GetObjectItemCaseSensitive(item, "score");
@@ -187,50 +222,86 @@ vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
 		hits[n].pos = n;
 		n++;
 	}
-	qsort(hits, n, sizeof(VsHit), vs_hit_cmp);
+	qsort(hits, n, sizeof(VsSearchHit), vs_hit_cmp);
+	*nhits = n;
+	return hits;
+}
 
+/*
+ * The columns of one hit, in the server encoding: file_id, filename (may be
+ * null), score, content (the text parts in order, joined with "\n") and
+ * attributes (may be null).
+ */
+void
+vs_search_hit_columns(const VsSearchHit *hit, VsSearchColumns *cols)
+{
+	const cJSON *it = hit->item;
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
+	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(it, "attributes");
+	const char *file_id = vs_json_get_string(it, "file_id");
+	const char *filename = vs_json_get_string(it, "filename");
+	StringInfoData text;
+	const cJSON *part;
+	bool		first = true;
+
+	if (file_id == NULL)
+		vs_search_invalid("A search result has no file_id.");
+	cols->file_id = CStringGetTextDatum(pg_any_to_server(file_id, strlen(file_id), PG_UTF8));
+	cols->filename_null = filename == NULL;
+	cols->filename = filename == NULL ? (Datum) 0
+		: CStringGetTextDatum(pg_any_to_server(filename, strlen(filename), PG_UTF8));
+	cols->score = Float8GetDatum(hit->score);
+
+	/* content parts in order, joined with "\n" */
+	initStringInfo(&text);
+	if (content != NULL && !cJSON_IsNull(content) && !cJSON_IsArray(content))
+		vs_search_invalid("Field \"content\" of a search result must be an array.");
+	cJSON_ArrayForEach(part, content)
+	{
+		const char *t = cJSON_IsObject(part) ? vs_json_get_string(part, "text") : NULL;
+
+		if (t == NULL)
+			continue;
+		if (!first)
+			appendStringInfoChar(&text, '\n');
+		appendStringInfoString(&text, t);
+		first = false;
+	}
+	cols->content = CStringGetTextDatum(pg_any_to_server(text.data, text.len, PG_UTF8));
+	cols->attributes_null = attrs == NULL || cJSON_IsNull(attrs);
+	cols->attributes = cols->attributes_null ? (Datum) 0 : vs_json_to_jsonb(attrs);
+}
+
+/*
+ * vs_search(vector_store_id, query, max_num_results, filters,
+ *			 ranking_options, rewrite_query)
+ *	 -> setof (file_id, filename, score, content, attributes, rank)
+ */
+static Datum
+vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
+{
+	cJSON	   *res = vs_search_call(fcinfo, is_array);
+	ReturnSetInfo *rsinfo;
+	VsSearchHit *hits;
+	int			n;
+
+	hits = vs_search_hits(res, &n);
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	for (int i = 0; i < n; i++)
 	{
-		const cJSON *it = hits[i].item;
-		const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
-		const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(it, "attributes");
-		const char *file_id = vs_json_get_string(it, "file_id");
-		const char *filename = vs_json_get_string(it, "filename");
+		VsSearchColumns c;
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
-		StringInfoData text;
-		const cJSON *part;
-		bool		first = true;
 
-		if (file_id == NULL)
-			vs_search_invalid("A search result has no file_id.");
-		values[0] = CStringGetTextDatum(pg_any_to_server(file_id, strlen(file_id), PG_UTF8));
-		nulls[1] = filename == NULL;
-		if (filename)
-			values[1] = CStringGetTextDatum(pg_any_to_server(filename, strlen(filename), PG_UTF8));
-		values[2] = Float8GetDatum(hits[i].score);
-
-		/* content parts in order, joined with "\n" */
-		initStringInfo(&text);
-		if (content != NULL && !cJSON_IsNull(content) && !cJSON_IsArray(content))
-			vs_search_invalid("Field \"content\" of a search result must be an array.");
-		cJSON_ArrayForEach(part, content)
-		{
-			const char *t = cJSON_IsObject(part) ? vs_json_get_string(part, "text") : NULL;
-
-			if (t == NULL)
-				continue;
-			if (!first)
-				appendStringInfoChar(&text, '\n');
-			appendStringInfoString(&text, t);
-			first = false;
-		}
-		values[3] = CStringGetTextDatum(pg_any_to_server(text.data, text.len, PG_UTF8));
-		nulls[4] = attrs == NULL || cJSON_IsNull(attrs);
-		if (!nulls[4])
-			values[4] = vs_json_to_jsonb(attrs);
+		vs_search_hit_columns(&hits[i], &c);
+		values[0] = c.file_id;
+		values[1] = c.filename;
+		nulls[1] = c.filename_null;
+		values[2] = c.score;
+		values[3] = c.content;
+		values[4] = c.attributes;
+		nulls[4] = c.attributes_null;
 		values[5] = Int32GetDatum(i + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

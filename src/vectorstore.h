@@ -491,6 +491,50 @@ extern void vs_file_upload_request(VsRequest *req, const char *filename,
 extern const char *vs_file_check(const cJSON *file);
 
 /* ---------------------------------------------------------------------
+ * Search (search.c), shared by vs_search and vs_search_many
+ * ---------------------------------------------------------------------
+ */
+#define VS_SEARCH_MAX_RESULTS	50	/* max_num_results is 1..50 */
+#define VS_SEARCH_DEFAULT_RESULTS 10	/* the API's default */
+
+/* The arguments every search of a call shares, checked. */
+typedef struct VsSearchParams
+{
+	int32		max_num_results;	/* -1: not sent (the API's default) */
+	cJSON	   *ranking_options;	/* validated, or NULL */
+	int			rewrite_query;	/* -1: not sent; 0 or 1 */
+} VsSearchParams;
+
+extern void vs_validate_ranking_options(const cJSON *ro);
+extern void vs_search_check_query(text *query, const char *argname);
+extern void vs_search_params(FunctionCallInfo fcinfo, int max_arg, int ranking_arg,
+							 int rewrite_arg, VsSearchParams *p);
+extern void vs_search_body_add(cJSON *body, cJSON *filters, const VsSearchParams *p);
+
+/* One result of a search results page (points into the page). */
+typedef struct VsSearchHit
+{
+	const cJSON *item;			/* the result as sent */
+	double		score;
+	int			pos;			/* position in the response: ties keep it */
+} VsSearchHit;
+
+/* A result's columns, in the server encoding. */
+typedef struct VsSearchColumns
+{
+	Datum		file_id;
+	Datum		filename;
+	bool		filename_null;
+	Datum		score;
+	Datum		content;		/* text parts in order, joined with "\n" */
+	Datum		attributes;
+	bool		attributes_null;
+} VsSearchColumns;
+
+extern VsSearchHit *vs_search_hits(const cJSON *page, int *nhits);
+extern void vs_search_hit_columns(const VsSearchHit *hit, VsSearchColumns *cols);
+
+/* ---------------------------------------------------------------------
  * Background worker (worker.c): its settings, and when loaded from
  * shared_preload_libraries the launcher, shared memory and hooks.
  * ---------------------------------------------------------------------
