@@ -621,9 +621,15 @@ typedef struct VsSendState
 	VsResponse *resps;			/* the caller's responses */
 	VsDoneFn	done;
 	void	   *done_arg;
+	VsPaceRun  *pace;			/* paced (vs_http_execute_paced), else NULL */
+	int		   *throttled;		/* paced: 429s each request has had */
 } VsSendState;
 
-/* Retry as the SDKs do, with the delay the classifier gives. */
+/*
+ * Retry as the SDKs do, with the delay the classifier gives. Paced, a 429
+ * costs no attempt (at most VS_PACE_MAX_THROTTLES times) and waits at least
+ * as long as its credential is held.
+ */
 static int
 vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
 {
@@ -633,10 +639,44 @@ vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
 		: vs_max_retries;
 	VsOutcome	o;
 
+	if (st->pace)
+	{
+		int			attempts_retried = retries_done - st->throttled[k];
+
+		o = vs_outcome(req, resp, attempts_retried);
+		if (o.kind == VS_OUTCOME_THROTTLE)
+		{
+			if (st->throttled[k] >= VS_PACE_MAX_THROTTLES)
+				return -1;
+			st->throttled[k]++;
+			return Max(o.delay_ms, vs_pace_run_hold_ms(st->pace, k));
+		}
+		if (attempts_retried >= max)
+			return -1;
+		return vs_outcome_retryable(o.kind) ? o.delay_ms : -1;
+	}
 	if (retries_done >= max)
 		return -1;
 	o = vs_outcome(req, resp, retries_done);
 	return vs_outcome_retryable(o.kind) ? o.delay_ms : -1;
+}
+
+/* Paced runs: the pacer admits each attempt and learns from its answer. */
+static int
+vs_pace_admit_cb(int k, TimestampTz now, void *arg)
+{
+	return vs_pace_run_admit(((VsSendState *) arg)->pace, k, now);
+}
+
+static void
+vs_pace_attempt_cb(int k, const VsResponse *resp, TimestampTz now, void *arg)
+{
+	VsSendState *st = (VsSendState *) arg;
+	VsOutcome	o = {VS_OUTCOME_DONE, -1};
+
+	if (resp)
+		o = vs_outcome(&st->reqs[k], resp, 0);
+	vs_pace_run_attempt(st->pace, k, resp, o.kind, o.delay_ms, now);
 }
 
 /* A request finished: give it to the caller under the caller's index. */
@@ -651,14 +691,15 @@ vs_send_done(int k, VsResponse *resp, void *arg)
 		st->done(i, &st->resps[i], st->done_arg);
 }
 
-void
-vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
-					 bool retry, VsDoneFn done, void *arg, VsBudget *budget)
+static void
+vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
+			 bool retry, bool paced, VsDoneFn done, void *arg, VsBudget *budget)
 {
 	VsWire	   *wires;
 	VsResponse *wresps;
 	VsRequest  *sreqs;
 	int		   *map;
+	const VsCredential **creds = NULL;
 	int			nw = 0;
 	VsTransportRun run = {0};
 	VsSendState st;
@@ -671,6 +712,8 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	wresps = palloc0(sizeof(VsResponse) * n);
 	sreqs = palloc0(sizeof(VsRequest) * n);
 	map = palloc(sizeof(int) * n);
+	if (paced)
+		creds = palloc(sizeof(VsCredential *) * n);
 
 	/* build every request; one that cannot be built is answered at once */
 	for (int i = 0; i < n; i++)
@@ -683,6 +726,8 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 		if (vs_wire_build(&reqs[i], cred, &wires[nw], &err))
 		{
 			sreqs[nw] = reqs[i];
+			if (creds)
+				creds[nw] = cred;
 			map[nw++] = i;
 		}
 		else
@@ -706,6 +751,17 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	st.resps = resps;
 	st.done = done;
 	st.done_arg = arg;
+	st.pace = NULL;
+	st.throttled = NULL;
+	if (paced)
+	{
+		st.pace = vs_pace_run_begin(creds, nw, concurrency);
+		st.throttled = palloc0(sizeof(int) * Max(nw, 1));
+		run.admit = vs_pace_admit_cb;
+		run.attempt = vs_pace_attempt_cb;
+		run.pace_arg = &st;
+		concurrency = VS_MAX_CONCURRENCY;	/* the pacer decides, up to its ceiling */
+	}
 	run.wires = wires;
 	run.resps = wresps;
 	run.n = nw;
@@ -727,6 +783,20 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	}
 	if (capped)
 		vs_cap_raise();
+}
+
+void
+vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
+					 bool retry, VsDoneFn done, void *arg, VsBudget *budget)
+{
+	vs_http_send(reqs, resps, n, concurrency, retry, false, done, arg, budget);
+}
+
+void
+vs_http_execute_paced(const VsRequest *reqs, VsResponse *resps, int n, int max_concurrency,
+					  VsDoneFn done, void *arg, VsBudget *budget)
+{
+	vs_http_send(reqs, resps, n, max_concurrency, true, true, done, arg, budget);
 }
 
 void

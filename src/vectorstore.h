@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -235,6 +236,43 @@ extern void vs_http_execute_many(const VsRequest *reqs, VsResponse *resps,
 extern void vs_http_execute_each(const VsRequest *reqs, VsResponse *resps,
 								 int n, int concurrency, bool retry,
 								 VsDoneFn done, void *arg, VsBudget *budget);
+
+/*
+ * The same with retries, each credential's requests paced by what the
+ * server accepts (pacing.c): at most max_concurrency in flight, starting at
+ * VS_PACE_START, growing while the server keeps up, held back after a 429,
+ * which costs no attempt (at most VS_PACE_MAX_THROTTLES times per request).
+ * For bulk work: vs_upload_many, the worker.
+ */
+extern void vs_http_execute_paced(const VsRequest *reqs, VsResponse *resps, int n,
+								  int max_concurrency, VsDoneFn done, void *arg,
+								  VsBudget *budget);
+
+/* ---------------------------------------------------------------------
+ * Adaptive concurrency per credential (pacing.c)
+ * ---------------------------------------------------------------------
+ */
+#define VS_PACE_START			5	/* the SDKs' upload concurrency */
+#define VS_PACE_MAX_THROTTLES	50	/* free 429s per request, then it fails */
+
+typedef struct VsPace VsPace;
+typedef struct VsPaceRun VsPaceRun;
+
+/* What this process has learned about cred (created on first use). */
+extern VsPace *vs_pace_for(const VsCredential *cred);
+
+/* For the worker: ms cred is still held after a 429 (0: not held)... */
+extern int	vs_pace_hold_ms(const VsCredential *cred);
+
+/* ...and how many of its requests may be in flight now. */
+extern int	vs_pace_concurrency(const VsCredential *cred);
+
+/* client.c's side: one paced call (in flight counted per call). */
+extern VsPaceRun *vs_pace_run_begin(const VsCredential *const *creds, int n, int ceiling);
+extern int	vs_pace_run_admit(VsPaceRun *pr, int i, TimestampTz now);
+extern int	vs_pace_run_hold_ms(VsPaceRun *pr, int i);
+extern void vs_pace_run_attempt(VsPaceRun *pr, int i, const VsResponse *resp,
+								VsOutcomeKind kind, int delay_ms, TimestampTz now);
 
 /*
  * The one rule for header values and caller-set headers (client.c): why a
