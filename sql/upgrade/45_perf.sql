@@ -51,3 +51,31 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
 
 COMMENT ON FUNCTION vectorstore.vs_pacing() IS
   'What this session has learned about each credential it used (that the current role may use; credential is null for the settings): how many requests it now sends at once (vs_upload_many starts at 5 and grows while the server keeps up), the peak, requests finished, 429s received, back-offs, until when it is held after a 429, and the smoothed round trip of successes.';
+
+-- vs_upload_many: max_concurrency DEFAULT NULL (0.1.0: 8). NULL lets the
+-- pacer send as many uploads at once as the server takes (pacing.c).
+CREATE OR REPLACE FUNCTION vectorstore.vs_upload_many(vector_store_id text, filenames text[], contents text[],
+                               attributes jsonb[] DEFAULT NULL,
+                               chunking_strategy jsonb DEFAULT NULL,
+                               max_concurrency integer DEFAULT NULL,
+                               wait boolean DEFAULT true,
+                               timeout interval DEFAULT '30 min')
+RETURNS TABLE ("index" integer, filename text, file_id text, batch_id text,
+               status text, error text)
+AS 'MODULE_PATHNAME', 'vs_upload_many_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
+CREATE OR REPLACE FUNCTION vectorstore.vs_upload_many(vector_store_id text, filenames text[], contents bytea[],
+                               attributes jsonb[] DEFAULT NULL,
+                               chunking_strategy jsonb DEFAULT NULL,
+                               max_concurrency integer DEFAULT NULL,
+                               wait boolean DEFAULT true,
+                               timeout interval DEFAULT '30 min')
+RETURNS TABLE ("index" integer, filename text, file_id text, batch_id text,
+               status text, error text)
+AS 'MODULE_PATHNAME', 'vs_upload_many_bytea'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
+
+COMMENT ON FUNCTION vectorstore.vs_upload_many(text, text[], text[], jsonb[], jsonb, integer, boolean, interval) IS
+  'Upload many texts as Files concurrently (as many at once as the server takes: from 5, growing while it keeps up, backing off on a 429; at most max_concurrency, 1..64, when given), attach them with per-file attributes in batches of at most 2,000 and, with wait, poll them to the end. One row per element: file_id, batch_id, status (completed, failed, cancelled, in_progress, upload_failed, attach_failed) and error; failures never lose the files that did upload.';
+COMMENT ON FUNCTION vectorstore.vs_upload_many(text, text[], bytea[], jsonb[], jsonb, integer, boolean, interval) IS
+  'vs_upload_many for bytea contents, sent byte for byte.';
