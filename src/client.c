@@ -626,9 +626,28 @@ typedef struct VsSendState
 } VsSendState;
 
 /*
+ * A 429 that says the account's quota is used up (error.code
+ * insufficient_quota), not that it goes too fast: waiting will not help.
+ */
+static bool
+vs_quota_exhausted(const VsResponse *resp)
+{
+	char	   *msg,
+			   *type,
+			   *code = NULL,
+			   *param;
+
+	if (resp->status != 429 || resp->body == NULL)
+		return false;
+	(void) vs_json_error_fields(resp->body, resp->body_len, &msg, &type, &code, &param);
+	return code != NULL && strcmp(code, "insufficient_quota") == 0;
+}
+
+/*
  * Retry as the SDKs do, with the delay the classifier gives. Paced, a 429
- * costs no attempt (at most VS_PACE_MAX_THROTTLES times) and waits at least
- * as long as its credential is held.
+ * that asks us to slow down costs no attempt (at most VS_PACE_MAX_THROTTLES
+ * times) and waits at least as long as its credential is held; one that
+ * says the quota is used up counts as any failure.
  */
 static int
 vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
@@ -644,7 +663,7 @@ vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
 		int			attempts_retried = retries_done - st->throttled[k];
 
 		o = vs_outcome(req, resp, attempts_retried);
-		if (o.kind == VS_OUTCOME_THROTTLE)
+		if (o.kind == VS_OUTCOME_THROTTLE && !vs_quota_exhausted(resp))
 		{
 			if (st->throttled[k] >= VS_PACE_MAX_THROTTLES)
 				return -1;

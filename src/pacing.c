@@ -27,12 +27,13 @@
  *	  - A 429: the server says this credential is over its rate. Every
  *		request of the credential is held back until the time the server
  *		asked for (retry-after-ms / Retry-After, else the SDK back-off),
- *		and the window shrinks — to what the server is holding for us now
- *		(the requests still in flight: those were accepted), but never
- *		below half and always by at least one. One shrink per round trip:
- *		the 429s that answer requests sent before the last shrink are the
- *		same congestion, not new news. A 429 costs the request no attempt
- *		(client.c), at most VS_PACE_MAX_THROTTLES times.
+ *		and the window shrinks — to what the server has been taking (the
+ *		successes of the last round trip), but never below half and always
+ *		by at least one. One shrink per window: the
+ *		429s that answer requests sent before the last shrink are the same
+ *		congestion, not new news; one that answers a request sent after it
+ *		is. A 429 costs the request no attempt (client.c), at most
+ *		VS_PACE_MAX_THROTTLES times.
  *	  - A 5xx, a timeout or a broken connection shrinks the window the same
  *		way (an overloaded server often says so that way) without a hold;
  *		the request's own retry waits its back-off.
@@ -69,7 +70,8 @@
 #include "utils/timestamp.h"
 
 #define VS_PACE_IDLE_MS		60000	/* unused this long: start again */
-#define VS_PACE_RTT_MS		100		/* round trip assumed before one is seen */
+#define VS_PACE_RTT_MS		100		/* round trip shown before one is seen */
+#define VS_PACE_RING		(2 * VS_MAX_CONCURRENCY)	/* successes remembered */
 
 PG_FUNCTION_INFO_V1(vs_pacing);
 
@@ -86,6 +88,8 @@ struct VsPace
 	TimestampTz last_shrink;
 	TimestampTz last_used;
 	double		rtt_ms;			/* smoothed round trip of successes */
+	TimestampTz ok_at[VS_PACE_RING];	/* when the last successes came */
+	int			ok_next;		/* next slot of ok_at to write */
 	/* counters, for vs_pacing() */
 	int64		attempts;
 	int64		throttles;
@@ -245,17 +249,39 @@ vs_pace_run_hold_ms(VsPaceRun *pr, int i)
 	return (int) Min(vs_ms_until(GetCurrentTimestamp(), pr->pace[i]->hold_until), INT_MAX);
 }
 
-/* Shrink after congestion, at most once per round trip. */
+/*
+ * How many requests the server has been holding for us at once: the
+ * successes of the last round trip (each was in flight for about that
+ * long). The requests in flight now are no measure: with a server that
+ * answers 429 at once, they are mostly the ones about to be refused.
+ */
+static int
+vs_pace_accepted(VsPace *p, TimestampTz now)
+{
+	TimestampTz since = now - (TimestampTz) (p->rtt_ms * 1000.0);
+	int			n = 0;
+
+	for (int k = 0; k < VS_PACE_RING; k++)
+		if (p->ok_at[k] > since)
+			n++;
+	return n;
+}
+
+/*
+ * Shrink after congestion signalled by an attempt that started at
+ * `started`: once per window, as TCP does — an answer to a request sent
+ * before the last shrink tells of the same congestion; one sent after it
+ * says the smaller window is still too large.
+ */
 static void
-vs_pace_shrink(VsPace *p, int inflight, TimestampTz now)
+vs_pace_shrink(VsPace *p, TimestampTz started, TimestampTz now)
 {
 	int			w;
 
-	if (p->last_shrink != 0 &&
-		!TimestampDifferenceExceeds(p->last_shrink, now, (int) Max(p->rtt_ms, 1)))
+	if (started <= p->last_shrink)
 		return;
-	/* what the server holds for us now, but at most halved, at least by one */
-	w = Max(inflight, p->window / 2);
+	/* what the server has been taking, but at most halved, at least by one */
+	w = Max(vs_pace_accepted(p, now), p->window / 2);
 	w = Min(w, p->window - 1);
 	p->window = Max(w, 1);
 	p->acked = 0;
@@ -299,7 +325,10 @@ vs_pace_run_attempt(VsPaceRun *pr, int i, const VsResponse *resp, VsOutcomeKind 
 				TimestampDifference(pr->started[i], now, &secs, &usecs);
 				rtt = secs * 1000.0 + usecs / 1000.0;
 				p->rtt_ms = 0.875 * p->rtt_ms + 0.125 * rtt;
-				if (!full || p->window >= VS_MAX_CONCURRENCY)
+				p->ok_at[p->ok_next] = now;
+				p->ok_next = (p->ok_next + 1) % VS_PACE_RING;
+				/* no evidence for a larger window beyond the call's ceiling */
+				if (!full || p->window >= pr->ceiling)
 					break;
 				if (!p->throttled_once)
 					p->window++;
@@ -321,14 +350,14 @@ vs_pace_run_attempt(VsPaceRun *pr, int i, const VsResponse *resp, VsOutcomeKind 
 				until = TimestampTzPlusMilliseconds(now, delay_ms);
 				if (until > p->hold_until)
 					p->hold_until = until;
-				vs_pace_shrink(p, *inflight, now);
+				vs_pace_shrink(p, pr->started[i], now);
 				break;
 			}
 		case VS_OUTCOME_RETRY:
 		case VS_OUTCOME_UNKNOWN:
 			/* 5xx, timeouts, resets: an overloaded server; a 408/409 too */
 			if (resp->status == 0 || resp->status >= 500)
-				vs_pace_shrink(p, *inflight, now);
+				vs_pace_shrink(p, pr->started[i], now);
 			break;
 		case VS_OUTCOME_PERMANENT:
 			break;

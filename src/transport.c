@@ -491,7 +491,14 @@ vs_transfer_finish(VsTransportRun *run, VsTransfer *t, CURLcode code)
 		run->attempt(t->index, r, GetCurrentTimestamp(), run->pace_arg);
 
 	if (run->retry && !VS_HTTP_OK(r))
+	{
+		/* the retry rule may look at this attempt's body, not keep it */
+		r->body = t->buf;
+		r->body_len = t->len;
 		delay = run->retry(t->index, r, t->retries_done, run->retry_arg);
+		r->body = NULL;
+		r->body_len = 0;
+	}
 	if (delay >= 0)
 	{
 		t->retries_done++;

@@ -37,7 +37,8 @@ typedef struct VsWire
 
 /*
  * After a failed attempt of request i: how many milliseconds to wait before
- * the next one, or -1 for none (the response is final).
+ * the next one, or -1 for none (the response is final). resp->body is the
+ * attempt's body (may be NULL): look, do not keep or free.
  */
 typedef int (*VsRetryFn) (int i, const VsResponse *resp, int retries_done, void *arg);
 

@@ -47,7 +47,7 @@ RETURNS TABLE (credential text, concurrency integer, peak_concurrency integer,
                requests bigint, throttled bigint, backoffs bigint,
                held_until timestamptz, round_trip_ms float8)
 AS 'MODULE_PATHNAME', 'vs_pacing'
-LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
 
 COMMENT ON FUNCTION vectorstore.vs_pacing() IS
   'What this session has learned about each credential it used (that the current role may use; credential is null for the settings): how many requests it now sends at once (vs_upload_many starts at 5 and grows while the server keeps up), the peak, requests finished, 429s received, back-offs, until when it is held after a 429, and the smoothed round trip of successes.';
