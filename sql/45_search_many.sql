@@ -35,7 +35,7 @@ INSERT INTO kb VALUES
  (1, 'acme',   'Refund policy: refunds within 14 days of the return.'),
  (2, 'acme',   'Shipping policy: parcels ship within two days.'),
  (3, 'acme',   'Warranty policy: two years on every device.'),
- (4, 'globex', 'Refund policy: store credit only, no cash refunds.'),
+ (4, 'globex', 'Refund policy: store credit only, no cash refunds, for every order placed online or in a shop.'),
  (5, 'globex', 'Shipping policy: free shipping over fifty euros.'),
  (6, 'globex', 'Warranty policy: one year, extendable.');
 SELECT id AS vs FROM vs_store_create(name => 'many') \gset
@@ -354,7 +354,9 @@ SELECT vstest.emu_clear_faults();
 RESET vectorstore.max_retries;
 -- a 429 with a Retry-After holds back every upload of the credential:
 -- uploads take 100 ms, four at a time; after the 429 none starts for the
--- second the server asked for, then they go on
+-- second the server asked for, then they go on (a new session: nothing learned)
+\c
+SET search_path = vectorstore, public;
 SELECT vstest.emu_config('{"latency": {"upload": 100}}');
 SELECT vstest.emu_fault('{"kind": 429, "count": 1, "route": "/files", "method": "POST", "retry_after_ms": 1000}');
 SELECT vstest.emu('DELETE', '/_emulator/requests') IS NOT NULL AS log_cleared;
@@ -370,7 +372,7 @@ WITH up AS (
 t AS (SELECT started AS at FROM up WHERE status = 429)
 SELECT count(*) FILTER (WHERE status = 429) AS throttled,
        count(*) FILTER (WHERE started > t.at + 150 AND started < t.at + 950) AS started_while_held,
-       count(*) FILTER (WHERE started >= t.at + 950) AS started_after
+       count(*) FILTER (WHERE started >= t.at + 950) > 0 AS went_on_after
 FROM up, t;
 SELECT vstest.emu_clear_faults();
 SELECT vstest.emu_config('{"latency": {}}');
