@@ -129,7 +129,8 @@ my ($ret, $cap_out, $cap_err) = $node->psql('postgres',
 	"SELECT count(vectorstore.vs_search_json('$vs', 'q' || i)) FROM generate_series(1, 6) i");
 isnt($ret, 0, 'six searches in one statement fail');
 like($cap_err, qr/max_requests_per_statement \(4\)/, 'the cap from postgresql.conf stops a SQL statement');
-# ... and the worker is exempt: ten jobs, each with its upload and attach
+# ... and the worker is exempt: ten jobs, each uploaded once in one pass
+my $uploads0 = $emu->count('POST /v1/files', '200');
 sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'w' || i || '.txt', 'worker note ' || i)
     FROM generate_series(1, 10) i");
 $node->poll_query_until('postgres',
@@ -137,6 +138,9 @@ $node->poll_query_until('postgres',
   or die 'the queue did not drain';
 is(sq("SELECT count(*) FROM vectorstore.job WHERE status = 'completed'"), '10',
 	'the worker sent more than 4 requests in a pass: every job completed');
+is($emu->count('POST /v1/files', '200') - $uploads0, 10, 'each job was uploaded once');
+my $wpid = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'");
+unlike(slurp_file($node->logfile), qr/\[$wpid\] ERROR/, 'the worker raised no error (no pass was cut short by the cap)');
 
 unlike(slurp_file($node->logfile), qr/was terminated by signal/, 'no backend crashed');
 $node->stop;
