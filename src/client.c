@@ -270,6 +270,32 @@ vs_headers_set(VsHeaderList *h, const char *name, const char *value)
 	h->values = lappend(h->values, (void *) value);
 }
 
+/*
+ * "Name: value" ("Name:" for an empty value, which tells libcurl to send
+ * no such header). Concatenated, not formatted: every request builds
+ * several.
+ */
+static char *
+vs_header_line(const char *name, const char *value)
+{
+	size_t		nl = strlen(name);
+	size_t		vl = strlen(value);
+	char	   *line = palloc(nl + vl + 3);
+	char	   *p = line;
+
+	memcpy(p, name, nl);
+	p += nl;
+	*p++ = ':';
+	if (vl > 0)
+	{
+		*p++ = ' ';
+		memcpy(p, value, vl);
+		p += vl;
+	}
+	*p = '\0';
+	return line;
+}
+
 /* ---------------------------------------------------------------------
  * Bodies
  * ---------------------------------------------------------------------
@@ -559,8 +585,7 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	lines = palloc(sizeof(char *) * Max(list_length(h.names), 1));
 	k = 0;
 	forboth(a, h.names, b, h.values)
-		lines[k++] = psprintf("%s:%s%s", (char *) lfirst(a),
-							  ((char *) lfirst(b))[0] ? " " : "", (char *) lfirst(b));
+		lines[k++] = vs_header_line(lfirst(a), lfirst(b));
 
 	w->method = req->method;
 	w->url = url.data;

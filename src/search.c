@@ -12,7 +12,7 @@
  *	  The API has no paging for search, so one request is the whole answer.
  *
  *	  The checks, the request body and the reading of a results page are
- *	  functions of their own (vs_search_params, vs_search_body_add,
+ *	  functions of their own (vs_search_params, vs_search_body,
  *	  vs_search_hits, vs_search_hit_columns) that vs_search_many
  *	  (search_many.c) shares, so the two cannot drift apart.
  *
@@ -23,6 +23,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 
 #include <math.h>
 
@@ -116,21 +117,41 @@ vs_search_params(FunctionCallInfo fcinfo, int max_arg, int ranking_arg, int rewr
 }
 
 /*
- * Complete the body of one search, which holds its "query" (a string or a
- * non-empty array of strings): the filters (already validated; NULL or JSON
- * null: none) and the parameters every search of a call shares.
+ * The body of one search as JSON text (UTF-8): the query (one string, or
+ * query_array, a JSON array of strings), the filters (already validated;
+ * NULL or JSON null: none) and the parameters every search of a call
+ * shares. Written directly rather than built as a cJSON tree and printed:
+ * this runs for every search, and a tree costs a malloc per node and a
+ * free per node at the end of the call.
  */
-void
-vs_search_body_add(cJSON *body, cJSON *filters, const VsSearchParams *p)
+char *
+vs_search_body(text *query, const cJSON *query_array, const cJSON *filters,
+			   const VsSearchParams *p)
 {
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"query\":");
+	if (query)
+		escape_json(&b, vs_text_to_utf8(query, NULL));
+	else
+		appendStringInfoString(&b, vs_json_print(query_array));
 	if (p->max_num_results > 0)
-		vs_json_add_number(body, "max_num_results", p->max_num_results);
+		appendStringInfo(&b, ",\"max_num_results\":%d", p->max_num_results);
 	if (filters && !cJSON_IsNull(filters))
-		vs_json_add_ref(body, "filters", filters);
+	{
+		appendStringInfoString(&b, ",\"filters\":");
+		appendStringInfoString(&b, vs_json_print(filters));
+	}
 	if (p->ranking_options)
-		vs_json_add_ref(body, "ranking_options", p->ranking_options);
+	{
+		appendStringInfoString(&b, ",\"ranking_options\":");
+		appendStringInfoString(&b, vs_json_print(p->ranking_options));
+	}
 	if (p->rewrite_query >= 0)
-		vs_json_add_bool(body, "rewrite_query", p->rewrite_query == 1);
+		appendStringInfo(&b, ",\"rewrite_query\":%s", p->rewrite_query == 1 ? "true" : "false");
+	appendStringInfoChar(&b, '}');
+	return b.data;
 }
 
 /*
@@ -141,36 +162,39 @@ vs_search_body_add(cJSON *body, cJSON *filters, const VsSearchParams *p)
 static cJSON *
 vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 {
-	cJSON	   *body = vs_json_new_object();
+	cJSON	   *query_array = NULL;
+	text	   *query = NULL;
 	cJSON	   *filters;
 	char	   *vsid;
 	VsSearchParams params;
+	VsRequest	req = {0};
 
 	vs_require_arg(fcinfo, 0, "vector_store_id");
 	vs_require_arg(fcinfo, 1, "query");
 	vsid = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (is_array)
 	{
-		cJSON	   *q = vs_json_from_text_array(PG_GETARG_ARRAYTYPE_P(1), "query");
-
-		if (cJSON_GetArraySize(q) == 0)
+		query_array = vs_json_from_text_array(PG_GETARG_ARRAYTYPE_P(1), "query");
+		if (cJSON_GetArraySize(query_array) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("query must not be an empty array")));
-		vs_json_add_ref(body, "query", q);
 	}
 	else
 	{
-		vs_search_check_query(PG_GETARG_TEXT_PP(1), "query");
-		vs_json_add_text(body, "query", PG_GETARG_TEXT_PP(1));
+		query = PG_GETARG_TEXT_PP(1);
+		vs_search_check_query(query, "query");
 	}
 	vs_search_params(fcinfo, 2, 4, 5, &params);
 	filters = vs_arg_json(fcinfo, 3);
 	if (filters && !cJSON_IsNull(filters))
 		vs_validate_filters(filters, "filters");
-	vs_search_body_add(body, filters, &params);
 
-	return vs_api_post(vs_path("/vector_stores/%s/search", vsid), body, true);
+	req.method = "POST";
+	req.path = vs_path("/vector_stores/%s/search", vsid);
+	req.body = vs_search_body(query, query_array, filters, &params);
+	req.beta = true;
+	return vs_api_call(&req);
 }
 
 static int
@@ -242,6 +266,7 @@ vs_search_hit_columns(const VsSearchHit *hit, VsSearchColumns *cols)
 	const char *filename = vs_json_get_string(it, "filename");
 	StringInfoData text;
 	const cJSON *part;
+	const char *t1;
 	bool		first = true;
 
 	if (file_id == NULL)
@@ -253,21 +278,33 @@ vs_search_hit_columns(const VsSearchHit *hit, VsSearchColumns *cols)
 	cols->score = Float8GetDatum(hit->score);
 
 	/* content parts in order, joined with "\n" */
-	initStringInfo(&text);
 	if (content != NULL && !cJSON_IsNull(content) && !cJSON_IsArray(content))
 		vs_search_invalid("Field \"content\" of a search result must be an array.");
-	cJSON_ArrayForEach(part, content)
+	if (cJSON_GetArraySize(content) == 1)
 	{
-		const char *t = cJSON_IsObject(part) ? vs_json_get_string(part, "text") : NULL;
-
-		if (t == NULL)
-			continue;
-		if (!first)
-			appendStringInfoChar(&text, '\n');
-		appendStringInfoString(&text, t);
-		first = false;
+		/* the usual case, one part: no joining */
+		part = cJSON_GetArrayItem(content, 0);
+		t1 = cJSON_IsObject(part) ? vs_json_get_string(part, "text") : NULL;
+		if (t1 == NULL)
+			t1 = "";
+		cols->content = CStringGetTextDatum(pg_any_to_server(t1, strlen(t1), PG_UTF8));
 	}
-	cols->content = CStringGetTextDatum(pg_any_to_server(text.data, text.len, PG_UTF8));
+	else
+	{
+		initStringInfo(&text);
+		cJSON_ArrayForEach(part, content)
+		{
+			const char *t = cJSON_IsObject(part) ? vs_json_get_string(part, "text") : NULL;
+
+			if (t == NULL)
+				continue;
+			if (!first)
+				appendStringInfoChar(&text, '\n');
+			appendStringInfoString(&text, t);
+			first = false;
+		}
+		cols->content = CStringGetTextDatum(pg_any_to_server(text.data, text.len, PG_UTF8));
+	}
 	cols->attributes_null = attrs == NULL || cJSON_IsNull(attrs);
 	cols->attributes = cols->attributes_null ? (Datum) 0 : vs_json_to_jsonb(attrs);
 }

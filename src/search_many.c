@@ -360,13 +360,9 @@ vs_search_many(PG_FUNCTION_ARGS)
 	reqs = palloc0(sizeof(VsRequest) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		cJSON	   *body = vs_json_new_object();
-
-		vs_json_add_text(body, "query", DatumGetTextPP(st.queries[i]));
-		vs_search_body_add(body, filters[i], &params);
 		reqs[i].method = "POST";
 		reqs[i].path = path;
-		reqs[i].json = body;
+		reqs[i].body = vs_search_body(DatumGetTextPP(st.queries[i]), NULL, filters[i], &params);
 		reqs[i].beta = true;
 		reqs[i].opts = opts;
 	}

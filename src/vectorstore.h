@@ -547,7 +547,8 @@ extern void vs_validate_ranking_options(const cJSON *ro);
 extern void vs_search_check_query(text *query, const char *argname);
 extern void vs_search_params(FunctionCallInfo fcinfo, int max_arg, int ranking_arg,
 							 int rewrite_arg, VsSearchParams *p);
-extern void vs_search_body_add(cJSON *body, cJSON *filters, const VsSearchParams *p);
+extern char *vs_search_body(text *query, const cJSON *query_array, const cJSON *filters,
+							const VsSearchParams *p);
 
 /* One result of a search results page (points into the page). */
 typedef struct VsSearchHit
