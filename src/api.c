@@ -502,6 +502,19 @@ vs_poll_status(const char *path, const char *what, const char *id,
 					 errcontext("vectorstore request: GET %s", path)));
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 		elapsed_ms = (int64) secs * 1000 + usecs / 1000;
+		{
+			/* a batch's file counts tell a waiting caller how far it is */
+			const cJSON *fc = cJSON_GetObjectItemCaseSensitive(obj, "file_counts");
+			const cJSON *total = cJSON_GetObjectItemCaseSensitive(fc, "total");
+			const cJSON *inprog = cJSON_GetObjectItemCaseSensitive(fc, "in_progress");
+
+			vs_progress_phase(psprintf("waiting for %s %s", what, id));
+			if (cJSON_IsNumber(total) && cJSON_IsNumber(inprog) && total->valuedouble >= inprog->valuedouble)
+				vs_progress_requests((int64) (total->valuedouble - inprog->valuedouble),
+									 (int64) total->valuedouble);
+			else
+				vs_progress_requests(0, 1);
+		}
 
 		if (vs_status_terminal(status) ||
 			(timeout_ms >= 0 && elapsed_ms >= timeout_ms && !raise_on_timeout))

@@ -32,6 +32,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "miscadmin.h"
@@ -280,6 +281,103 @@ vs_json_has_escaped_nul(const char *text, size_t len)
 }
 
 /*
+ * See vectorstore.h. Uses only malloc (cJSON's allocator and one block for
+ * the result) and never raises, so GUC check hooks may call it in any
+ * process. The tree is deleted before returning.
+ */
+VsPairs *
+vs_json_pairs_parse(const char *text, char *why, size_t whylen)
+{
+	cJSON	   *root;
+	const cJSON *kv;
+	size_t		size;
+	int			n = 0;
+	VsPairs    *pairs;
+	char	   *strings;
+
+	why[0] = '\0';
+	if (text == NULL)
+		text = "";
+	if (vs_json_has_escaped_nul(text, strlen(text)))
+	{
+		snprintf(why, whylen, "It must not contain an escaped NUL character (\\u0000).");
+		return NULL;
+	}
+	root = cJSON_ParseWithOpts(text, NULL, 1);	/* nothing may follow the object */
+	if (root == NULL || !cJSON_IsObject(root))
+	{
+		snprintf(why, whylen, "It must be a JSON object, such as {\"name\": \"value\"}.");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	size = offsetof(VsPairs, pair);
+	cJSON_ArrayForEach(kv, root)
+	{
+		char		num[64];
+		const char *v = NULL;
+
+		if (cJSON_IsString(kv))
+			v = kv->valuestring;
+		else if (cJSON_IsNumber(kv) || cJSON_IsBool(kv))
+		{
+			if (cJSON_IsBool(kv))
+				v = cJSON_IsTrue(kv) ? "true" : "false";
+			else
+			{
+				snprintf(num, sizeof(num), "%.17g", kv->valuedouble);
+				v = num;
+			}
+		}
+		else
+		{
+			snprintf(why, whylen, "The value of \"%.100s\" must be a string, number or boolean.",
+					 kv->string);
+			cJSON_Delete(root);
+			return NULL;
+		}
+		size += sizeof(VsHeader) + strlen(kv->string) + 1 + strlen(v) + 1;
+		n++;
+	}
+	pairs = malloc(size);
+	if (pairs == NULL)
+	{
+		snprintf(why, whylen, "Out of memory.");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	pairs->n = n;
+	strings = (char *) &pairs->pair[n];
+	n = 0;
+	cJSON_ArrayForEach(kv, root)
+	{
+		char		num[64];
+		const char *v;
+		size_t		l;
+
+		if (cJSON_IsString(kv))
+			v = kv->valuestring;
+		else if (cJSON_IsBool(kv))
+			v = cJSON_IsTrue(kv) ? "true" : "false";
+		else
+		{
+			snprintf(num, sizeof(num), "%.17g", kv->valuedouble);
+			v = num;
+		}
+		l = strlen(kv->string) + 1;
+		memcpy(strings, kv->string, l);
+		pairs->pair[n].name = strings;
+		strings += l;
+		l = strlen(v) + 1;
+		memcpy(strings, v, l);
+		pairs->pair[n].value = strings;
+		strings += l;
+		n++;
+	}
+	cJSON_Delete(root);
+	return pairs;
+}
+
+/*
  * Parse an API response body into an owned JSON object; on failure return
  * NULL and a description of what is wrong (never raises for bad input).
  */
@@ -369,46 +467,164 @@ vs_json_from_jsonb(Jsonb *jb)
 	return item;
 }
 
-/* Unformatted JSON text of a tree, palloc'd. */
+/*
+ * Printing. cJSON's own printer keeps 15 significant digits whenever they
+ * read back within a relative epsilon, so 9007199254740992 went out as
+ * 9007199254740990 and 0.30000000000000004 as 0.3. Ours prints the shortest
+ * form that reads back as exactly the same double.
+ */
+static void
+vs_json_write_string(StringInfo b, const char *s)
+{
+	appendStringInfoChar(b, '"');
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				appendStringInfoString(b, "\\\"");
+				break;
+			case '\\':
+				appendStringInfoString(b, "\\\\");
+				break;
+			case '\n':
+				appendStringInfoString(b, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(b, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(b, "\\t");
+				break;
+			case '\b':
+				appendStringInfoString(b, "\\b");
+				break;
+			case '\f':
+				appendStringInfoString(b, "\\f");
+				break;
+			default:
+				if (*p < 0x20)
+					appendStringInfo(b, "\\u%04x", *p);
+				else
+					appendStringInfoChar(b, (char) *p);
+		}
+	}
+	appendStringInfoChar(b, '"');
+}
+
+/*
+ * A number as JSON text: the shortest of 15, 16 or 17 significant digits
+ * that reads back as exactly the same double (cJSON's own printer stopped
+ * at 15 digits whenever they read back within an epsilon). False for NaN
+ * and infinities, which JSON cannot hold.
+ */
+static bool
+vs_json_number_text(double d, char *buf, size_t size)
+{
+	if (!isfinite(d))
+		return false;
+	for (int prec = 15; prec <= 17; prec++)
+	{
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return true;
+}
+
+static void
+vs_json_write_number(StringInfo b, double d)
+{
+	char		buf[64];
+
+	if (!vs_json_number_text(d, buf, sizeof(buf)))
+	{
+		appendStringInfoString(b, "null");	/* JSON has no NaN or infinity */
+		return;
+	}
+	appendStringInfoString(b, buf);
+}
+
+static void
+vs_json_write(StringInfo b, const cJSON *item)
+{
+	const cJSON *c;
+	bool		first = true;
+
+	check_stack_depth();
+	switch (item->type & 0xFF)
+	{
+		case cJSON_False:
+			appendStringInfoString(b, "false");
+			break;
+		case cJSON_True:
+			appendStringInfoString(b, "true");
+			break;
+		case cJSON_NULL:
+			appendStringInfoString(b, "null");
+			break;
+		case cJSON_Number:
+			vs_json_write_number(b, item->valuedouble);
+			break;
+		case cJSON_String:
+			vs_json_write_string(b, item->valuestring ? item->valuestring : "");
+			break;
+		case cJSON_Raw:
+			appendStringInfoString(b, item->valuestring ? item->valuestring : "null");
+			break;
+		case cJSON_Array:
+			appendStringInfoChar(b, '[');
+			for (c = item->child; c; c = c->next)
+			{
+				if (!first)
+					appendStringInfoChar(b, ',');
+				vs_json_write(b, c);
+				first = false;
+			}
+			appendStringInfoChar(b, ']');
+			break;
+		case cJSON_Object:
+			appendStringInfoChar(b, '{');
+			for (c = item->child; c; c = c->next)
+			{
+				if (!first)
+					appendStringInfoChar(b, ',');
+				vs_json_write_string(b, c->string ? c->string : "");
+				appendStringInfoChar(b, ':');
+				vs_json_write(b, c);
+				first = false;
+			}
+			appendStringInfoChar(b, '}');
+			break;
+		default:
+			elog(ERROR, "vectorstore: invalid JSON item of type %d", item->type);
+	}
+}
+
+/* Unformatted JSON text of a tree (UTF-8), palloc'd. */
 char *
 vs_json_print(const cJSON *item)
 {
-	char	   *out = cJSON_PrintUnformatted(item);
-	char	   *copy;
+	StringInfoData b;
 
-	if (out == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while printing JSON")));
-	copy = MemoryContextStrdup(CurrentMemoryContext, out);	/* may raise: */
-	cJSON_free(out);			/* ... so out leaks only if palloc fails */
-	return copy;
+	initStringInfo(&b);
+	vs_json_write(&b, item);
+	return b.data;
 }
 
 /* A cJSON value as jsonb (text in UTF-8 converted to the server encoding). */
 /*
- * A cJSON number as the numeric jsonb would hold after cJSON_Print and
- * jsonb_in: the same digits cJSON prints (an integer when the double is
- * one, else 15 significant digits when they give the double back, else
- * 17); NaN and infinities print as null. False for those.
+ * A cJSON number as the numeric jsonb holds it: the digits vs_json_print
+ * writes, so a value reads the same from a jsonb column as on the wire.
+ * False (JSON null) for NaN and infinities.
  */
 static bool
 vs_json_number(const cJSON *item, JsonbValue *v)
 {
-	double		d = item->valuedouble;
 	char		buf[64];
-	double		test;
 
-	if (isnan(d) || isinf(d))
+	if (!vs_json_number_text(item->valuedouble, buf, sizeof(buf)))
 		return false;
-	if (d == (double) item->valueint)
-		snprintf(buf, sizeof(buf), "%d", item->valueint);
-	else
-	{
-		snprintf(buf, sizeof(buf), "%1.15g", d);
-		if (sscanf(buf, "%lg", &test) != 1 || test != d)
-			snprintf(buf, sizeof(buf), "%1.17g", d);
-	}
 	v->type = jbvNumeric;
 	v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
 														 ObjectIdGetDatum(InvalidOid),
@@ -467,7 +683,7 @@ vs_json_push(JsonbParseState **st, const cJSON *item, JsonbIteratorToken tok)
 
 /*
  * A cJSON value as jsonb, built directly (no text in between: this runs
- * for every search result's attributes). The same value cJSON_Print and
+ * for every search result's attributes). The same value vs_json_print and
  * jsonb_in would give.
  */
 Datum

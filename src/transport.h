@@ -33,6 +33,8 @@ typedef struct VsWire
 	size_t		body_len;
 	long		timeout_ms;		/* per attempt */
 	long		connect_timeout_ms;
+	bool		no_proxy;		/* never through a proxy (plain http to loopback) */
+	const char *resolve;		/* CURLOPT_RESOLVE entry "host:port:addrs", or NULL */
 } VsWire;
 
 /*

@@ -43,6 +43,8 @@
  * ---------------------------------------------------------------------
  */
 extern char *vs_api_key;			/* vectorstore.api_key (superuser only) */
+extern char *vs_api_key_file;		/* vectorstore.api_key_file (superuser only) */
+extern int	vs_auth;				/* vectorstore.auth (a VsAuthStyle) */
 extern char *vs_base_url;			/* vectorstore.base_url (superuser only) */
 extern char *vs_organization;		/* vectorstore.organization */
 extern char *vs_project;			/* vectorstore.project */
@@ -85,7 +87,31 @@ typedef struct VsCredential
 	int			nheaders;
 	VsHeader   *query;			/* default query parameters (Azure's api-version) */
 	int			nquery;
+	char	   *key_file;		/* where api_key was read from, or NULL */
+	char	   *problem;		/* why no request can be sent with it (a key
+								 * file that cannot be used, a key lost in a
+								 * dump), or NULL; the client refuses to build
+								 * a request then, with this text */
 } VsCredential;
+
+/* A list of name/value pairs in one malloc'd block (GUC "extra" data). */
+typedef struct VsPairs
+{
+	int			n;
+	VsHeader	pair[FLEXIBLE_ARRAY_MEMBER];
+} VsPairs;
+
+/* The parsed vectorstore.headers and vectorstore.query (NULL: none). */
+extern VsPairs *vs_settings_headers;
+extern VsPairs *vs_settings_query;
+
+/*
+ * The one check of every name/value pair that becomes a header or a query
+ * parameter of a credential (settings or named): NULL when acceptable, else
+ * why not (a sentence naming the header, never its value).
+ */
+extern char *vs_credential_headers_problem(const VsHeader *h, int n);
+extern char *vs_credential_query_problem(const VsHeader *q, int n);
 
 /*
  * The credential the current user's requests use: the one named by
@@ -96,6 +122,9 @@ extern VsCredential *vs_credential_current(void);
 
 /* Credential by name, with no privilege check. */
 extern VsCredential *vs_credential_by_name(const char *name, bool missing_ok);
+
+/* A deep copy in the current memory context. */
+extern VsCredential *vs_credential_copy(const VsCredential *c);
 
 /*
  * The credential role_name may use under cred_name (NULL: the settings),
@@ -110,6 +139,45 @@ extern void vs_check_base_url(const char *url);
 
 /* The same without raising: NULL when acceptable, else why not. */
 extern char *vs_base_url_problem(const char *url);
+
+/*
+ * The one check of a base URL's form, for the setting and credentials
+ * alike: http(s), a host, no user name or password, query, fragment,
+ * whitespace or control characters. NULL when fine, else a static sentence.
+ * Allocates nothing that outlives the call (usable in GUC check hooks).
+ */
+extern const char *vs_base_url_form_problem(const char *url);
+
+/*
+ * Where a request to url may go (vs_base_url_problem's verdict) and how the
+ * transport must reach it: for plain http to loopback, never through a
+ * proxy, and a loopback name pinned to loopback addresses.
+ */
+typedef struct VsUrlTarget
+{
+	bool		no_proxy;		/* connect directly, whatever the environment says */
+	char	   *resolve;		/* "host:port:addr,addr" for CURLOPT_RESOLVE, or NULL */
+} VsUrlTarget;
+extern char *vs_base_url_target(const char *url, VsUrlTarget *target);
+
+/* ---------------------------------------------------------------------
+ * Secrets and the server log (secret_log.c)
+ * ---------------------------------------------------------------------
+ */
+/* Install the emit_log_hook that keeps secrets out of the server log. */
+extern void vs_secret_log_init(void);
+
+/* A secret this process sends: the log hook scrubs it from every message. */
+extern void vs_secret_remember(const char *secret);
+
+/* Set while a function stores a secret: errors then never log the statement. */
+extern bool vs_storing_secret;
+
+/* Does a statement's text name something that carries a secret? */
+extern bool vs_statement_has_secret(const char *query);
+
+/* The statement with every quoted literal replaced by '***' (palloc'd). */
+extern char *vs_mask_literals(const char *query);
 
 /* ---------------------------------------------------------------------
  * Requests (client.c over transport.c; outcome.c decides retries)
@@ -181,6 +249,8 @@ typedef struct VsResponse
 	bool		invalid;		/* not sent: the request itself is invalid (error) */
 	char		error[256];		/* what went wrong when status == 0 */
 	VsBudget   *budget;			/* where the body's bytes are counted */
+	size_t		charged;		/* bytes counted against budget (allocated) */
+	const VsCredential *cred;	/* the credential it was sent with (scrubbing) */
 } VsResponse;
 
 /* True when a response is a success (2xx). */
@@ -280,6 +350,7 @@ extern void vs_pace_run_attempt(VsPaceRun *pr, int i, const VsResponse *resp,
  * (credentials, identity, framing, routing), cannot be sent; NULL when fine.
  */
 extern char *vs_header_value_problem(const char *what, const char *value);
+extern char *vs_header_name_problem(const char *name);
 extern bool vs_header_forbidden(const char *name);
 extern char *vs_extra_header_problem(const char *name, const char *value);
 
@@ -371,6 +442,14 @@ extern void vs_json_add_number(cJSON *obj, const char *key, double v);
 extern void vs_json_add_bool(cJSON *obj, const char *key, bool v);
 extern void vs_json_add_null(cJSON *obj, const char *key);
 extern cJSON *vs_json_parse_text(const char *text, size_t len, const char **end);
+
+/*
+ * A JSON object whose values are strings, numbers or booleans, as pairs in
+ * one malloc'd block (free() it; usable in GUC check hooks and the
+ * postmaster). NULL with why (a sentence naming the key, never a value) when
+ * text is not such an object.
+ */
+extern VsPairs *vs_json_pairs_parse(const char *text, char *why, size_t whylen);
 
 /* Parse an API response body; ERROR 08P01 naming the request if not JSON. */
 extern cJSON *vs_json_parse_response(const VsRequest *req, const VsResponse *resp);
@@ -572,6 +651,16 @@ typedef struct VsSearchColumns
 
 extern VsSearchHit *vs_search_hits(const cJSON *page, int *nhits);
 extern void vs_search_hit_columns(const VsSearchHit *hit, VsSearchColumns *cols);
+
+/* ---------------------------------------------------------------------
+ * Progress of long calls (progress.c): NOTICEs to the caller, the view
+ * vectorstore.progress for other sessions (shared memory when preloaded)
+ * ---------------------------------------------------------------------
+ */
+extern void vs_progress_init(void);
+extern void vs_progress_phase(const char *phase);
+extern void vs_progress_requests(int64 done, int64 total);
+extern void vs_progress_done(void);
 
 /* ---------------------------------------------------------------------
  * Background worker (worker.c): its settings, and when loaded from

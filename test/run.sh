@@ -122,11 +122,10 @@ run_contract_sql() {
 run_regress() {
   echo "== regress: pg_regress suites against the emulator"
   local dir=$OUT/regress; mkdir -p "$dir"
-  vs_start_emulator "$dir" --processing-delay-ms 20
-  vs_start_cluster "$dir/pg" "shared_preload_libraries = 'vectorstore'" \
-    "vectorstore.base_url = '$VS_EMU_URL/v1'" "vstest.emulator_url = '$VS_EMU_URL'"
+  # make installcheck starts its own local server and points the suites at it
+  vs_start_cluster "$dir/pg" "shared_preload_libraries = 'vectorstore'"
   local log=$dir/pg_regress.log
-  make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" ${REGRESS:+REGRESS="$REGRESS"} >"$log" 2>&1 || true
+  make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" ${REGRESS:+VS_REGRESS="$REGRESS"} >"$log" 2>&1 || true
   grep -E '^(test| +test| ok| not ok)|tests (passed|failed)' "$log" || true
   local ok bad
   ok=$(grep -cE '\.\.\. ok' "$log" || true)
