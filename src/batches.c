@@ -12,8 +12,10 @@
  * that did upload are neither attached nor deleted, and it never splits past
  * the 2,000-files-per-batch limit. Here:
  *	 1. every argument is checked before anything is sent;
- *	 2. all uploads run concurrently through vs_http_execute_many (libcurl's
- *		multi interface, max_concurrency connections, SDK retries);
+ *	 2. all uploads run concurrently through vs_http_execute_paced (libcurl's
+ *		multi interface, SDK retries), as many at once as the server takes
+ *		(pacing.c: from 5 up to max_concurrency, backing off on a 429, which
+ *		costs no attempt);
  *	 3. every file that uploaded is attached, with its own attributes, by
  *		batches of at most 2,000 using the per-file "files" form;
  *	 4. with wait, every batch is polled to the end and its files listed;
@@ -43,6 +45,7 @@ PG_FUNCTION_INFO_V1(vs_upload_many_text);
 PG_FUNCTION_INFO_V1(vs_upload_many_bytea);
 
 #define VS_BATCH_MAX_FILES 2000
+#define VS_UPLOAD_MAX_CONCURRENCY 64	/* = the transport's VS_MAX_CONCURRENCY */
 
 static Datum
 vs_batch_row(FunctionCallInfo fcinfo, cJSON *obj)
@@ -456,7 +459,8 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 {
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	cJSON	   *chunking = vs_arg_json(fcinfo, 4);
-	int			concurrency = PG_ARGISNULL(5) ? 8 : PG_GETARG_INT32(5);
+	/* NULL: as many as the pacer finds the server takes (pacing.c) */
+	int			concurrency = PG_ARGISNULL(5) ? VS_UPLOAD_MAX_CONCURRENCY : PG_GETARG_INT32(5);
 	bool		wait = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
 	int64		timeout_ms = vs_arg_interval_ms(fcinfo, 7, "timeout");
 	int			interval = vs_arg_poll_interval(fcinfo, 8);
@@ -495,7 +499,7 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 		vs_require_arg(fcinfo, 2, "contents");
 	}
 	vs_validate_chunking_strategy(chunking, "chunking_strategy");
-	if (concurrency < 1 || concurrency > 64)
+	if (concurrency < 1 || concurrency > VS_UPLOAD_MAX_CONCURRENCY)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_concurrency must be between 1 and 64, not %d", concurrency)));
@@ -613,7 +617,8 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 	{
 		VsUploadRead rd = {items, reqs};
 
-		vs_http_execute_each(reqs, resps, n, concurrency, true, vs_upload_read, &rd, NULL);
+		/* paced per credential: up to max_concurrency, 429s held back (pacing.c) */
+		vs_http_execute_paced(reqs, resps, n, concurrency, vs_upload_read, &rd, NULL);
 	}
 	/* what is to be attached: the uploads that worked, then the file_ids */
 	uploaded = palloc(sizeof(int) * Max(ntotal, 1));

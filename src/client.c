@@ -333,6 +333,37 @@ vs_headers_set(VsHeaderList *h, const char *name, const char *value)
 	h->values = lappend(h->values, (void *) value);
 }
 
+/*
+ * "Name: value"; "Name;" for an empty value (libcurl sends it empty) and
+ * "Name:" for NULL (libcurl sends no such header). Concatenated, not
+ * formatted: every request builds several.
+ */
+static char *
+vs_header_line(const char *name, const char *value)
+{
+	size_t		nl = strlen(name);
+	size_t		vl = value ? strlen(value) : 0;
+	char	   *line = palloc(nl + vl + 3);
+	char	   *p = line;
+
+	/* libcurl: "Name:" removes a header, "Name;" sends it empty */
+	memcpy(p, name, nl);
+	p += nl;
+	if (value == NULL)
+		*p++ = ':';
+	else if (vl == 0)
+		*p++ = ';';
+	else
+	{
+		*p++ = ':';
+		*p++ = ' ';
+		memcpy(p, value, vl);
+		p += vl;
+	}
+	*p = '\0';
+	return line;
+}
+
 /* ---------------------------------------------------------------------
  * Bodies
  * ---------------------------------------------------------------------
@@ -643,17 +674,7 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	lines = palloc(sizeof(char *) * Max(list_length(h.names), 1));
 	k = 0;
 	forboth(a, h.names, b, h.values)
-	{
-		const char *value = lfirst(b);
-
-		/* libcurl: "Name:" removes a header, "Name;" sends it empty */
-		if (value == NULL)
-			lines[k++] = psprintf("%s:", (char *) lfirst(a));
-		else if (value[0] == '\0')
-			lines[k++] = psprintf("%s;", (char *) lfirst(a));
-		else
-			lines[k++] = psprintf("%s: %s", (char *) lfirst(a), value);
-	}
+		lines[k++] = vs_header_line(lfirst(a), lfirst(b));
 	if (bearer)
 		explicit_bzero(bearer, strlen(bearer));
 
@@ -721,9 +742,34 @@ typedef struct VsSendState
 	void	   *done_arg;
 	int			nfinished;		/* for progress reports */
 	int			n;
+	VsPaceRun  *pace;			/* paced (vs_http_execute_paced), else NULL */
+	int		   *throttled;		/* paced: 429s each request has had */
 } VsSendState;
 
-/* Retry as the SDKs do, with the delay the classifier gives. */
+/*
+ * A 429 that says the account's quota is used up (error.code
+ * insufficient_quota), not that it goes too fast: waiting will not help.
+ */
+static bool
+vs_quota_exhausted(const VsResponse *resp)
+{
+	char	   *msg,
+			   *type,
+			   *code = NULL,
+			   *param;
+
+	if (resp->status != 429 || resp->body == NULL)
+		return false;
+	(void) vs_json_error_fields(resp->body, resp->body_len, &msg, &type, &code, &param);
+	return code != NULL && strcmp(code, "insufficient_quota") == 0;
+}
+
+/*
+ * Retry as the SDKs do, with the delay the classifier gives. Paced, a 429
+ * that asks us to slow down costs no attempt (at most VS_PACE_MAX_THROTTLES
+ * times) and waits at least as long as its credential is held; one that
+ * says the quota is used up counts as any failure.
+ */
 static int
 vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
 {
@@ -733,10 +779,44 @@ vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
 		: vs_max_retries;
 	VsOutcome	o;
 
+	if (st->pace)
+	{
+		int			attempts_retried = retries_done - st->throttled[k];
+
+		o = vs_outcome(req, resp, attempts_retried);
+		if (o.kind == VS_OUTCOME_THROTTLE && !vs_quota_exhausted(resp))
+		{
+			if (st->throttled[k] >= VS_PACE_MAX_THROTTLES)
+				return -1;
+			st->throttled[k]++;
+			return Max(o.delay_ms, vs_pace_run_hold_ms(st->pace, k));
+		}
+		if (attempts_retried >= max)
+			return -1;
+		return vs_outcome_retryable(o.kind) ? o.delay_ms : -1;
+	}
 	if (retries_done >= max)
 		return -1;
 	o = vs_outcome(req, resp, retries_done);
 	return vs_outcome_retryable(o.kind) ? o.delay_ms : -1;
+}
+
+/* Paced runs: the pacer admits each attempt and learns from its answer. */
+static int
+vs_pace_admit_cb(int k, TimestampTz now, void *arg)
+{
+	return vs_pace_run_admit(((VsSendState *) arg)->pace, k, now);
+}
+
+static void
+vs_pace_attempt_cb(int k, const VsResponse *resp, TimestampTz now, void *arg)
+{
+	VsSendState *st = (VsSendState *) arg;
+	VsOutcome	o = {VS_OUTCOME_DONE, -1};
+
+	if (resp)
+		o = vs_outcome(&st->reqs[k], resp, 0);
+	vs_pace_run_attempt(st->pace, k, resp, o.kind, o.delay_ms, now);
 }
 
 /* A request finished: give it to the caller under the caller's index. */
@@ -781,12 +861,13 @@ vs_run_and_wipe(VsTransportRun *run)
 	vs_wipe_wires(run);
 }
 
-void
-vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
-					 bool retry, VsDoneFn done, void *arg, VsBudget *budget)
+static void
+vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
+			 bool retry, bool paced, VsDoneFn done, void *arg, VsBudget *budget)
 {
 	VsWire	   *wires;
 	const VsCredential **creds;
+	const VsCredential **wcreds = NULL;	/* paced: by the transport's index */
 	VsResponse *wresps;
 	VsRequest  *sreqs;
 	int		   *map;
@@ -803,6 +884,8 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	wresps = palloc0(sizeof(VsResponse) * n);
 	sreqs = palloc0(sizeof(VsRequest) * n);
 	map = palloc(sizeof(int) * n);
+	if (paced)
+		wcreds = palloc(sizeof(VsCredential *) * n);
 
 	/* build every request; one that cannot be built is answered at once */
 	for (int i = 0; i < n; i++)
@@ -816,6 +899,8 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 		if (vs_wire_build(&reqs[i], cred, &wires[nw], &err))
 		{
 			sreqs[nw] = reqs[i];
+			if (wcreds)
+				wcreds[nw] = cred;
 			map[nw++] = i;
 		}
 		else
@@ -842,6 +927,17 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	st.done_arg = arg;
 	st.nfinished = n - nw;		/* the invalid ones are done */
 	st.n = n;
+	st.pace = NULL;
+	st.throttled = NULL;
+	if (paced)
+	{
+		st.pace = vs_pace_run_begin(wcreds, nw, concurrency);
+		st.throttled = palloc0(sizeof(int) * Max(nw, 1));
+		run.admit = vs_pace_admit_cb;
+		run.attempt = vs_pace_attempt_cb;
+		run.pace_arg = &st;
+		concurrency = VS_MAX_CONCURRENCY;	/* the pacer decides, up to its ceiling */
+	}
 	run.wires = wires;
 	run.resps = wresps;
 	run.n = nw;
@@ -863,6 +959,20 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	}
 	if (capped)
 		vs_cap_raise();
+}
+
+void
+vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
+					 bool retry, VsDoneFn done, void *arg, VsBudget *budget)
+{
+	vs_http_send(reqs, resps, n, concurrency, retry, false, done, arg, budget);
+}
+
+void
+vs_http_execute_paced(const VsRequest *reqs, VsResponse *resps, int n, int max_concurrency,
+					  VsDoneFn done, void *arg, VsBudget *budget)
+{
+	vs_http_send(reqs, resps, n, max_concurrency, true, true, done, arg, budget);
 }
 
 void

@@ -35,7 +35,9 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "miscadmin.h"
 #include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -255,9 +257,18 @@ vs_json_has_escaped_nul(const char *text, size_t len)
 	for (size_t i = 0; i + 6 <= len; i++)
 	{
 		size_t		bs = 0;
+		const char *next;
 
+		/* jump to the next backslash (most bodies have few or none) */
 		if (text[i] != '\\')
-			continue;
+		{
+			next = memchr(text + i, '\\', len - i);
+			if (next == NULL)
+				return false;
+			i = next - text;
+			if (i + 6 > len)
+				return false;
+		}
 		/* count the backslashes of this run: an odd run escapes the next char */
 		while (i + bs < len && text[i + bs] == '\\')
 			bs++;
@@ -501,21 +512,35 @@ vs_json_write_string(StringInfo b, const char *s)
 	appendStringInfoChar(b, '"');
 }
 
+/*
+ * A number as JSON text: the shortest of 15, 16 or 17 significant digits
+ * that reads back as exactly the same double (cJSON's own printer stopped
+ * at 15 digits whenever they read back within an epsilon). False for NaN
+ * and infinities, which JSON cannot hold.
+ */
+static bool
+vs_json_number_text(double d, char *buf, size_t size)
+{
+	if (!isfinite(d))
+		return false;
+	for (int prec = 15; prec <= 17; prec++)
+	{
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return true;
+}
+
 static void
 vs_json_write_number(StringInfo b, double d)
 {
 	char		buf[64];
 
-	if (!isfinite(d))
+	if (!vs_json_number_text(d, buf, sizeof(buf)))
 	{
 		appendStringInfoString(b, "null");	/* JSON has no NaN or infinity */
 		return;
-	}
-	for (int prec = 15; prec <= 17; prec++)
-	{
-		snprintf(buf, sizeof(buf), "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
 	}
 	appendStringInfoString(b, buf);
 }
@@ -588,13 +613,101 @@ vs_json_print(const cJSON *item)
 }
 
 /* A cJSON value as jsonb (text in UTF-8 converted to the server encoding). */
+/*
+ * A cJSON number as the numeric jsonb holds it: the digits vs_json_print
+ * writes, so a value reads the same from a jsonb column as on the wire.
+ * False (JSON null) for NaN and infinities.
+ */
+static bool
+vs_json_number(const cJSON *item, JsonbValue *v)
+{
+	char		buf[64];
+
+	if (!vs_json_number_text(item->valuedouble, buf, sizeof(buf)))
+		return false;
+	v->type = jbvNumeric;
+	v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+														 ObjectIdGetDatum(InvalidOid),
+														 Int32GetDatum(-1)));
+	return true;
+}
+
+/* A UTF-8 string from a response as a jsonb string (server encoding). */
+static void
+vs_json_string_value(JsonbValue *v, const char *utf8)
+{
+	size_t		len = strlen(utf8);
+
+	v->type = jbvString;
+	v->val.string.val = pg_any_to_server(utf8, (int) len, PG_UTF8);
+	v->val.string.len = (v->val.string.val == utf8) ? (int) len : (int) strlen(v->val.string.val);
+}
+
+/* Push item (tok: WJB_VALUE in an object, WJB_ELEM in an array). */
+static JsonbValue *
+vs_json_push(JsonbParseState **st, const cJSON *item, JsonbIteratorToken tok)
+{
+	JsonbValue	v;
+	const cJSON *el;
+
+	check_stack_depth();
+	if (cJSON_IsObject(item))
+	{
+		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+		cJSON_ArrayForEach(el, item)
+		{
+			vs_json_string_value(&v, el->string ? el->string : "");
+			pushJsonbValue(st, WJB_KEY, &v);
+			(void) vs_json_push(st, el, WJB_VALUE);
+		}
+		return pushJsonbValue(st, WJB_END_OBJECT, NULL);
+	}
+	if (cJSON_IsArray(item))
+	{
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		cJSON_ArrayForEach(el, item)
+			(void) vs_json_push(st, el, WJB_ELEM);
+		return pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	if (cJSON_IsString(item))
+		vs_json_string_value(&v, item->valuestring);
+	else if (cJSON_IsBool(item))
+	{
+		v.type = jbvBool;
+		v.val.boolean = cJSON_IsTrue(item);
+	}
+	else if (!cJSON_IsNumber(item) || !vs_json_number(item, &v))
+		v.type = jbvNull;
+	return pushJsonbValue(st, tok, &v);
+}
+
+/*
+ * A cJSON value as jsonb, built directly (no text in between: this runs
+ * for every search result's attributes). The same value vs_json_print and
+ * jsonb_in would give.
+ */
 Datum
 vs_json_to_jsonb(const cJSON *item)
 {
-	char	   *utf8 = vs_json_print(item);
-	char	   *server = pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
 
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(server));
+	if (cJSON_IsObject(item) || cJSON_IsArray(item))
+		res = vs_json_push(&st, item, WJB_ELEM);
+	else
+	{
+		/* a scalar: jsonb keeps it in a one-element "raw scalar" array */
+		JsonbValue	arr;
+
+		arr.type = jbvArray;
+		arr.val.array.rawScalar = true;
+		arr.val.array.nElems = 1;
+		arr.val.array.elems = NULL;
+		pushJsonbValue(&st, WJB_BEGIN_ARRAY, &arr);
+		(void) vs_json_push(&st, item, WJB_ELEM);
+		res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	}
+	PG_RETURN_POINTER(JsonbValueToJsonb(res));
 }
 
 /* A text argument in UTF-8 (what the API speaks). */

@@ -549,9 +549,18 @@ vs_transfer_finish(VsTransportRun *run, VsTransfer *t, CURLcode code)
 		r->error[0] = '\0';
 	}
 	vs_transfer_release(t);
+	if (run->attempt)
+		run->attempt(t->index, r, GetCurrentTimestamp(), run->pace_arg);
 
 	if (run->retry && !VS_HTTP_OK(r))
+	{
+		/* the retry rule may look at this attempt's body, not keep it */
+		r->body = t->buf;
+		r->body_len = t->len;
 		delay = run->retry(t->index, r, t->retries_done, run->retry_arg);
+		r->body = NULL;
+		r->body_len = 0;
+	}
 	if (delay >= 0)
 	{
 		t->retries_done++;
@@ -648,6 +657,7 @@ vs_transport_run(VsTransportRun *run)
 			TimestampTz now = GetCurrentTimestamp();
 			CURLMsg    *msg;
 			int			left;
+			bool		progressed = false;
 
 			CHECK_FOR_INTERRUPTS();
 
@@ -670,11 +680,25 @@ vs_transport_run(VsTransportRun *run)
 						done++;
 						continue;
 					}
+					if (run->admit)
+					{
+						int			a = run->admit(t->index, now, run->pace_arg);
+
+						if (a != 0)
+						{
+							/* held: ask again then, or when an attempt ends */
+							if (a > 0)
+								wait_ms = Min(wait_ms, a);
+							continue;
+						}
+					}
 					if (vs_transfer_start(t))
 					{
 						running++;
 						if (allowed > 0)
 							allowed--;
+						if (run->attempt)
+							run->attempt(t->index, NULL, now, run->pace_arg);
 					}
 				}
 			}
@@ -695,13 +719,17 @@ vs_transport_run(VsTransportRun *run)
 				if (t == NULL)
 					continue;
 				vs_transfer_finish(run, t, msg->data.result);
+				progressed = true;
 				if (t->state == VS_T_DONE)
 					done++;
 			}
 			if (done >= n)
 				break;
 
-			/* how long may we wait: until the next retry is due, at most */
+			/*
+			 * How long may we wait: until the next retry is due or the
+			 * admission asked us to look again, at most.
+			 */
 			running = 0;
 			for (int i = 0; i < n; i++)
 			{
@@ -716,10 +744,21 @@ vs_transport_run(VsTransportRun *run)
 					wait_ms = Min(wait_ms, secs * 1000 + usecs / 1000);
 				}
 			}
-			/* a free slot and work queued: start it now, do not sleep */
-			for (int i = 0; i < n && running < maxrun; i++)
-				if (ts[i].state == VS_T_PENDING)
-					wait_ms = 0;
+			/*
+			 * An attempt ended, a slot is free and work is queued: go round
+			 * at once to start it, do not sleep. (Without admission every
+			 * free slot was filled before curl_multi_perform, so a slot is
+			 * free only when something ended; with it, a held request is
+			 * asked again when an attempt ends or when it said to.)
+			 */
+			if (progressed)
+				for (int i = 0; i < n && running < maxrun; i++)
+					if (ts[i].state == VS_T_PENDING || (ts[i].state == VS_T_WAITING &&
+														ts[i].retry_at <= now))
+					{
+						wait_ms = 0;
+						break;
+					}
 			if (running > 0)
 			{
 				if (wait_ms > 0)

@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -305,6 +306,43 @@ extern void vs_http_execute_many(const VsRequest *reqs, VsResponse *resps,
 extern void vs_http_execute_each(const VsRequest *reqs, VsResponse *resps,
 								 int n, int concurrency, bool retry,
 								 VsDoneFn done, void *arg, VsBudget *budget);
+
+/*
+ * The same with retries, each credential's requests paced by what the
+ * server accepts (pacing.c): at most max_concurrency in flight, starting at
+ * VS_PACE_START, growing while the server keeps up, held back after a 429,
+ * which costs no attempt (at most VS_PACE_MAX_THROTTLES times per request).
+ * For bulk work: vs_upload_many, the worker.
+ */
+extern void vs_http_execute_paced(const VsRequest *reqs, VsResponse *resps, int n,
+								  int max_concurrency, VsDoneFn done, void *arg,
+								  VsBudget *budget);
+
+/* ---------------------------------------------------------------------
+ * Adaptive concurrency per credential (pacing.c)
+ * ---------------------------------------------------------------------
+ */
+#define VS_PACE_START			5	/* the SDKs' upload concurrency */
+#define VS_PACE_MAX_THROTTLES	50	/* free 429s per request, then it fails */
+
+typedef struct VsPace VsPace;
+typedef struct VsPaceRun VsPaceRun;
+
+/* What this process has learned about cred (created on first use). */
+extern VsPace *vs_pace_for(const VsCredential *cred);
+
+/* For the worker: ms cred is still held after a 429 (0: not held)... */
+extern int	vs_pace_hold_ms(const VsCredential *cred);
+
+/* ...and how many of its requests may be in flight now. */
+extern int	vs_pace_concurrency(const VsCredential *cred);
+
+/* client.c's side: one paced call (in flight counted per call). */
+extern VsPaceRun *vs_pace_run_begin(const VsCredential *const *creds, int n, int ceiling);
+extern int	vs_pace_run_admit(VsPaceRun *pr, int i, TimestampTz now);
+extern int	vs_pace_run_hold_ms(VsPaceRun *pr, int i);
+extern void vs_pace_run_attempt(VsPaceRun *pr, int i, const VsResponse *resp,
+								VsOutcomeKind kind, int delay_ms, TimestampTz now);
 
 /*
  * The one rule for header values and caller-set headers (client.c): why a
@@ -634,6 +672,53 @@ extern void vs_validate_file_expires_after(const cJSON *expires_after, const cha
 
 /* Check an upload response is a File and return its id (08P01 if not). */
 extern const char *vs_file_check(const cJSON *file);
+
+/* ---------------------------------------------------------------------
+ * Search (search.c), shared by vs_search and vs_search_many
+ * ---------------------------------------------------------------------
+ */
+#define VS_SEARCH_MAX_RESULTS	50	/* max_num_results is 1..50 */
+#define VS_SEARCH_DEFAULT_RESULTS 10	/* the API's default */
+
+/* The arguments every search of a call shares, checked. */
+typedef struct VsSearchParams
+{
+	int32		max_num_results;	/* -1: not sent (the API's default) */
+	cJSON	   *ranking_options;	/* validated, or NULL */
+	int			rewrite_query;	/* -1: not sent; 0 or 1 */
+} VsSearchParams;
+
+extern void vs_validate_ranking_options(const cJSON *ro);
+extern void vs_search_check_query(text *query, const char *argname);
+extern void vs_search_params(FunctionCallInfo fcinfo, int max_arg, int ranking_arg,
+							 int rewrite_arg, VsSearchParams *p);
+extern char *vs_search_body(text *query, const cJSON *query_array, const cJSON *filters,
+							const VsSearchParams *p);
+
+/* One result of a search results page (points into the page). */
+typedef struct VsSearchHit
+{
+	const cJSON *item;			/* the result as sent */
+	double		score;
+	int			pos;			/* position in the response: ties keep it */
+} VsSearchHit;
+
+/* A result's columns, in the server encoding. */
+typedef struct VsSearchColumns
+{
+	Datum		file_id;
+	Datum		filename;
+	bool		filename_null;
+	Datum		score;
+	Datum		content;		/* text parts in order, joined with "\n" */
+	Datum		attributes;
+	bool		attributes_null;
+	Datum		raw;			/* the result as sent (jsonb); with extra only */
+	Datum		content_parts;	/* text[]; with extra only */
+} VsSearchColumns;
+
+extern VsSearchHit *vs_search_hits(const cJSON *page, int *nhits);
+extern void vs_search_hit_columns(const VsSearchHit *hit, bool extra, VsSearchColumns *cols);
 
 /* ---------------------------------------------------------------------
  * Progress of long calls (progress.c): NOTICEs to the caller, the view

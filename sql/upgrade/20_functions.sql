@@ -248,7 +248,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION vectorstore.vs_upload_many(vector_store_id text, filenames text[], contents text[],
                                attributes jsonb[] DEFAULT NULL,
                                chunking_strategy jsonb DEFAULT NULL,
-                               max_concurrency integer DEFAULT 8,
+                               max_concurrency integer DEFAULT NULL,
                                wait boolean DEFAULT true,
                                timeout interval DEFAULT '30 min',
                                poll_interval_ms integer DEFAULT NULL,
@@ -262,7 +262,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
 CREATE FUNCTION vectorstore.vs_upload_many(vector_store_id text, filenames text[], contents bytea[],
                                attributes jsonb[] DEFAULT NULL,
                                chunking_strategy jsonb DEFAULT NULL,
-                               max_concurrency integer DEFAULT 8,
+                               max_concurrency integer DEFAULT NULL,
                                wait boolean DEFAULT true,
                                timeout interval DEFAULT '30 min',
                                poll_interval_ms integer DEFAULT NULL,
@@ -360,7 +360,7 @@ COMMENT ON FUNCTION vectorstore.vs_batch_files(text, text, text, text, integer, 
 COMMENT ON FUNCTION vectorstore.vs_batch_poll(text, text, interval, integer, jsonb) IS
   'Wait until a file batch is completed, failed or cancelled and return it (see vs_store_file_poll for the interval and timeout rules).';
 COMMENT ON FUNCTION vectorstore.vs_upload_many(text, text[], text[], jsonb[], jsonb, integer, boolean, interval, integer, text[], jsonb) IS
-  'Upload many texts as Files concurrently (max_concurrency connections), attach them and the existing file_ids with per-file attributes in batches of at most 2,000 and, with wait, poll them to the end. One row per element (file_ids last): file_id, batch_id, status (completed, failed, cancelled, in_progress, upload_failed, attach_failed) and error; failures never lose the files that did upload.';
+  'Upload many texts as Files concurrently (as many at once as the server takes: from 5, growing while it keeps up, backing off on a 429; at most max_concurrency, 1..64, when given), attach them and the existing file_ids with per-file attributes in batches of at most 2,000 and, with wait, poll them to the end. One row per element (file_ids last): file_id, batch_id, status (completed, failed, cancelled, in_progress, upload_failed, attach_failed) and error; failures never lose the files that did upload.';
 COMMENT ON FUNCTION vectorstore.vs_upload_many(text, text[], bytea[], jsonb[], jsonb, integer, boolean, interval, integer, text[], jsonb) IS
   'vs_upload_many for bytea contents, sent byte for byte.';
 COMMENT ON FUNCTION vectorstore.vs_search(text, text, integer, jsonb, jsonb, boolean, jsonb) IS

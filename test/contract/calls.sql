@@ -64,6 +64,13 @@ FROM vs_search(:'store', 'refund shipping', max_num_results => 50,
      ranking_options => '{"ranker": "auto", "score_threshold": 0.0}', rewrite_query => true);
 SELECT pg_temp.check(count(*) >= 1, 'vs_search with an array query') FROM vs_search(:'store', ARRAY['refund', 'gift cards'], max_num_results => 1);
 SELECT pg_temp.check(jsonb_array_length(vs_search_json(:'store', 'refund')->'data') >= 1, 'vs_search_json');
+SELECT pg_temp.check(count(DISTINCT query_index) = 3, 'vs_search_many with per-query filters')
+FROM vs_search_many(:'store', ARRAY['refund', 'shipping', 'store credit'], max_num_results => 3,
+     filters => '[{"type": "in", "key": "lang", "value": ["en", "de"]}, null, {"type": "gte", "key": "doc", "value": 1}]',
+     ranking_options => '{"ranker": "auto", "score_threshold": 0.0}', rewrite_query => true);
+SELECT pg_temp.check(count(*) = 2 AND bool_and(status = 'completed'), 'vs_store_file_get_many')
+FROM vs_store_file_get_many(:'store', ARRAY[:'f1', :'f1']);
+SELECT pg_temp.check(count(*) = 2, 'vs_file_get_many') FROM vs_file_get_many(ARRAY[:'f1', :'f2']);
 
 -- the arguments new in 0.2.0 (request_options with fields the spec has;
 -- expires_after on uploads; create-and-poll; lists that stop early or page

@@ -23,6 +23,8 @@
 #   errhtml      500 with an HTML body;  errweird  400 {"error": "a string"}
 #   pager        an endless list: each page one new item and has_more
 #   close        closes the connection without answering
+#   quota        429 insufficient_quota (the account's quota is used up), Retry-After: 0
+#   ratelimited  429 rate_limit_exceeded, Retry-After: 0
 #   echo         400 whose error fields (message, type, code, param) and
 #                response headers (x-request-id, x-echo, openai-organization)
 #                carry every request header value (the key included); the
@@ -158,6 +160,16 @@ sub answer
 		my ($after) = $path =~ /[?&]after=vs_(\d+)/;
 		my $n = ($after // 0) + 1;
 		respond($c, 200, \@json, qq({"object":"list","data":[{"id":"vs_$n","object":"vector_store","created_at":1,"name":"p","status":"completed","usage_bytes":0,"file_counts":{"total":0}}],"first_id":"vs_$n","last_id":"vs_$n","has_more":true}));
+	}
+	elsif ($mode eq 'quota')
+	{
+		respond($c, 429, [ 'Retry-After: 0', @json ],
+			'{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}');
+	}
+	elsif ($mode eq 'ratelimited')
+	{
+		respond($c, 429, [ 'Retry-After: 0', @json ],
+			'{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}');
 	}
 	elsif ($mode eq 'close') { }
 	elsif ($mode eq 'echo' || $mode eq 'echo401')
