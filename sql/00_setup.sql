@@ -1,3 +1,14 @@
+-- Runs only under make installcheck or test/run.sh, which start a local server
+-- and point this session at it: never against the server's own API and key.
+SELECT coalesce(current_setting('vstest.emulator_url', true) ~ '^http://127\.0\.0\.1:[0-9]+$'
+                AND current_setting('vectorstore.base_url', true)
+                    IN (current_setting('vstest.emulator_url', true) || '/v1',
+                        current_setting('vstest.emulator_url', true) || '/openai'), false) AS vs_harness \gset
+\if :vs_harness
+\else
+\echo 'not run: these suites send requests only to the local server that make installcheck starts'
+\quit
+\endif
 -- Test helpers shared by every regression suite: the local emulator's control
 -- surface (reset, faults, counters), reached through curl by COPY FROM PROGRAM.
 -- The harness (test/run.sh) puts the emulator's URL in vstest.emulator_url.

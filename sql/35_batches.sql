@@ -1,3 +1,14 @@
+-- Runs only under make installcheck or test/run.sh, which start a local server
+-- and point this session at it: never against the server's own API and key.
+SELECT coalesce(current_setting('vstest.emulator_url', true) ~ '^http://127\.0\.0\.1:[0-9]+$'
+                AND current_setting('vectorstore.base_url', true)
+                    IN (current_setting('vstest.emulator_url', true) || '/v1',
+                        current_setting('vstest.emulator_url', true) || '/openai'), false) AS vs_harness \gset
+\if :vs_harness
+\else
+\echo 'not run: these suites send requests only to the local server that make installcheck starts'
+\quit
+\endif
 -- File batches from SQL: create with file_ids or per-file files, poll,
 -- list their files with each status filter, cancel an in-progress batch;
 -- vs_upload_many: 2,500 rows split into two batches, the aggregate call
@@ -131,7 +142,7 @@ SELECT "index", filename, status, error
 FROM vs_upload_many(:'agg', ARRAY['ok.bin', 'nul.bin'], ARRAY['\x6f6b'::bytea, '\x6e00756c'::bytea]);
 
 -- failed uploads are rows with their error; the rest are attached
-SELECT vstest.emu_fault('{"kind": "should_retry_false", "count": 2, "route": "/v1/files", "method": "POST"}');
+SELECT vstest.emu_fault('{"kind": "should_retry_false", "count": 2, "route": "/files", "method": "POST"}');
 SELECT status, count(*), count(file_id) AS with_file, count(batch_id) AS with_batch,
        min(regexp_replace(error, 'x-request-id [^]]*', '')) AS error
 FROM vs_upload_many(:'agg', ARRAY['u1', 'u2', 'u3', 'u4', 'u5'], ARRAY['one', 'two', 'three', 'four', 'five'])
@@ -182,4 +193,79 @@ SELECT vs_upload_many(:'agg', ARRAY['a', 'b'], ARRAY['x', 'y'], ARRAY[NULL, '{"k
 SELECT vs_upload_many(:'agg', ARRAY['a'], ARRAY['x'], chunking_strategy => '{"type": "dynamic"}');
 SELECT vs_upload_many(:'agg', ARRAY['a'], ARRAY['x'], max_concurrency => 0);
 SELECT vs_upload_many(:'agg', ARRAY[['a']], ARRAY[['x']]);
+SELECT vstest.emu_count('POST /v1/files') - :uploads_before AS uploads_sent;
+
+---------------------------------------------------------------------------
+-- create-and-poll, lists that stop early, NULL ids
+---------------------------------------------------------------------------
+SELECT vstest.emu_reset();
+SELECT vstest.emu_config('{"processing_delay_ms": 30}');
+SELECT id AS vs FROM vs_store_create(name => 'batches 2') \gset
+CREATE TEMP TABLE up2 AS
+SELECT i, (vs_file_upload('w' || i || '.txt', 'waited document ' || i)).id FROM generate_series(1, 6) i;
+-- wait: returns the batch once done (the SDK's createAndPoll)
+SELECT status, files_completed, files_total
+FROM vs_batch_create(:'vs', file_ids => (SELECT array_agg(id) FROM up2 WHERE i <= 3), wait => true, poll_interval_ms => 10);
+SELECT vstest.emu_count('GET /v1/vector_stores/{id}/file_batches/{batch_id}') >= 1 AS polled;
+-- and gives up after timeout with 55000
+SELECT vstest.emu_config('{"processing_delay_ms": 60000}');
+SELECT code, regexp_replace(message, '"[^"]*"', '"..."') ~ 'file batch "..." is still in_progress after [0-9]+ ms' AS message_ok, hint
+FROM vstest.try(format('SELECT vs_batch_create(%L, file_ids => ARRAY[%L], wait => true, timeout => ''100 ms'', poll_interval_ms => 20)',
+                       :'vs', (SELECT id FROM up2 WHERE i = 4)));
+SELECT vstest.emu_config('{"processing_delay_ms": 30}');
+-- files form with wait
+SELECT status, files_total FROM vs_batch_create(:'vs', files => (SELECT jsonb_agg(jsonb_build_object('file_id', id)) FROM up2 WHERE i = 5), wait => true);
+
+-- vs_batch_files: max_items and before (file 4 is still processing: left out)
+CREATE TEMP TABLE b4 AS
+SELECT * FROM vs_batch_create(:'vs', file_ids => (SELECT array_agg(id ORDER BY i) FROM up2 WHERE i <> 4), wait => true, poll_interval_ms => 10);
+SELECT vstest.emu_count('GET /v1/vector_stores/{id}/file_batches/{batch_id}/files') AS lists_before \gset
+SELECT count(*) AS two FROM b4, vs_batch_files(:'vs', b4.id, max_items => 2);
+SELECT vstest.emu_count('GET /v1/vector_stores/{id}/file_batches/{batch_id}/files') - :lists_before AS list_requests;
+SELECT f.id AS last_file FROM b4, vs_batch_files(:'vs', b4.id, "order" => 'asc') WITH ORDINALITY AS f ORDER BY f.ordinality DESC LIMIT 1 \gset
+SELECT count(*) AS before_last FROM b4, vs_batch_files(:'vs', b4.id, "order" => 'asc', "limit" => 2, before => :'last_file');
+
+-- NULL ids raise 22004
+SELECT code, message FROM vstest.try('SELECT vs_batch_get(NULL, ''vsfb_x'')');
+SELECT code, message FROM vstest.try(format('SELECT vs_batch_get(%L, NULL)', :'vs'));
+SELECT code, message FROM vstest.try(format('SELECT vs_batch_cancel(%L, NULL)', :'vs'));
+SELECT code, message FROM vstest.try(format('SELECT * FROM vs_batch_files(%L, NULL)', :'vs'));
+SELECT code, message FROM vstest.try(format('SELECT vs_batch_poll(%L, NULL)', :'vs'));
+SELECT code, message FROM vstest.try('SELECT vs_batch_create(NULL, file_ids => ARRAY[''file-1''])');
+
+---------------------------------------------------------------------------
+-- vs_upload_many with file_ids: existing files attached with the new ones
+---------------------------------------------------------------------------
+SELECT id AS vs3 FROM vs_store_create(name => 'with file ids') \gset
+CREATE TEMP TABLE pre AS
+SELECT i, (vs_file_upload('pre' || i || '.txt', 'already uploaded ' || i)).id FROM generate_series(1, 2) i;
+CREATE TEMP TABLE mixed AS
+SELECT * FROM vs_upload_many(:'vs3', ARRAY['new1.txt', 'new2.txt'], ARRAY['new one', 'new two'],
+    attributes => ARRAY['{"k": "n1"}', '{"k": "n2"}', '{"k": "p1"}', NULL]::jsonb[],
+    file_ids => (SELECT array_agg(id ORDER BY i) FROM pre), poll_interval_ms => 10);
+SELECT "index", filename, file_id = (SELECT id FROM pre WHERE i = "index" - 2) AS given_id, status, error,
+       count(*) OVER (PARTITION BY batch_id) AS in_batch
+FROM mixed ORDER BY "index";
+SELECT f.attributes->>'k' AS k, count(*) FROM vs_store_files(:'vs3') f GROUP BY 1 ORDER BY 1;
+SELECT vstest.emu_count('POST /v1/files') AS uploads_so_far \gset
+-- only file_ids: nothing uploaded, a batch and its poll
+-- (typed NULLs pick the overload: a bare NULL fits text[] and bytea[] alike)
+SELECT "index", filename, status FROM vs_upload_many(:'vs3', NULL::text[], NULL::text[], file_ids => (SELECT array_agg(id ORDER BY i) FROM pre));
+SELECT vstest.emu_count('POST /v1/files') - :uploads_so_far AS uploads;
+-- a failed attach deletes what this call uploaded, never the caller's files
+SELECT vstest.emu_fault('{"kind": "should_retry_false", "count": 1, "route": "/file_batches", "method": "POST"}');
+SELECT "index", status, file_id IS NOT NULL AS has_file,
+       regexp_replace(regexp_replace(error, 'vs_[A-Za-z0-9]+', 'vs_...', 'g'), 'file-[A-Za-z0-9]+', 'file-...', 'g') AS error
+FROM vs_upload_many(:'vs3', ARRAY['lost.txt'], ARRAY['lost'], file_ids => ARRAY[(SELECT id FROM pre WHERE i = 1)])
+ORDER BY "index";
+SELECT count(*) AS pre_files_still_there FROM pre, vs_file_get(pre.id) g;
+-- checked before anything is sent
+SELECT vstest.emu_count('POST /v1/files') AS uploads_before \gset
+SELECT code, message FROM vstest.try(format('SELECT vs_upload_many(%L, NULL::text[], NULL::text[])', :'vs3'));
+SELECT code, message FROM vstest.try(format('SELECT vs_upload_many(%L, ARRAY[''a''], NULL::text[], file_ids => ARRAY[''file-1''])', :'vs3'));
+SELECT code, message FROM vstest.try(format('SELECT vs_upload_many(%L, ARRAY[''a''], ARRAY[''x''], file_ids => ARRAY[''file-1'', NULL])', :'vs3'));
+SELECT code, message FROM vstest.try(format('SELECT vs_upload_many(%L, ARRAY[''a''], ARRAY[''x''], file_ids => ARRAY[''''])', :'vs3'));
+SELECT code, message FROM vstest.try(format('SELECT vs_upload_many(%L, ARRAY[''a''], ARRAY[''x''], file_ids => ARRAY[''file-1'', ''file-2'', ''file-1''])', :'vs3'));
+SELECT code, message FROM vstest.try(format('SELECT vs_upload_many(%L, ARRAY[''a''], ARRAY[''x''], ARRAY[''{}'', ''{}'']::jsonb[], file_ids => ARRAY[''file-1'', ''file-2''])', :'vs3'));
+SELECT code, message FROM vstest.try(format('SELECT vs_upload_many(%L, ARRAY[''a''], ARRAY[''x''], poll_interval_ms => 0)', :'vs3'));
 SELECT vstest.emu_count('POST /v1/files') - :uploads_before AS uploads_sent;

@@ -1,3 +1,14 @@
+-- Runs only under make installcheck or test/run.sh, which start a local server
+-- and point this session at it: never against the server's own API and key.
+SELECT coalesce(current_setting('vstest.emulator_url', true) ~ '^http://127\.0\.0\.1:[0-9]+$'
+                AND current_setting('vectorstore.base_url', true)
+                    IN (current_setting('vstest.emulator_url', true) || '/v1',
+                        current_setting('vstest.emulator_url', true) || '/openai'), false) AS vs_harness \gset
+\if :vs_harness
+\else
+\echo 'not run: these suites send requests only to the local server that make installcheck starts'
+\quit
+\endif
 -- Search from SQL: one row per result in score order, every filter
 -- operator and a nested and/or, score_threshold, max_num_results at 1 and
 -- 50, an array query, the jsonb form; joined back to the source table
@@ -151,3 +162,18 @@ SELECT count(*) AS null_filters FROM vs_search(:'vs', 'policy', filters => 'null
 -- a bad store id: 404 -> 42704
 SELECT code, context FROM vstest.try($$SELECT * FROM vs_search('vs_nope', 'x')$$);
 SELECT code FROM vstest.try($$SELECT vs_search_json('vs_nope', 'x')$$);
+
+-- raw: the whole result as sent; content_parts: the text parts in order
+SELECT rank, raw->>'file_id' = file_id AS raw_file_id, raw->'score' IS NOT NULL AS raw_score,
+       jsonb_array_length(raw->'content') = cardinality(content_parts) AS parts_match,
+       array_to_string(content_parts, E'\n') = content AS joined_is_content,
+       content_parts[1] = raw->'content'->0->>'text' AS first_part
+FROM vs_search(:'vs', 'refund policy', max_num_results => 3);
+SELECT content_parts FROM vs_search(:'vs', 'gift cards', max_num_results => 1);
+-- the array overload and request_options too
+SELECT count(*) FROM vs_search(:'vs', ARRAY['gift cards'], max_num_results => 1, request_options => '{"extra_headers": {"X-Trace-Id": "s"}}');
+SELECT jsonb_array_length(vs_search_json(:'vs', 'refund', max_num_results => 2, request_options => '{"max_retries": 0}')->'data') AS results;
+-- a NULL store or query raises 22004
+SELECT code, message FROM vstest.try('SELECT * FROM vs_search(NULL, ''x'')');
+SELECT code, message FROM vstest.try(format('SELECT * FROM vs_search(%L, NULL::text)', :'vs'));
+SELECT code, message FROM vstest.try('SELECT vs_search_json(NULL, ''x'')');

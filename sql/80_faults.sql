@@ -1,3 +1,14 @@
+-- Runs only under make installcheck or test/run.sh, which start a local server
+-- and point this session at it: never against the server's own API and key.
+SELECT coalesce(current_setting('vstest.emulator_url', true) ~ '^http://127\.0\.0\.1:[0-9]+$'
+                AND current_setting('vectorstore.base_url', true)
+                    IN (current_setting('vstest.emulator_url', true) || '/v1',
+                        current_setting('vstest.emulator_url', true) || '/openai'), false) AS vs_harness \gset
+\if :vs_harness
+\else
+\echo 'not run: these suites send requests only to the local server that make installcheck starts'
+\quit
+\endif
 -- Every synchronous function against every fault kind the emulator injects.
 --
 -- Each cell is two runs of one call:
@@ -132,9 +143,12 @@ GROUP BY c.n, c.fn ORDER BY c.n;
 
 -- the properties, in one line each
 SELECT bool_and(usable) AS session_usable_after_every_cell FROM cell;
+-- (vs_upload_many paces its uploads: a 429 costs it no attempt — pacing.c —
+-- so it waits out the always-run's 50 429s and succeeds)
 SELECT count(*) FILTER (WHERE once = 'XX000' OR always = 'XX000') AS internal_errors,
-       count(*) FILTER (WHERE always = 'ok' AND k.kind <> 'badjs') AS unexpected_successes
-FROM cell x JOIN fault k ON k.n = x.fault;
+       count(*) FILTER (WHERE always = 'ok' AND k.kind <> 'badjs'
+                        AND NOT (c.fn = 'vs_upload_many' AND k.kind LIKE '429%')) AS unexpected_successes
+FROM cell x JOIN fault k ON k.n = x.fault JOIN call c ON c.n = x.fn;
 -- retryable faults were retried: every once-cell of 429/5xx/reset/stall/slow is ok
 SELECT k.kind, count(*) FILTER (WHERE once <> 'ok') AS not_recovered
 FROM cell x JOIN fault k ON k.n = x.fault

@@ -1,3 +1,14 @@
+-- Runs only under make installcheck or test/run.sh, which start a local server
+-- and point this session at it: never against the server's own API and key.
+SELECT coalesce(current_setting('vstest.emulator_url', true) ~ '^http://127\.0\.0\.1:[0-9]+$'
+                AND current_setting('vectorstore.base_url', true)
+                    IN (current_setting('vstest.emulator_url', true) || '/v1',
+                        current_setting('vstest.emulator_url', true) || '/openai'), false) AS vs_harness \gset
+\if :vs_harness
+\else
+\echo 'not run: these suites send requests only to the local server that make installcheck starts'
+\quit
+\endif
 -- The SQL surface itself: every public function is documented, network
 -- functions are VOLATILE and PARALLEL UNSAFE, nothing is callable by PUBLIC
 -- without USAGE on the schema, superuser-only helpers are not executable by PUBLIC.

@@ -34,6 +34,7 @@
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -85,7 +86,7 @@ const VsFieldAlias vs_store_file_aliases[] = {
 void
 vs_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
-	if (PG_ARGISNULL(argno))
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"%s\" must not be null", argname)));
@@ -96,6 +97,18 @@ vs_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
 	vs_require_arg(fcinfo, argno, argname);
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+bool
+vs_arg_given(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_NARGS() > argno && !PG_ARGISNULL(argno);
+}
+
+bool
+vs_arg_bool(FunctionCallInfo fcinfo, int argno, bool dflt)
+{
+	return vs_arg_given(fcinfo, argno) ? PG_GETARG_BOOL(argno) : dflt;
 }
 
 /* Longest interval argument: a year (longer is surely a mistake). */
@@ -112,7 +125,7 @@ vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname)
 	int64		days_us,
 				us;
 
-	if (PG_ARGISNULL(argno))
+	if (!vs_arg_given(fcinfo, argno))
 		return -1;
 	iv = PG_GETARG_INTERVAL_P(argno);
 	if (pg_mul_s64_overflow(((int64) iv->day + (int64) iv->month * DAYS_PER_MONTH),
@@ -129,12 +142,21 @@ vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname)
 	return us / 1000;
 }
 
+/* A waiting call's timeout: dflt_ms when the argument is not passed at all. */
+int64
+vs_arg_timeout_ms(FunctionCallInfo fcinfo, int argno, int64 dflt_ms)
+{
+	if (PG_NARGS() <= argno)
+		return dflt_ms;
+	return vs_arg_interval_ms(fcinfo, argno, "timeout");
+}
+
 int
 vs_arg_poll_interval(FunctionCallInfo fcinfo, int argno)
 {
 	int32		ms;
 
-	if (PG_ARGISNULL(argno))
+	if (!vs_arg_given(fcinfo, argno))
 		return -1;
 	ms = PG_GETARG_INT32(argno);
 	if (ms < 1 || ms > 3600000)
@@ -142,6 +164,22 @@ vs_arg_poll_interval(FunctionCallInfo fcinfo, int argno)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("poll_interval_ms must be between 1 and 3600000, not %d", ms)));
 	return ms;
+}
+
+int64
+vs_arg_max_items(FunctionCallInfo fcinfo, int argno)
+{
+	int64		n;
+
+	if (!vs_arg_given(fcinfo, argno))
+		return 0;
+	n = PG_GETARG_INT64(argno);
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_items must be at least 1, not " INT64_FORMAT, n),
+				 errhint("Leave it NULL to list every item.")));
+	return n;
 }
 
 /* ---------------------------------------------------------------------
@@ -262,6 +300,88 @@ vs_arg_request_options(FunctionCallInfo fcinfo, int argno)
 	return vs_request_options(vs_arg_json(fcinfo, argno));
 }
 
+VsRequestOptions *
+vs_arg_request_options_nobody(FunctionCallInfo fcinfo, int argno)
+{
+	VsRequestOptions *o = vs_arg_request_options(fcinfo, argno);
+
+	if (o && o->body)
+	{
+		char	   *fname = fcinfo->flinfo ? get_func_name(fcinfo->flinfo->fn_oid) : NULL;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("request_options.extra_body does not apply to %s()",
+						fname ? fname : "this function"),
+				 errdetail("It sends only GET or DELETE requests, which have no body."),
+				 errhint("Use extra_query or extra_headers to send more with these requests.")));
+	}
+	return o;
+}
+
+const VsRequestOptions *
+vs_options_without_body(const VsRequestOptions *opts)
+{
+	VsRequestOptions *o;
+
+	if (opts == NULL || opts->body == NULL)
+		return opts;
+	o = palloc(sizeof(VsRequestOptions));
+	*o = *opts;
+	o->body = NULL;
+	return o;
+}
+
+/* ---------------------------------------------------------------------
+ * Requests with options
+ * ---------------------------------------------------------------------
+ */
+cJSON *
+vs_api_request(const char *method, const char *path, const char *query,
+			   const cJSON *body, bool beta, const VsRequestOptions *opts)
+{
+	VsRequest	req = {0};
+
+	req.method = method;
+	req.path = path;
+	req.query = query;
+	req.json = body;
+	req.beta = beta;
+	req.opts = opts;
+	return vs_api_call(&req);
+}
+
+bool
+vs_api_delete_object(const char *path, bool beta, bool missing_ok,
+					 const VsRequestOptions *opts)
+{
+	VsRequest	req = {0};
+	VsResponse	resp;
+	cJSON	   *res;
+
+	req.method = "DELETE";
+	req.path = path;
+	req.beta = beta;
+	req.opts = opts;
+	vs_http_execute_each(&req, &resp, 1, 1, true, NULL, NULL, NULL);
+	if (resp.invalid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg_internal("%s", resp.error),
+				 errcontext("vectorstore request: DELETE %s", path)));
+	/* the idempotent form: already gone (or never there) is not an error */
+	if (missing_ok && resp.status == 404)
+	{
+		vs_response_release(&resp);
+		return false;
+	}
+	if (!VS_HTTP_OK(&resp))
+		vs_report_error(&req, &resp);
+	res = vs_json_parse_response(&req, &resp);
+	vs_response_release(&resp);
+	return vs_json_deleted(res);
+}
+
 /* ---------------------------------------------------------------------
  * Responses as rows
  * ---------------------------------------------------------------------
@@ -316,6 +436,46 @@ vs_file_check(const cJSON *file)
 }
 
 /*
+ * A File's expiration policy (POST /files): {"anchor": "created_at",
+ * "seconds": 3600..2592000}, nothing else (CONTRACT.md 3.2).
+ */
+void
+vs_validate_file_expires_after(const cJSON *ea, const char *argname)
+{
+	const cJSON *kv;
+	const cJSON *anchor;
+	const cJSON *seconds;
+
+	if (ea == NULL || cJSON_IsNull(ea))
+		return;
+	if (!cJSON_IsObject(ea))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a JSON object", argname),
+				 errhint("For example {\"anchor\": \"created_at\", \"seconds\": 86400}.")));
+	cJSON_ArrayForEach(kv, ea)
+	{
+		if (strcmp(kv->string, "anchor") != 0 && strcmp(kv->string, "seconds") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s has unknown key \"%s\"", argname, kv->string),
+					 errdetail("Allowed keys are \"anchor\" and \"seconds\".")));
+	}
+	anchor = cJSON_GetObjectItemCaseSensitive(ea, "anchor");
+	seconds = cJSON_GetObjectItemCaseSensitive(ea, "seconds");
+	if (!cJSON_IsString(anchor) || strcmp(anchor->valuestring, "created_at") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s.anchor must be \"created_at\"", argname)));
+	if (!cJSON_IsNumber(seconds) || seconds->valuedouble != floor(seconds->valuedouble) ||
+		seconds->valuedouble < 3600 || seconds->valuedouble > 2592000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s.seconds must be a whole number from 3600 (1 hour) to 2592000 (30 days)",
+						argname)));
+}
+
+/*
  * Build a POST /files request. The parts array and every string it points at
  * are palloc'd in the current context, so they live as long as the request.
  */
@@ -323,7 +483,15 @@ void
 vs_file_upload_request(VsRequest *req, const char *filename, const char *data,
 					   size_t len, const char *purpose)
 {
-	VsMimePart *parts = palloc0(sizeof(VsMimePart) * 2);
+	vs_file_upload_request_ex(req, filename, data, len, purpose, NULL);
+}
+
+void
+vs_file_upload_request_ex(VsRequest *req, const char *filename, const char *data,
+						  size_t len, const char *purpose, const cJSON *expires_after)
+{
+	VsMimePart *parts = palloc0(sizeof(VsMimePart) * 4);
+	int			n = 2;
 
 	parts[0].name = "purpose";
 	parts[0].data = purpose;
@@ -333,12 +501,26 @@ vs_file_upload_request(VsRequest *req, const char *filename, const char *data,
 	parts[1].content_type = NULL;	/* application/octet-stream */
 	parts[1].data = data;
 	parts[1].len = len;
+	/* the bracket encoding of the spec's example and the SDKs */
+	if (expires_after && cJSON_IsObject(expires_after))
+	{
+		const cJSON *seconds = cJSON_GetObjectItemCaseSensitive(expires_after, "seconds");
+
+		parts[n].name = "expires_after[anchor]";
+		parts[n].data = "created_at";
+		parts[n].len = strlen(parts[n].data);
+		n++;
+		parts[n].name = "expires_after[seconds]";
+		parts[n].data = psprintf("%.0f", seconds->valuedouble);
+		parts[n].len = strlen(parts[n].data);
+		n++;
+	}
 
 	memset(req, 0, sizeof(*req));
 	req->method = "POST";
 	req->path = "/files";
 	req->parts = parts;
-	req->nparts = 2;
+	req->nparts = n;
 	req->beta = false;
 }
 
@@ -348,19 +530,20 @@ vs_file_upload_request(VsRequest *req, const char *filename, const char *data,
  */
 
 /*
- * A list function's "order", "limit" (the page size, 1..max_limit) and
- * "after" arguments (-1: the function has none): order goes into the query
- * q, the page size and the starting cursor into the pager, which owns the
- * paging parameters.
+ * A list function's arguments (see VsListArgs; -1: the function has none):
+ * "order" goes into the query q; the page size ("limit", 1..max_limit), the
+ * starting cursor (after, or before to page backwards) and max_items into
+ * the pager, which owns the paging parameters; request_options too. With
+ * both after and before, the list runs forwards from after and before
+ * stays in the query as the far bound (the items strictly between).
  */
 void
-vs_list_args(FunctionCallInfo fcinfo, VsPager *pager, StringInfo q, int order_arg,
-			 int limit_arg, int after_arg, int max_limit)
+vs_list_args(FunctionCallInfo fcinfo, VsPager *pager, StringInfo q, const VsListArgs *a)
 {
-	pager->max_page_size = max_limit;
-	if (order_arg >= 0 && !PG_ARGISNULL(order_arg))
+	pager->max_page_size = a->max_limit;
+	if (a->order >= 0 && vs_arg_given(fcinfo, a->order))
 	{
-		char	   *order = text_to_cstring(PG_GETARG_TEXT_PP(order_arg));
+		char	   *order = text_to_cstring(PG_GETARG_TEXT_PP(a->order));
 
 		if (strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
 			ereport(ERROR,
@@ -368,19 +551,47 @@ vs_list_args(FunctionCallInfo fcinfo, VsPager *pager, StringInfo q, int order_ar
 					 errmsg("order must be \"asc\" or \"desc\", not \"%s\"", order)));
 		vs_query_add(q, "order", order);
 	}
-	if (limit_arg >= 0 && !PG_ARGISNULL(limit_arg))
+	if (a->limit >= 0 && vs_arg_given(fcinfo, a->limit))
 	{
-		int32		limit = PG_GETARG_INT32(limit_arg);
+		int32		limit = PG_GETARG_INT32(a->limit);
 
-		if (limit < 1 || limit > max_limit)
+		if (limit < 1 || limit > a->max_limit)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("limit (the page size) must be between 1 and %d, not %d",
-							max_limit, limit)));
+							a->max_limit, limit)));
 		pager->page_size = limit;
 	}
-	if (after_arg >= 0 && !PG_ARGISNULL(after_arg))
-		pager->after = text_to_cstring(PG_GETARG_TEXT_PP(after_arg));
+	if (a->after >= 0 && vs_arg_given(fcinfo, a->after))
+		pager->after = text_to_cstring(PG_GETARG_TEXT_PP(a->after));
+	if (a->before >= 0 && vs_arg_given(fcinfo, a->before))
+	{
+		char	   *before = text_to_cstring(PG_GETARG_TEXT_PP(a->before));
+
+		if (pager->after)
+			vs_query_add(q, "before", before);
+		else
+			pager->before = before;
+	}
+	if (a->max_items >= 0)
+		pager->max_items = vs_arg_max_items(fcinfo, a->max_items);
+	if (a->request_options >= 0)
+		pager->opts = vs_arg_request_options_nobody(fcinfo, a->request_options);
+	/*
+	 * The paginator sets these on some pages and not others (after from the
+	 * second page on): refused on every page alike, before anything is sent.
+	 */
+	for (int i = 0; pager->opts && i < pager->opts->nquery; i++)
+	{
+		const char *name = pager->opts->query[i].name;
+
+		if (strcmp(name, "order") == 0 || strcmp(name, "limit") == 0 ||
+			strcmp(name, "after") == 0 || strcmp(name, "before") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("extra_query parameter \"%s\" is set by the function; use its argument", name),
+					 errdetail("The list functions set order, limit, after and before themselves.")));
+	}
 	pager->query = q->data;
 }
 
@@ -429,14 +640,18 @@ vs_status_terminal(const char *status)
 		strcmp(status, "cancelled") == 0;
 }
 
-/* A vector store file list's "filter", then "order", "limit", after. */
+/*
+ * A vector store file list's "filter", then "order", "limit", after,
+ * before, max_items and request_options.
+ */
 void
-vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager, int filter_arg, int order_arg)
+vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager, int filter_arg)
 {
 	StringInfoData q;
+	VsListArgs	a;
 
 	initStringInfo(&q);
-	if (!PG_ARGISNULL(filter_arg))
+	if (vs_arg_given(fcinfo, filter_arg))
 	{
 		char	   *filter = text_to_cstring(PG_GETARG_TEXT_PP(filter_arg));
 
@@ -447,7 +662,14 @@ vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager, int filter_arg, int
 							filter)));
 		vs_query_add(&q, "filter", filter);
 	}
-	vs_list_args(fcinfo, pager, &q, order_arg, order_arg + 1, order_arg + 2, 100);
+	a.order = filter_arg + 1;
+	a.limit = filter_arg + 2;
+	a.after = filter_arg + 3;
+	a.before = filter_arg + 4;
+	a.max_items = filter_arg + 5;
+	a.request_options = filter_arg + 6;
+	a.max_limit = 100;
+	vs_list_args(fcinfo, pager, &q, &a);
 }
 
 /* ---------------------------------------------------------------------
@@ -472,6 +694,27 @@ vs_poll_status(const char *path, const char *what, const char *id,
 												  ALLOCSET_SMALL_SIZES);
 	TimestampTz start = GetCurrentTimestamp();
 	cJSON	   *result = NULL;
+
+	/* polls are GETs: no body; a chosen interval is told, as the SDKs do */
+	opts = vs_options_without_body(opts);
+	if (poll_interval_ms > 0)
+	{
+		VsRequestOptions *o = palloc0(sizeof(VsRequestOptions));
+		int			n = opts ? opts->nheaders : 0;
+
+		if (opts)
+			*o = *opts;
+		else
+			o->timeout_ms = o->max_retries = -1;
+		o->headers = palloc(sizeof(VsHeader) * (n + 1));
+		o->headers[0].name = "X-Stainless-Custom-Poll-Interval";
+		o->headers[0].value = psprintf("%d", poll_interval_ms);
+		/* the caller's extra_headers come after: theirs win */
+		for (int i = 0; i < n; i++)
+			o->headers[i + 1] = opts->headers[i];
+		o->nheaders = n + 1;
+		opts = o;
+	}
 
 	for (;;)
 	{
@@ -502,6 +745,19 @@ vs_poll_status(const char *path, const char *what, const char *id,
 					 errcontext("vectorstore request: GET %s", path)));
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 		elapsed_ms = (int64) secs * 1000 + usecs / 1000;
+		{
+			/* a batch's file counts tell a waiting caller how far it is */
+			const cJSON *fc = cJSON_GetObjectItemCaseSensitive(obj, "file_counts");
+			const cJSON *total = cJSON_GetObjectItemCaseSensitive(fc, "total");
+			const cJSON *inprog = cJSON_GetObjectItemCaseSensitive(fc, "in_progress");
+
+			vs_progress_phase(psprintf("waiting for %s %s", what, id));
+			if (cJSON_IsNumber(total) && cJSON_IsNumber(inprog) && total->valuedouble >= inprog->valuedouble)
+				vs_progress_requests((int64) (total->valuedouble - inprog->valuedouble),
+									 (int64) total->valuedouble);
+			else
+				vs_progress_requests(0, 1);
+		}
 
 		if (vs_status_terminal(status) ||
 			(timeout_ms >= 0 && elapsed_ms >= timeout_ms && !raise_on_timeout))

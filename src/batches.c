@@ -12,8 +12,10 @@
  * that did upload are neither attached nor deleted, and it never splits past
  * the 2,000-files-per-batch limit. Here:
  *	 1. every argument is checked before anything is sent;
- *	 2. all uploads run concurrently through vs_http_execute_many (libcurl's
- *		multi interface, max_concurrency connections, SDK retries);
+ *	 2. all uploads run concurrently through vs_http_execute_paced (libcurl's
+ *		multi interface, SDK retries), as many at once as the server takes
+ *		(pacing.c: from 5 up to max_concurrency, backing off on a 429, which
+ *		costs no attempt);
  *	 3. every file that uploaded is attached, with its own attributes, by
  *		batches of at most 2,000 using the per-file "files" form;
  *	 4. with wait, every batch is polled to the end and its files listed;
@@ -43,6 +45,7 @@ PG_FUNCTION_INFO_V1(vs_upload_many_text);
 PG_FUNCTION_INFO_V1(vs_upload_many_bytea);
 
 #define VS_BATCH_MAX_FILES 2000
+#define VS_UPLOAD_MAX_CONCURRENCY 64	/* = the transport's VS_MAX_CONCURRENCY */
 
 static Datum
 vs_batch_row(FunctionCallInfo fcinfo, cJSON *obj)
@@ -108,10 +111,22 @@ vs_validate_batch_files(const cJSON *files)
 	}
 }
 
+/* Wait for a file batch to finish: vs_poll_status, raising 55000 after timeout_ms. */
+static cJSON *
+vs_batch_wait(const char *vsid, const char *bid, int64 timeout_ms, int interval,
+			  const VsRequestOptions *opts)
+{
+	return vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, bid),
+						  "file batch", bid, timeout_ms, interval, true,
+						  vs_options_without_body(opts));
+}
+
 /*
  * vs_batch_create(vector_store_id, file_ids, files, attributes,
- *				   chunking_strategy): file_ids (with attributes and
- * chunking_strategy for all of them) or files (each with its own), not both.
+ *				   chunking_strategy, wait, timeout, poll_interval_ms,
+ *				   request_options): file_ids (with attributes and
+ * chunking_strategy for all of them) or files (each with its own), not both;
+ * with wait, polled until the batch is done (the SDKs' createAndPoll).
  */
 Datum
 vs_batch_create(PG_FUNCTION_ARGS)
@@ -120,6 +135,11 @@ vs_batch_create(PG_FUNCTION_ARGS)
 	cJSON	   *body = vs_json_new_object();
 	cJSON	   *attributes = vs_arg_json(fcinfo, 3);
 	cJSON	   *chunking = vs_arg_json(fcinfo, 4);
+	bool		wait = vs_arg_bool(fcinfo, 5, false);
+	int64		timeout_ms = vs_arg_timeout_ms(fcinfo, 6, VS_WAIT_DEFAULT_MS);
+	int			interval = vs_arg_poll_interval(fcinfo, 7);
+	VsRequestOptions *opts = vs_arg_request_options(fcinfo, 8);
+	cJSON	   *batch;
 
 	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -152,11 +172,15 @@ vs_batch_create(PG_FUNCTION_ARGS)
 		vs_validate_batch_files(files);
 		vs_json_add_ref(body, "files", files);
 	}
-	return vs_batch_row(fcinfo,
-						vs_api_post(vs_path("/vector_stores/%s/file_batches", vsid), body, true));
+	batch = vs_api_request("POST", vs_path("/vector_stores/%s/file_batches", vsid), NULL,
+						   body, true, opts);
+	vs_expect_kind(batch, vs_batch_kinds);
+	if (wait)
+		batch = vs_batch_wait(vsid, vs_json_get_string(batch, "id"), timeout_ms, interval, opts);
+	return vs_batch_row(fcinfo, batch);
 }
 
-/* vs_batch_get(vector_store_id, batch_id) */
+/* vs_batch_get(vector_store_id, batch_id, request_options) */
 Datum
 vs_batch_get(PG_FUNCTION_ARGS)
 {
@@ -164,11 +188,12 @@ vs_batch_get(PG_FUNCTION_ARGS)
 	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
 
 	return vs_batch_row(fcinfo,
-						vs_api_get(vs_path("/vector_stores/%s/file_batches/%s", vsid, bid),
-								   NULL, true));
+						vs_api_request("GET", vs_path("/vector_stores/%s/file_batches/%s", vsid, bid),
+									   NULL, NULL, true,
+									   vs_arg_request_options_nobody(fcinfo, 2)));
 }
 
-/* vs_batch_cancel(vector_store_id, batch_id) */
+/* vs_batch_cancel(vector_store_id, batch_id, request_options) */
 Datum
 vs_batch_cancel(PG_FUNCTION_ARGS)
 {
@@ -176,11 +201,15 @@ vs_batch_cancel(PG_FUNCTION_ARGS)
 	char	   *bid = vs_arg_cstring(fcinfo, 1, "batch_id");
 
 	return vs_batch_row(fcinfo,
-						vs_api_post(vs_path("/vector_stores/%s/file_batches/%s/cancel", vsid, bid),
-									NULL, true));
+						vs_api_request("POST",
+									   vs_path("/vector_stores/%s/file_batches/%s/cancel", vsid, bid),
+									   NULL, NULL, true, vs_arg_request_options(fcinfo, 2)));
 }
 
-/* vs_batch_files(vector_store_id, batch_id, filter, "order", "limit", after) */
+/*
+ * vs_batch_files(vector_store_id, batch_id, filter, "order", "limit", after,
+ *				  before, max_items, request_options)
+ */
 Datum
 vs_batch_files(PG_FUNCTION_ARGS)
 {
@@ -191,12 +220,15 @@ vs_batch_files(PG_FUNCTION_ARGS)
 
 	pager.path = vs_path("/vector_stores/%s/file_batches/%s/files", vsid, bid);
 	pager.beta = true;
-	vs_store_files_args(fcinfo, &pager, 2, 3);
+	vs_store_files_args(fcinfo, &pager, 2);
 	vs_list_to_srf(fcinfo, &pager, vs_store_file_kinds, vs_store_file_aliases);
 	return (Datum) 0;
 }
 
-/* vs_batch_poll(vector_store_id, batch_id, timeout, poll_interval_ms) */
+/*
+ * vs_batch_poll(vector_store_id, batch_id, timeout, poll_interval_ms,
+ *				 request_options)
+ */
 Datum
 vs_batch_poll(PG_FUNCTION_ARGS)
 {
@@ -206,8 +238,8 @@ vs_batch_poll(PG_FUNCTION_ARGS)
 	int			interval = vs_arg_poll_interval(fcinfo, 3);
 
 	return vs_batch_row(fcinfo,
-						vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, bid),
-									   "file batch", bid, timeout_ms, interval, true, NULL));
+						vs_batch_wait(vsid, bid, timeout_ms, interval,
+									  vs_arg_request_options_nobody(fcinfo, 4)));
 }
 
 /* ---------------------------------------------------------------------
@@ -221,6 +253,7 @@ typedef struct VsUploadItem
 	size_t		len;
 	cJSON	   *attributes;		/* validated, or NULL */
 	char	   *file_id;		/* UTF-8; NULL when the upload failed */
+	bool		existing;		/* from file_ids: attached, never deleted */
 	char	   *batch_id;
 	char	   *status;
 	char	   *error;
@@ -290,9 +323,9 @@ vs_upload_record(const cJSON *item, void *arg)
  * Cancel and termination are raised as usual.
  */
 static void
-vs_follow_batch(const char *vsid, const char *batch_id, int64 left_ms,
-				VsUploadState *st, VsUploadItem *items, const int *uploaded,
-				int from, int to)
+vs_follow_batch(const char *vsid, const char *batch_id, int64 left_ms, int interval,
+				const VsRequestOptions *opts, VsUploadState *st, VsUploadItem *items,
+				const int *uploaded, int from, int to)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 
@@ -301,9 +334,10 @@ vs_follow_batch(const char *vsid, const char *batch_id, int64 left_ms,
 		VsPager		pager = {0};
 
 		(void) vs_poll_status(vs_path("/vector_stores/%s/file_batches/%s", vsid, batch_id),
-							  "file batch", batch_id, left_ms, -1, false, NULL);
+							  "file batch", batch_id, left_ms, interval, false, opts);
 		pager.path = vs_path("/vector_stores/%s/file_batches/%s/files", vsid, batch_id);
 		pager.beta = true;
+		pager.opts = opts;
 		pager.page_size = 100;
 		pager.raise = true;
 		(void) vs_paginate(&pager, vs_upload_record, st);
@@ -371,25 +405,36 @@ vs_upload_read(int i, VsResponse *resp, void *arg)
 /*
  * Files uploaded but not attached are deleted again, so a failed call leaves
  * no orphan behind; what could not be deleted is said in the row's error.
+ * Files given by file_ids were the caller's before the call: they stay.
  */
 static void
-vs_delete_files(VsUploadItem *items, const int *uploaded, int from, int to, const char *why)
+vs_delete_files(VsUploadItem *items, const int *uploaded, int from, int to, const char *why,
+				const VsRequestOptions *opts)
 {
-	int			n = to - from;
-	VsRequest  *reqs = palloc0(sizeof(VsRequest) * Max(n, 1));
-	VsResponse *resps = palloc0(sizeof(VsResponse) * Max(n, 1));
+	int			n = 0;
+	VsRequest  *reqs = palloc0(sizeof(VsRequest) * Max(to - from, 1));
+	VsResponse *resps = palloc0(sizeof(VsResponse) * Max(to - from, 1));
+	int		   *which = palloc(sizeof(int) * Max(to - from, 1));
 
-	for (int k = 0; k < n; k++)
+	for (int k = from; k < to; k++)
 	{
-		VsUploadItem *it = &items[uploaded[from + k]];
+		VsUploadItem *it = &items[uploaded[k]];
 
-		reqs[k].method = "DELETE";
-		reqs[k].path = vs_path("/files/%s", pg_any_to_server(it->file_id, strlen(it->file_id), PG_UTF8));
+		if (it->existing)
+		{
+			it->error = psprintf("%s; file %s, given in file_ids, is left as it was", why,
+								 it->file_id);
+			continue;
+		}
+		reqs[n].method = "DELETE";
+		reqs[n].path = vs_path("/files/%s", pg_any_to_server(it->file_id, strlen(it->file_id), PG_UTF8));
+		reqs[n].opts = opts;
+		which[n++] = uploaded[k];
 	}
 	vs_http_execute_many(reqs, resps, n, 8, true);
 	for (int k = 0; k < n; k++)
 	{
-		VsUploadItem *it = &items[uploaded[from + k]];
+		VsUploadItem *it = &items[which[k]];
 		bool		gone = VS_HTTP_OK(&resps[k]) || resps[k].status == 404;
 
 		it->error = psprintf("%s; the uploaded file %s was %s", why, it->file_id,
@@ -414,19 +459,28 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 {
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	cJSON	   *chunking = vs_arg_json(fcinfo, 4);
-	int			concurrency = PG_ARGISNULL(5) ? 8 : PG_GETARG_INT32(5);
+	/* NULL: as many as the pacer finds the server takes (pacing.c) */
+	int			concurrency = PG_ARGISNULL(5) ? VS_UPLOAD_MAX_CONCURRENCY : PG_GETARG_INT32(5);
 	bool		wait = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
 	int64		timeout_ms = vs_arg_interval_ms(fcinfo, 7, "timeout");
+	int			interval = vs_arg_poll_interval(fcinfo, 8);
+	bool		have_ids = vs_arg_given(fcinfo, 9);
+	VsRequestOptions *opts = vs_arg_request_options(fcinfo, 10);
+	const VsRequestOptions *nobody = vs_options_without_body(opts);
 	ReturnSetInfo *rsinfo;
-	Datum	   *names,
-			   *contents,
-			   *attrs = NULL;
-	bool	   *names_null,
-			   *contents_null,
-			   *attrs_null = NULL;
-	int			n,
-				ncontents,
-				nattrs;
+	Datum	   *names = NULL,
+			   *contents = NULL,
+			   *attrs = NULL,
+			   *ids = NULL;
+	bool	   *names_null = NULL,
+			   *contents_null = NULL,
+			   *attrs_null = NULL,
+			   *ids_null = NULL;
+	int			n = 0,
+				ncontents = 0,
+				nattrs,
+				nids = 0,
+				ntotal;
 	VsUploadItem *items;
 	VsRequest  *reqs;
 	VsResponse *resps;
@@ -438,33 +492,49 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 	char	  **batch_ids;
 	TimestampTz start = GetCurrentTimestamp();
 
-	vs_require_arg(fcinfo, 1, "filenames");
-	vs_require_arg(fcinfo, 2, "contents");
+	/* filenames and contents may both be NULL when file_ids says what to attach */
+	if (!(have_ids && PG_ARGISNULL(1) && PG_ARGISNULL(2)))
+	{
+		vs_require_arg(fcinfo, 1, "filenames");
+		vs_require_arg(fcinfo, 2, "contents");
+	}
 	vs_validate_chunking_strategy(chunking, "chunking_strategy");
-	if (concurrency < 1 || concurrency > 64)
+	if (concurrency < 1 || concurrency > VS_UPLOAD_MAX_CONCURRENCY)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_concurrency must be between 1 and 64, not %d", concurrency)));
 
 	/* 1. check every argument before anything is sent */
-	vs_deconstruct(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, "filenames", &names, &names_null, &n);
-	vs_deconstruct(PG_GETARG_ARRAYTYPE_P(2), is_bytea ? BYTEAOID : TEXTOID, "contents",
-				   &contents, &contents_null, &ncontents);
+	if (!PG_ARGISNULL(1))
+	{
+		vs_deconstruct(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, "filenames", &names, &names_null, &n);
+		vs_deconstruct(PG_GETARG_ARRAYTYPE_P(2), is_bytea ? BYTEAOID : TEXTOID, "contents",
+					   &contents, &contents_null, &ncontents);
+	}
 	if (ncontents != n)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("filenames has %d elements but contents has %d", n, ncontents)));
+	if (have_ids)
+		vs_deconstruct(PG_GETARG_ARRAYTYPE_P(9), TEXTOID, "file_ids", &ids, &ids_null, &nids);
+	ntotal = n + nids;
 	if (!PG_ARGISNULL(3))
 	{
 		vs_deconstruct(PG_GETARG_ARRAYTYPE_P(3), JSONBOID, "attributes",
 					   &attrs, &attrs_null, &nattrs);
-		if (nattrs != n)
+		/* one per upload, or one per upload and then one per file id */
+		if (nattrs != n && nattrs != ntotal)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 nids > 0 ?
+					 errmsg("attributes has %d elements; it needs %d (one per file name) or %d (one per file name, then one per file id)",
+							nattrs, n, ntotal) :
 					 errmsg("filenames has %d elements but attributes has %d", n, nattrs)));
 	}
+	else
+		nattrs = 0;
 
-	items = palloc0(sizeof(VsUploadItem) * Max(n, 1));
+	items = palloc0(sizeof(VsUploadItem) * Max(ntotal, 1));
 	for (int i = 0; i < n; i++)
 	{
 		VsUploadItem *it = &items[i];
@@ -492,16 +562,42 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 			it->data = vs_text_to_utf8(DatumGetTextPP(contents[i]), &len);
 			it->len = len;
 		}
-		if (attrs && !attrs_null[i])
-		{
-			char		argname[32];
+	}
+	/* existing files: non-empty ids, each once; after the uploads in the rows */
+	for (int j = 0; j < nids; j++)
+	{
+		VsUploadItem *it = &items[n + j];
 
-			snprintf(argname, sizeof(argname), "attributes[%d]", i + 1);
-			it->attributes = vs_json_from_jsonb(DatumGetJsonbP(attrs[i]));
-			if (cJSON_IsNull(it->attributes))
-				it->attributes = NULL;
-			vs_validate_attributes(it->attributes, argname);
-		}
+		if (ids_null[j])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("file_ids[%d] is null", j + 1)));
+		it->file_id = vs_text_to_utf8(DatumGetTextPP(ids[j]), NULL);
+		if (it->file_id[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("file_ids[%d] is empty", j + 1)));
+		for (int k = 0; k < j; k++)
+			if (strcmp(items[n + k].file_id, it->file_id) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("file_ids[%d] repeats file_ids[%d] (\"%s\")", j + 1, k + 1,
+								pg_any_to_server(it->file_id, strlen(it->file_id), PG_UTF8))));
+		it->existing = true;
+		it->status = "uploaded";
+	}
+	for (int i = 0; i < nattrs; i++)
+	{
+		VsUploadItem *it = &items[i];
+		char		argname[32];
+
+		if (attrs_null[i])
+			continue;
+		snprintf(argname, sizeof(argname), "attributes[%d]", i + 1);
+		it->attributes = vs_json_from_jsonb(DatumGetJsonbP(attrs[i]));
+		if (cJSON_IsNull(it->attributes))
+			it->attributes = NULL;
+		vs_validate_attributes(it->attributes, argname);
 	}
 
 	/*
@@ -513,15 +609,20 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 	reqs = palloc0(sizeof(VsRequest) * Max(n, 1));
 	resps = palloc0(sizeof(VsResponse) * Max(n, 1));
 	for (int i = 0; i < n; i++)
+	{
 		vs_file_upload_request(&reqs[i], items[i].filename, items[i].data, items[i].len,
 							   "assistants");
+		reqs[i].opts = nobody;
+	}
 	{
 		VsUploadRead rd = {items, reqs};
 
-		vs_http_execute_each(reqs, resps, n, concurrency, true, vs_upload_read, &rd, NULL);
+		/* paced per credential: up to max_concurrency, 429s held back (pacing.c) */
+		vs_http_execute_paced(reqs, resps, n, concurrency, vs_upload_read, &rd, NULL);
 	}
-	uploaded = palloc(sizeof(int) * Max(n, 1));
-	for (int i = 0; i < n; i++)
+	/* what is to be attached: the uploads that worked, then the file_ids */
+	uploaded = palloc(sizeof(int) * Max(ntotal, 1));
+	for (int i = 0; i < ntotal; i++)
 		if (items[i].file_id)
 			uploaded[nuploaded++] = i;
 
@@ -554,6 +655,7 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 		breqs[b].path = vs_path("/vector_stores/%s/file_batches", vsid);
 		breqs[b].json = body;
 		breqs[b].beta = true;
+		breqs[b].opts = opts;	/* extra_body goes with the batches */
 	}
 	vs_http_execute_many(breqs, bresps, nbatches, Min(nbatches, 4), true);
 	for (int b = 0; b < nbatches; b++)
@@ -578,7 +680,7 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 			/* not attached: delete this batch's files again */
 			status = "attach_failed";
 			vs_delete_files(items, uploaded, b * VS_BATCH_MAX_FILES,
-							Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES), err);
+							Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES), err, nobody);
 		}
 		for (int k = b * VS_BATCH_MAX_FILES; k < Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES); k++)
 		{
@@ -625,16 +727,16 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 				TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 				left = Max(0, timeout_ms - ((int64) secs * 1000 + usecs / 1000));
 			}
-			vs_follow_batch(vsid, batch_ids[b], left, &st, items, uploaded,
+			vs_follow_batch(vsid, batch_ids[b], left, interval, nobody, &st, items, uploaded,
 							b * VS_BATCH_MAX_FILES,
 							Min(nuploaded, (b + 1) * VS_BATCH_MAX_FILES));
 		}
 	}
 
-	/* 5. one row per input element, in input order */
+	/* 5. one row per input element, in input order (file_ids last) */
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < ntotal; i++)
 	{
 		VsUploadItem *it = &items[i];
 		Datum		values[6];
@@ -663,7 +765,8 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 
 /*
  * vs_upload_many(vector_store_id, filenames, contents, attributes,
- *				  chunking_strategy, max_concurrency, wait, timeout)
+ *				  chunking_strategy, max_concurrency, wait, timeout,
+ *				  poll_interval_ms, file_ids, request_options)
  */
 Datum
 vs_upload_many_text(PG_FUNCTION_ARGS)

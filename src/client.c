@@ -196,14 +196,27 @@ vs_header_value_problem(const char *what, const char *value)
 }
 
 /* Why a name cannot be a header name (an HTTP token), or NULL. */
-static char *
+char *
 vs_header_name_problem(const char *name)
 {
 	if (name[0] == '\0')
 		return pstrdup("a header name must not be empty");
 	for (const char *p = name; *p; p++)
 		if (!(isalnum((unsigned char) *p) || strchr("!#$%&'*+-.^_`|~", *p)))
-			return psprintf("header name \"%s\" is not a valid HTTP token", name);
+		{
+			StringInfoData shown;
+
+			/* the name is shown with its control characters escaped */
+			initStringInfo(&shown);
+			for (const unsigned char *c = (const unsigned char *) name; *c; c++)
+			{
+				if (*c < 0x20 || *c == 0x7f)
+					appendStringInfo(&shown, "\\x%02X", *c);
+				else
+					appendStringInfoChar(&shown, (char) *c);
+			}
+			return psprintf("header name \"%s\" is not a valid HTTP token", shown.data);
+		}
 	return NULL;
 }
 
@@ -245,6 +258,56 @@ vs_extra_header_problem(const char *name, const char *value)
 	return vs_header_value_problem(psprintf("header \"%s\"", name), value);
 }
 
+/*
+ * Default headers of a credential (vectorstore.headers, or a named
+ * credential's headers): HTTP tokens, none of the headers a caller may not
+ * set (the key goes through auth, identity through organization and
+ * project), no control characters, no name twice. Never names a value.
+ */
+char *
+vs_credential_headers_problem(const VsHeader *h, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		char	   *why;
+
+		if ((why = vs_header_name_problem(h[i].name)) != NULL)
+			return why;
+		if (vs_header_forbidden(h[i].name))
+			return psprintf("header \"%s\" cannot be a default header (the key is sent by auth, identity by organization and project, and the transport sets framing headers)",
+							h[i].name);
+		if ((why = vs_header_value_problem(psprintf("the value of header \"%s\"", h[i].name),
+										   h[i].value)) != NULL)
+			return why;
+		if (strlen(h[i].value) > 8192)
+			return psprintf("the value of header \"%s\" is longer than 8192 bytes", h[i].name);
+		for (int j = 0; j < i; j++)
+			if (pg_strcasecmp(h[i].name, h[j].name) == 0)
+				return psprintf("header \"%s\" is given twice", h[i].name);
+	}
+	return NULL;
+}
+
+/* Default query parameters of a credential (Azure's api-version). */
+char *
+vs_credential_query_problem(const VsHeader *q, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		char	   *why;
+
+		if (q[i].name[0] == '\0')
+			return pstrdup("a query parameter name must not be empty");
+		if ((why = vs_header_value_problem(psprintf("query parameter \"%s\"", q[i].name),
+										   q[i].value)) != NULL)
+			return why;
+		for (int j = 0; j < i; j++)
+			if (strcmp(q[i].name, q[j].name) == 0)
+				return psprintf("query parameter \"%s\" is given twice", q[i].name);
+	}
+	return NULL;
+}
+
 typedef struct VsHeaderList
 {
 	List	   *names;
@@ -270,6 +333,37 @@ vs_headers_set(VsHeaderList *h, const char *name, const char *value)
 	h->values = lappend(h->values, (void *) value);
 }
 
+/*
+ * "Name: value"; "Name;" for an empty value (libcurl sends it empty) and
+ * "Name:" for NULL (libcurl sends no such header). Concatenated, not
+ * formatted: every request builds several.
+ */
+static char *
+vs_header_line(const char *name, const char *value)
+{
+	size_t		nl = strlen(name);
+	size_t		vl = value ? strlen(value) : 0;
+	char	   *line = palloc(nl + vl + 3);
+	char	   *p = line;
+
+	/* libcurl: "Name:" removes a header, "Name;" sends it empty */
+	memcpy(p, name, nl);
+	p += nl;
+	if (value == NULL)
+		*p++ = ':';
+	else if (vl == 0)
+		*p++ = ';';
+	else
+	{
+		*p++ = ':';
+		*p++ = ' ';
+		memcpy(p, value, vl);
+		p += vl;
+	}
+	*p = '\0';
+	return line;
+}
+
 /* ---------------------------------------------------------------------
  * Bodies
  * ---------------------------------------------------------------------
@@ -287,6 +381,14 @@ vs_json_body(const VsRequest *req, char **err)
 	*err = NULL;
 	if (extra == NULL)
 		return base ? vs_json_print(base) : (req->body ? pstrdup(req->body) : NULL);
+	/* a GET or DELETE has no body: extra_body would make one */
+	if (base == NULL && req->body == NULL &&
+		(strcmp(req->method, "GET") == 0 || strcmp(req->method, "DELETE") == 0))
+	{
+		*err = psprintf("extra_body cannot be sent with a %s request, which has no body",
+						req->method);
+		return NULL;
+	}
 	if (base == NULL && req->body)
 	{
 		base = vs_json_parse_text(req->body, strlen(req->body) + 1, NULL);
@@ -351,8 +453,12 @@ vs_multipart_body(const VsRequest *req, StringInfo b, char **content_type, char 
 
 		cJSON_ArrayForEach(kv, req->opts->body)
 		{
+			size_t		klen = strlen(kv->string);
+
+			/* "expires_after" also sets "expires_after[anchor]" and the like */
 			for (int i = 0; i < req->nparts; i++)
-				if (strcmp(req->parts[i].name, kv->string) == 0)
+				if (strncmp(req->parts[i].name, kv->string, klen) == 0 &&
+					(req->parts[i].name[klen] == '\0' || req->parts[i].name[klen] == '['))
 				{
 					*err = psprintf("extra_body sets form field \"%s\", which the function sets itself",
 									kv->string);
@@ -448,10 +554,17 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	char	   *body = NULL;
 	size_t		body_len = 0;
 	char	   *content_type = NULL;
+	char	   *bearer = NULL;
 	int			k;
+	VsUrlTarget target;
 
 	memset(w, 0, sizeof(*w));
-	if ((*err = vs_base_url_problem(cred->base_url)) != NULL)
+	if (cred->problem)
+	{
+		*err = pstrdup(cred->problem);
+		return false;
+	}
+	if ((*err = vs_base_url_target(cred->base_url, &target)) != NULL)
 		return false;
 
 	/* query: the request's, the credential's, the caller's */
@@ -515,12 +628,13 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	/* headers: credential first, caller's last */
 	if (cred->api_key && cred->api_key[0] && cred->auth != VS_AUTH_NONE)
 	{
+		vs_secret_remember(cred->api_key);
 		if ((*err = vs_header_value_problem("the API key", cred->api_key)) != NULL)
 			return false;
 		if (cred->auth == VS_AUTH_API_KEY)
 			vs_headers_set(&h, "api-key", cred->api_key);
 		else
-			vs_headers_set(&h, "Authorization", psprintf("Bearer %s", cred->api_key));
+			vs_headers_set(&h, "Authorization", bearer = psprintf("Bearer %s", cred->api_key));
 	}
 	if (cred->organization && cred->organization[0])
 	{
@@ -540,6 +654,7 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 			(*err = vs_header_value_problem(psprintf("credential header \"%s\"", cred->headers[i].name),
 											cred->headers[i].value)) != NULL)
 			return false;
+		vs_secret_remember(cred->headers[i].value);
 		vs_headers_set(&h, cred->headers[i].name, cred->headers[i].value);
 	}
 	if (req->beta)
@@ -547,7 +662,7 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	vs_headers_set(&h, "Accept", req->binary ? "application/binary" : "application/json");
 	if (req->poll)
 		vs_headers_set(&h, "X-Stainless-Poll-Helper", "true");
-	vs_headers_set(&h, "Expect", "");	/* no 100-continue round trip */
+	vs_headers_set(&h, "Expect", NULL); /* removed: no 100-continue round trip */
 	if (content_type)
 		vs_headers_set(&h, "Content-Type", content_type);
 	for (int i = 0; o && i < o->nheaders; i++)
@@ -559,8 +674,9 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	lines = palloc(sizeof(char *) * Max(list_length(h.names), 1));
 	k = 0;
 	forboth(a, h.names, b, h.values)
-		lines[k++] = psprintf("%s:%s%s", (char *) lfirst(a),
-							  ((char *) lfirst(b))[0] ? " " : "", (char *) lfirst(b));
+		lines[k++] = vs_header_line(lfirst(a), lfirst(b));
+	if (bearer)
+		explicit_bzero(bearer, strlen(bearer));
 
 	w->method = req->method;
 	w->url = url.data;
@@ -568,6 +684,8 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	w->nheaders = k;
 	w->body = body;
 	w->body_len = body_len;
+	w->no_proxy = target.no_proxy;
+	w->resolve = target.resolve;
 	w->timeout_ms = (o && o->timeout_ms >= 0) ? o->timeout_ms : vs_request_timeout_ms;
 	w->connect_timeout_ms = Min((long) vs_connect_timeout_ms, w->timeout_ms);
 	return true;
@@ -617,13 +735,41 @@ vs_cap_raise(void)
 typedef struct VsSendState
 {
 	const VsRequest *reqs;		/* the requests the transport sees */
+	const VsCredential **creds; /* the credential of each, by caller's index */
 	int		   *map;			/* their index in the caller's arrays */
 	VsResponse *resps;			/* the caller's responses */
 	VsDoneFn	done;
 	void	   *done_arg;
+	int			nfinished;		/* for progress reports */
+	int			n;
+	VsPaceRun  *pace;			/* paced (vs_http_execute_paced), else NULL */
+	int		   *throttled;		/* paced: 429s each request has had */
 } VsSendState;
 
-/* Retry as the SDKs do, with the delay the classifier gives. */
+/*
+ * A 429 that says the account's quota is used up (error.code
+ * insufficient_quota), not that it goes too fast: waiting will not help.
+ */
+static bool
+vs_quota_exhausted(const VsResponse *resp)
+{
+	char	   *msg,
+			   *type,
+			   *code = NULL,
+			   *param;
+
+	if (resp->status != 429 || resp->body == NULL)
+		return false;
+	(void) vs_json_error_fields(resp->body, resp->body_len, &msg, &type, &code, &param);
+	return code != NULL && strcmp(code, "insufficient_quota") == 0;
+}
+
+/*
+ * Retry as the SDKs do, with the delay the classifier gives. Paced, a 429
+ * that asks us to slow down costs no attempt (at most VS_PACE_MAX_THROTTLES
+ * times) and waits at least as long as its credential is held; one that
+ * says the quota is used up counts as any failure.
+ */
 static int
 vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
 {
@@ -633,10 +779,44 @@ vs_retry_decision(int k, const VsResponse *resp, int retries_done, void *arg)
 		: vs_max_retries;
 	VsOutcome	o;
 
+	if (st->pace)
+	{
+		int			attempts_retried = retries_done - st->throttled[k];
+
+		o = vs_outcome(req, resp, attempts_retried);
+		if (o.kind == VS_OUTCOME_THROTTLE && !vs_quota_exhausted(resp))
+		{
+			if (st->throttled[k] >= VS_PACE_MAX_THROTTLES)
+				return -1;
+			st->throttled[k]++;
+			return Max(o.delay_ms, vs_pace_run_hold_ms(st->pace, k));
+		}
+		if (attempts_retried >= max)
+			return -1;
+		return vs_outcome_retryable(o.kind) ? o.delay_ms : -1;
+	}
 	if (retries_done >= max)
 		return -1;
 	o = vs_outcome(req, resp, retries_done);
 	return vs_outcome_retryable(o.kind) ? o.delay_ms : -1;
+}
+
+/* Paced runs: the pacer admits each attempt and learns from its answer. */
+static int
+vs_pace_admit_cb(int k, TimestampTz now, void *arg)
+{
+	return vs_pace_run_admit(((VsSendState *) arg)->pace, k, now);
+}
+
+static void
+vs_pace_attempt_cb(int k, const VsResponse *resp, TimestampTz now, void *arg)
+{
+	VsSendState *st = (VsSendState *) arg;
+	VsOutcome	o = {VS_OUTCOME_DONE, -1};
+
+	if (resp)
+		o = vs_outcome(&st->reqs[k], resp, 0);
+	vs_pace_run_attempt(st->pace, k, resp, o.kind, o.delay_ms, now);
 }
 
 /* A request finished: give it to the caller under the caller's index. */
@@ -647,15 +827,47 @@ vs_send_done(int k, VsResponse *resp, void *arg)
 	int			i = st->map[k];
 
 	st->resps[i] = *resp;
+	st->resps[i].cred = st->creds[i];
+	st->nfinished++;
+	if (st->n > 1)
+		vs_progress_requests(st->nfinished, st->n);
 	if (st->done)
 		st->done(i, &st->resps[i], st->done_arg);
 }
 
-void
-vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
-					 bool retry, VsDoneFn done, void *arg, VsBudget *budget)
+/* Wipe the header lines of a run (they held the key). */
+static void
+vs_wipe_wires(VsTransportRun *run)
+{
+	for (int i = 0; i < run->n; i++)
+		for (int j = 0; j < run->wires[i].nheaders; j++)
+			explicit_bzero((char *) run->wires[i].headers[j], strlen(run->wires[i].headers[j]));
+}
+
+/* Run the transfers, then wipe the header lines, on ERROR too. */
+static void
+vs_run_and_wipe(VsTransportRun *run)
+{
+	PG_TRY();
+	{
+		vs_transport_run(run);
+	}
+	PG_CATCH();
+	{
+		vs_wipe_wires(run);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	vs_wipe_wires(run);
+}
+
+static void
+vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
+			 bool retry, bool paced, VsDoneFn done, void *arg, VsBudget *budget)
 {
 	VsWire	   *wires;
+	const VsCredential **creds;
+	const VsCredential **wcreds = NULL;	/* paced: by the transport's index */
 	VsResponse *wresps;
 	VsRequest  *sreqs;
 	int		   *map;
@@ -668,9 +880,12 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	if (n <= 0)
 		return;
 	wires = palloc0(sizeof(VsWire) * n);
+	creds = palloc0(sizeof(VsCredential *) * n);
 	wresps = palloc0(sizeof(VsResponse) * n);
 	sreqs = palloc0(sizeof(VsRequest) * n);
 	map = palloc(sizeof(int) * n);
+	if (paced)
+		wcreds = palloc(sizeof(VsCredential *) * n);
 
 	/* build every request; one that cannot be built is answered at once */
 	for (int i = 0; i < n; i++)
@@ -680,9 +895,12 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 
 		memset(&resps[i], 0, sizeof(VsResponse));
 		resps[i].poll_after_ms = resps[i].retry_after_ms = resps[i].should_retry = -1;
+		resps[i].cred = creds[i] = cred;
 		if (vs_wire_build(&reqs[i], cred, &wires[nw], &err))
 		{
 			sreqs[nw] = reqs[i];
+			if (wcreds)
+				wcreds[nw] = cred;
 			map[nw++] = i;
 		}
 		else
@@ -702,10 +920,24 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 		budget = &local;
 	}
 	st.reqs = sreqs;
+	st.creds = creds;
 	st.map = map;
 	st.resps = resps;
 	st.done = done;
 	st.done_arg = arg;
+	st.nfinished = n - nw;		/* the invalid ones are done */
+	st.n = n;
+	st.pace = NULL;
+	st.throttled = NULL;
+	if (paced)
+	{
+		st.pace = vs_pace_run_begin(wcreds, nw, concurrency);
+		st.throttled = palloc0(sizeof(int) * Max(nw, 1));
+		run.admit = vs_pace_admit_cb;
+		run.attempt = vs_pace_attempt_cb;
+		run.pace_arg = &st;
+		concurrency = VS_MAX_CONCURRENCY;	/* the pacer decides, up to its ceiling */
+	}
 	run.wires = wires;
 	run.resps = wresps;
 	run.n = nw;
@@ -716,7 +948,7 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	run.done_arg = &st;
 	run.budget = budget;
 	run.max_attempts = vs_cap_remaining();
-	vs_transport_run(&run);
+	vs_run_and_wipe(&run);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -727,6 +959,20 @@ vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concur
 	}
 	if (capped)
 		vs_cap_raise();
+}
+
+void
+vs_http_execute_each(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
+					 bool retry, VsDoneFn done, void *arg, VsBudget *budget)
+{
+	vs_http_send(reqs, resps, n, concurrency, retry, false, done, arg, budget);
+}
+
+void
+vs_http_execute_paced(const VsRequest *reqs, VsResponse *resps, int n, int max_concurrency,
+					  VsDoneFn done, void *arg, VsBudget *budget)
+{
+	vs_http_send(reqs, resps, n, max_concurrency, true, true, done, arg, budget);
 }
 
 void
@@ -757,42 +1003,108 @@ vs_http_execute(const VsRequest *req)
  * ---------------------------------------------------------------------
  */
 
-/* Replace every occurrence of secret in msg by "[redacted]". */
-static char *
-vs_scrub_one(char *msg, const char *secret)
-{
-	char	   *hit;
-	size_t		slen;
+/* Secrets shorter than this are not looked for (they would redact words). */
+#define VS_SCRUB_MIN 4
 
-	if (msg == NULL || secret == NULL || (slen = strlen(secret)) < 4)
-		return msg;
-	while ((hit = strstr(msg, secret)) != NULL)
+/* Replace every occurrence of secret in buf[0..*len) by "[redacted]". */
+static char *
+vs_scrub_bytes(char *buf, size_t *len, const char *secret)
+{
+	size_t		slen;
+	const char *hit;
+
+	if (buf == NULL || secret == NULL || (slen = strlen(secret)) < VS_SCRUB_MIN)
+		return buf;
+	while ((hit = memmem(buf, *len, secret, slen)) != NULL)
 	{
 		StringInfoData b;
 
 		initStringInfo(&b);
-		appendBinaryStringInfo(&b, msg, hit - msg);
+		appendBinaryStringInfo(&b, buf, hit - buf);
 		appendStringInfoString(&b, "[redacted]");
-		appendStringInfoString(&b, hit + slen);
-		msg = b.data;
+		appendBinaryStringInfo(&b, hit + slen, *len - (hit - buf) - slen);
+		buf = b.data;
+		*len = b.len;
+	}
+	return buf;
+}
+
+/* secret percent-encoded (as in a URL a server echoes), or NULL if the same */
+static char *
+vs_percent_encoded(const char *secret)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	vs_append_escaped(&b, secret);
+	if (strcmp(b.data, secret) == 0)
+		return NULL;
+	return b.data;
+}
+
+/*
+ * Scrub one secret from a NUL-terminated string: every occurrence, its
+ * percent-encoded form, and a start of it cut off at the end of the string
+ * (a field we or the server truncated, followed by "..." or not).
+ */
+static char *
+vs_scrub_one(char *msg, const char *secret)
+{
+	size_t		len,
+				slen,
+				tail;
+	char	   *enc;
+
+	if (msg == NULL || secret == NULL || (slen = strlen(secret)) < VS_SCRUB_MIN)
+		return msg;
+	len = strlen(msg);
+	msg = vs_scrub_bytes(msg, &len, secret);
+	if ((enc = vs_percent_encoded(secret)) != NULL)
+		msg = vs_scrub_bytes(msg, &len, enc);
+	msg[len] = '\0';
+	/* a truncated copy: the string ends with the secret's first bytes */
+	tail = len;
+	if (tail >= 3 && strcmp(msg + tail - 3, "...") == 0)
+		tail -= 3;
+	for (size_t k = Min(tail, slen - 1); k >= VS_SCRUB_MIN; k--)
+	{
+		if (memcmp(msg + tail - k, secret, k) == 0)
+		{
+			StringInfoData b;
+
+			initStringInfo(&b);
+			appendBinaryStringInfo(&b, msg, tail - k);
+			appendStringInfoString(&b, "[redacted]");
+			appendStringInfoString(&b, msg + tail);
+			return b.data;
+		}
 	}
 	return msg;
 }
 
+/* The credential a response was sent with (the one to scrub for). */
+static const VsCredential *
+vs_scrub_cred(const VsRequest *req, const VsResponse *resp)
+{
+	if (resp && resp->cred)
+		return resp->cred;
+	if (req->cred)
+		return req->cred;
+	return vs_credential_current();
+}
+
 /*
  * Scrub a string that came from a server of every secret the request
- * carried: the key and the credential's header and query values (in the
- * server encoding too, where it differs).
+ * carried: the key and the credential's header and query values.
  */
 static char *
-vs_scrub(char *msg, const VsRequest *req)
+vs_scrub(char *msg, const VsRequest *req, const VsResponse *resp)
 {
-	const VsCredential *cred = req->cred;
+	const VsCredential *cred;
 
 	if (msg == NULL)
 		return NULL;
-	if (cred == NULL)
-		cred = vs_credential_current();
+	cred = vs_scrub_cred(req, resp);
 	if (cred == NULL)
 		return msg;
 	msg = vs_scrub_one(msg, cred->api_key);
@@ -801,6 +1113,27 @@ vs_scrub(char *msg, const VsRequest *req)
 	for (int i = 0; i < cred->nquery; i++)
 		msg = vs_scrub_one(msg, cred->query[i].value);
 	return msg;
+}
+
+/*
+ * The body of an error response with every secret replaced, before any of
+ * it is parsed or cut into excerpts (a cut could split a secret).
+ */
+static char *
+vs_scrub_body(const VsRequest *req, const VsResponse *resp, size_t *len)
+{
+	const VsCredential *cred = vs_scrub_cred(req, resp);
+	char	   *body = resp->body;
+
+	*len = resp->body_len;
+	if (body == NULL || cred == NULL)
+		return body;
+	body = vs_scrub_bytes(body, len, cred->api_key);
+	for (int i = 0; i < cred->nheaders; i++)
+		body = vs_scrub_bytes(body, len, cred->headers[i].value);
+	for (int i = 0; i < cred->nquery; i++)
+		body = vs_scrub_bytes(body, len, cred->query[i].value);
+	return body;
 }
 
 typedef struct VsErrorInfo
@@ -818,11 +1151,13 @@ vs_diagnose(const VsRequest *req, const VsResponse *resp, VsErrorInfo *info)
 			   *atype,
 			   *acode,
 			   *aparam;
+	char	   *body;
+	size_t		body_len;
 
 	memset(info, 0, sizeof(*info));
 	if (resp->status == 0)
 	{
-		char	   *err = vs_scrub(pstrdup(resp->error), req);
+		char	   *err = vs_scrub(pstrdup(resp->error), req, resp);
 
 		if (resp->invalid)
 		{
@@ -866,13 +1201,13 @@ vs_diagnose(const VsRequest *req, const VsResponse *resp, VsErrorInfo *info)
 		return;
 	}
 
-	(void) vs_json_error_fields(resp->body, resp->body_len, &amsg, &atype,
-								&acode, &aparam);
+	body = vs_scrub_body(req, resp, &body_len);
+	(void) vs_json_error_fields(body, body_len, &amsg, &atype, &acode, &aparam);
 	/* everything that came from the server is scrubbed, not only the message */
-	amsg = vs_scrub(amsg, req);
-	atype = vs_scrub(atype, req);
-	acode = vs_scrub(acode, req);
-	aparam = vs_scrub(aparam, req);
+	amsg = vs_scrub(amsg, req, resp);
+	atype = vs_scrub(atype, req, resp);
+	acode = vs_scrub(acode, req, resp);
+	aparam = vs_scrub(aparam, req, resp);
 	info->detail = amsg;
 	switch (resp->status)
 	{
@@ -933,7 +1268,7 @@ vs_error_context(const VsRequest *req, const VsResponse *resp)
 {
 	if (resp->request_id[0])
 		return psprintf("%s %s (x-request-id %s)", req->method, req->path,
-						vs_scrub(pstrdup(resp->request_id), req));
+						vs_scrub(pstrdup(resp->request_id), req, resp));
 	return psprintf("%s %s", req->method, req->path);
 }
 

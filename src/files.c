@@ -43,12 +43,16 @@ vs_check_purpose(const char *purpose)
 			 errhint("Files meant for vector stores use \"assistants\".")));
 }
 
-/* Common part of both upload overloads: the file name and purpose checks. */
+/*
+ * Common part of both upload overloads (filename, content, purpose,
+ * expires_after, request_options): the checks, then one POST /files.
+ */
 static Datum
 vs_file_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
 {
 	char	   *filename;
 	char	   *purpose;
+	cJSON	   *expires_after = NULL;
 	VsRequest	req;
 	cJSON	   *res;
 
@@ -59,13 +63,19 @@ vs_file_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
 				 errmsg("filename must not be empty")));
 	purpose = PG_ARGISNULL(2) ? "assistants" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	vs_check_purpose(purpose);
+	if (vs_arg_given(fcinfo, 3))
+	{
+		expires_after = vs_arg_json(fcinfo, 3);
+		vs_validate_file_expires_after(expires_after, "expires_after");
+	}
 
-	vs_file_upload_request(&req, filename, data, len, purpose);
+	vs_file_upload_request_ex(&req, filename, data, len, purpose, expires_after);
+	req.opts = vs_arg_request_options(fcinfo, 4);
 	res = vs_api_call(&req);
 	PG_RETURN_DATUM(vs_object_result(fcinfo, res, vs_file_kinds, NULL));
 }
 
-/* vs_file_upload(filename, content text, purpose) -> openai_file */
+/* vs_file_upload(filename, content text, ...) -> openai_file */
 Datum
 vs_file_upload_text(PG_FUNCTION_ARGS)
 {
@@ -78,7 +88,7 @@ vs_file_upload_text(PG_FUNCTION_ARGS)
 	return vs_file_upload_common(fcinfo, data, (size_t) len);
 }
 
-/* vs_file_upload(filename, content bytea, purpose) -> openai_file */
+/* vs_file_upload(filename, content bytea, ...) -> openai_file */
 Datum
 vs_file_upload_bytea(PG_FUNCTION_ARGS)
 {
@@ -91,51 +101,55 @@ vs_file_upload_bytea(PG_FUNCTION_ARGS)
 								 VARSIZE_ANY_EXHDR(content));
 }
 
-/* vs_file_get(file_id) -> openai_file */
+/* vs_file_get(file_id, request_options) -> openai_file */
 Datum
 vs_file_get(PG_FUNCTION_ARGS)
 {
+	char	   *file_id = vs_arg_cstring(fcinfo, 0, "file_id");
 	cJSON	   *res;
 
-	vs_require_arg(fcinfo, 0, "file_id");
-	res = vs_api_get(vs_path("/files/%s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
-					 NULL, false);
+	res = vs_api_request("GET", vs_path("/files/%s", file_id), NULL, NULL, false,
+						 vs_arg_request_options_nobody(fcinfo, 1));
 	PG_RETURN_DATUM(vs_object_result(fcinfo, res, vs_file_kinds, NULL));
 }
 
-/* vs_file_delete(file_id) -> boolean; also removes it from every store */
+/*
+ * vs_file_delete(file_id, missing_ok, request_options) -> boolean; also
+ * removes it from every store. With missing_ok, false for a file not there.
+ */
 Datum
 vs_file_delete(PG_FUNCTION_ARGS)
 {
-	cJSON	   *res;
+	char	   *file_id = vs_arg_cstring(fcinfo, 0, "file_id");
 
-	vs_require_arg(fcinfo, 0, "file_id");
-	res = vs_api_delete(vs_path("/files/%s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
-						false);
-	PG_RETURN_BOOL(vs_json_deleted(res));
+	PG_RETURN_BOOL(vs_api_delete_object(vs_path("/files/%s", file_id), false,
+										vs_arg_bool(fcinfo, 1, false),
+										vs_arg_request_options_nobody(fcinfo, 2)));
 }
 
 /*
- * vs_files(purpose, "order", "limit", after) -> setof openai_file, every page.
- * GET /files pages hold up to 10,000 files, so "limit" is checked here
- * rather than by vs_list_query (whose range is the vector stores' 1..100).
+ * vs_files(purpose, "order", "limit", after, max_items, request_options)
+ * -> setof openai_file, every page (or the first max_items). GET /files
+ * pages hold up to 10,000 files, and the endpoint has no "before".
  */
 Datum
 vs_files(PG_FUNCTION_ARGS)
 {
 	VsPager		pager = {0};
 	StringInfoData q;
+	VsListArgs	a = {.order = 1,.limit = 2,.after = 3,.before = -1,.max_items = 4,
+	.request_options = 5,.max_limit = 10000};
 
 	initStringInfo(&q);
 	if (!PG_ARGISNULL(0))
 		vs_query_add(&q, "purpose", text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	pager.path = "/files";
-	vs_list_args(fcinfo, &pager, &q, 1, 2, 3, 10000);
+	vs_list_args(fcinfo, &pager, &q, &a);
 	vs_list_to_srf(fcinfo, &pager, vs_file_kinds, NULL);
 	return (Datum) 0;
 }
 
-/* vs_file_content(file_id) -> bytea: the raw bytes, never parsed */
+/* vs_file_content(file_id, request_options) -> bytea: the raw bytes, never parsed */
 Datum
 vs_file_content(PG_FUNCTION_ARGS)
 {
@@ -143,11 +157,11 @@ vs_file_content(PG_FUNCTION_ARGS)
 	VsResponse *resp;
 	bytea	   *out;
 
-	vs_require_arg(fcinfo, 0, "file_id");
 	req.method = "GET";
-	req.path = vs_path("/files/%s/content", text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	req.path = vs_path("/files/%s/content", vs_arg_cstring(fcinfo, 0, "file_id"));
 	req.binary = true;
 	req.beta = false;
+	req.opts = vs_arg_request_options_nobody(fcinfo, 1);
 	resp = vs_http_execute(&req);
 	if (resp->body_len > MaxAllocSize - VARHDRSZ)
 		ereport(ERROR,

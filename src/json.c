@@ -32,9 +32,12 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "miscadmin.h"
 #include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -254,9 +257,18 @@ vs_json_has_escaped_nul(const char *text, size_t len)
 	for (size_t i = 0; i + 6 <= len; i++)
 	{
 		size_t		bs = 0;
+		const char *next;
 
+		/* jump to the next backslash (most bodies have few or none) */
 		if (text[i] != '\\')
-			continue;
+		{
+			next = memchr(text + i, '\\', len - i);
+			if (next == NULL)
+				return false;
+			i = next - text;
+			if (i + 6 > len)
+				return false;
+		}
 		/* count the backslashes of this run: an odd run escapes the next char */
 		while (i + bs < len && text[i + bs] == '\\')
 			bs++;
@@ -266,6 +278,103 @@ vs_json_has_escaped_nul(const char *text, size_t len)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * See vectorstore.h. Uses only malloc (cJSON's allocator and one block for
+ * the result) and never raises, so GUC check hooks may call it in any
+ * process. The tree is deleted before returning.
+ */
+VsPairs *
+vs_json_pairs_parse(const char *text, char *why, size_t whylen)
+{
+	cJSON	   *root;
+	const cJSON *kv;
+	size_t		size;
+	int			n = 0;
+	VsPairs    *pairs;
+	char	   *strings;
+
+	why[0] = '\0';
+	if (text == NULL)
+		text = "";
+	if (vs_json_has_escaped_nul(text, strlen(text)))
+	{
+		snprintf(why, whylen, "It must not contain an escaped NUL character (\\u0000).");
+		return NULL;
+	}
+	root = cJSON_ParseWithOpts(text, NULL, 1);	/* nothing may follow the object */
+	if (root == NULL || !cJSON_IsObject(root))
+	{
+		snprintf(why, whylen, "It must be a JSON object, such as {\"name\": \"value\"}.");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	size = offsetof(VsPairs, pair);
+	cJSON_ArrayForEach(kv, root)
+	{
+		char		num[64];
+		const char *v = NULL;
+
+		if (cJSON_IsString(kv))
+			v = kv->valuestring;
+		else if (cJSON_IsNumber(kv) || cJSON_IsBool(kv))
+		{
+			if (cJSON_IsBool(kv))
+				v = cJSON_IsTrue(kv) ? "true" : "false";
+			else
+			{
+				snprintf(num, sizeof(num), "%.17g", kv->valuedouble);
+				v = num;
+			}
+		}
+		else
+		{
+			snprintf(why, whylen, "The value of \"%.100s\" must be a string, number or boolean.",
+					 kv->string);
+			cJSON_Delete(root);
+			return NULL;
+		}
+		size += sizeof(VsHeader) + strlen(kv->string) + 1 + strlen(v) + 1;
+		n++;
+	}
+	pairs = malloc(size);
+	if (pairs == NULL)
+	{
+		snprintf(why, whylen, "Out of memory.");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	pairs->n = n;
+	strings = (char *) &pairs->pair[n];
+	n = 0;
+	cJSON_ArrayForEach(kv, root)
+	{
+		char		num[64];
+		const char *v;
+		size_t		l;
+
+		if (cJSON_IsString(kv))
+			v = kv->valuestring;
+		else if (cJSON_IsBool(kv))
+			v = cJSON_IsTrue(kv) ? "true" : "false";
+		else
+		{
+			snprintf(num, sizeof(num), "%.17g", kv->valuedouble);
+			v = num;
+		}
+		l = strlen(kv->string) + 1;
+		memcpy(strings, kv->string, l);
+		pairs->pair[n].name = strings;
+		strings += l;
+		l = strlen(v) + 1;
+		memcpy(strings, v, l);
+		pairs->pair[n].value = strings;
+		strings += l;
+		n++;
+	}
+	cJSON_Delete(root);
+	return pairs;
 }
 
 /*
@@ -358,30 +467,247 @@ vs_json_from_jsonb(Jsonb *jb)
 	return item;
 }
 
-/* Unformatted JSON text of a tree, palloc'd. */
+/*
+ * Printing. cJSON's own printer keeps 15 significant digits whenever they
+ * read back within a relative epsilon, so 9007199254740992 went out as
+ * 9007199254740990 and 0.30000000000000004 as 0.3. Ours prints the shortest
+ * form that reads back as exactly the same double.
+ */
+static void
+vs_json_write_string(StringInfo b, const char *s)
+{
+	appendStringInfoChar(b, '"');
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				appendStringInfoString(b, "\\\"");
+				break;
+			case '\\':
+				appendStringInfoString(b, "\\\\");
+				break;
+			case '\n':
+				appendStringInfoString(b, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(b, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(b, "\\t");
+				break;
+			case '\b':
+				appendStringInfoString(b, "\\b");
+				break;
+			case '\f':
+				appendStringInfoString(b, "\\f");
+				break;
+			default:
+				if (*p < 0x20)
+					appendStringInfo(b, "\\u%04x", *p);
+				else
+					appendStringInfoChar(b, (char) *p);
+		}
+	}
+	appendStringInfoChar(b, '"');
+}
+
+/*
+ * A number as JSON text: the shortest of 15, 16 or 17 significant digits
+ * that reads back as exactly the same double (cJSON's own printer stopped
+ * at 15 digits whenever they read back within an epsilon). False for NaN
+ * and infinities, which JSON cannot hold.
+ */
+static bool
+vs_json_number_text(double d, char *buf, size_t size)
+{
+	if (!isfinite(d))
+		return false;
+	for (int prec = 15; prec <= 17; prec++)
+	{
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return true;
+}
+
+static void
+vs_json_write_number(StringInfo b, double d)
+{
+	char		buf[64];
+
+	if (!vs_json_number_text(d, buf, sizeof(buf)))
+	{
+		appendStringInfoString(b, "null");	/* JSON has no NaN or infinity */
+		return;
+	}
+	appendStringInfoString(b, buf);
+}
+
+static void
+vs_json_write(StringInfo b, const cJSON *item)
+{
+	const cJSON *c;
+	bool		first = true;
+
+	check_stack_depth();
+	switch (item->type & 0xFF)
+	{
+		case cJSON_False:
+			appendStringInfoString(b, "false");
+			break;
+		case cJSON_True:
+			appendStringInfoString(b, "true");
+			break;
+		case cJSON_NULL:
+			appendStringInfoString(b, "null");
+			break;
+		case cJSON_Number:
+			vs_json_write_number(b, item->valuedouble);
+			break;
+		case cJSON_String:
+			vs_json_write_string(b, item->valuestring ? item->valuestring : "");
+			break;
+		case cJSON_Raw:
+			appendStringInfoString(b, item->valuestring ? item->valuestring : "null");
+			break;
+		case cJSON_Array:
+			appendStringInfoChar(b, '[');
+			for (c = item->child; c; c = c->next)
+			{
+				if (!first)
+					appendStringInfoChar(b, ',');
+				vs_json_write(b, c);
+				first = false;
+			}
+			appendStringInfoChar(b, ']');
+			break;
+		case cJSON_Object:
+			appendStringInfoChar(b, '{');
+			for (c = item->child; c; c = c->next)
+			{
+				if (!first)
+					appendStringInfoChar(b, ',');
+				vs_json_write_string(b, c->string ? c->string : "");
+				appendStringInfoChar(b, ':');
+				vs_json_write(b, c);
+				first = false;
+			}
+			appendStringInfoChar(b, '}');
+			break;
+		default:
+			elog(ERROR, "vectorstore: invalid JSON item of type %d", item->type);
+	}
+}
+
+/* Unformatted JSON text of a tree (UTF-8), palloc'd. */
 char *
 vs_json_print(const cJSON *item)
 {
-	char	   *out = cJSON_PrintUnformatted(item);
-	char	   *copy;
+	StringInfoData b;
 
-	if (out == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while printing JSON")));
-	copy = MemoryContextStrdup(CurrentMemoryContext, out);	/* may raise: */
-	cJSON_free(out);			/* ... so out leaks only if palloc fails */
-	return copy;
+	initStringInfo(&b);
+	vs_json_write(&b, item);
+	return b.data;
 }
 
 /* A cJSON value as jsonb (text in UTF-8 converted to the server encoding). */
+/*
+ * A cJSON number as the numeric jsonb holds it: the digits vs_json_print
+ * writes, so a value reads the same from a jsonb column as on the wire.
+ * False (JSON null) for NaN and infinities.
+ */
+static bool
+vs_json_number(const cJSON *item, JsonbValue *v)
+{
+	char		buf[64];
+
+	if (!vs_json_number_text(item->valuedouble, buf, sizeof(buf)))
+		return false;
+	v->type = jbvNumeric;
+	v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+														 ObjectIdGetDatum(InvalidOid),
+														 Int32GetDatum(-1)));
+	return true;
+}
+
+/* A UTF-8 string from a response as a jsonb string (server encoding). */
+static void
+vs_json_string_value(JsonbValue *v, const char *utf8)
+{
+	size_t		len = strlen(utf8);
+
+	v->type = jbvString;
+	v->val.string.val = pg_any_to_server(utf8, (int) len, PG_UTF8);
+	v->val.string.len = (v->val.string.val == utf8) ? (int) len : (int) strlen(v->val.string.val);
+}
+
+/* Push item (tok: WJB_VALUE in an object, WJB_ELEM in an array). */
+static JsonbValue *
+vs_json_push(JsonbParseState **st, const cJSON *item, JsonbIteratorToken tok)
+{
+	JsonbValue	v;
+	const cJSON *el;
+
+	check_stack_depth();
+	if (cJSON_IsObject(item))
+	{
+		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+		cJSON_ArrayForEach(el, item)
+		{
+			vs_json_string_value(&v, el->string ? el->string : "");
+			pushJsonbValue(st, WJB_KEY, &v);
+			(void) vs_json_push(st, el, WJB_VALUE);
+		}
+		return pushJsonbValue(st, WJB_END_OBJECT, NULL);
+	}
+	if (cJSON_IsArray(item))
+	{
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		cJSON_ArrayForEach(el, item)
+			(void) vs_json_push(st, el, WJB_ELEM);
+		return pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	if (cJSON_IsString(item))
+		vs_json_string_value(&v, item->valuestring);
+	else if (cJSON_IsBool(item))
+	{
+		v.type = jbvBool;
+		v.val.boolean = cJSON_IsTrue(item);
+	}
+	else if (!cJSON_IsNumber(item) || !vs_json_number(item, &v))
+		v.type = jbvNull;
+	return pushJsonbValue(st, tok, &v);
+}
+
+/*
+ * A cJSON value as jsonb, built directly (no text in between: this runs
+ * for every search result's attributes). The same value vs_json_print and
+ * jsonb_in would give.
+ */
 Datum
 vs_json_to_jsonb(const cJSON *item)
 {
-	char	   *utf8 = vs_json_print(item);
-	char	   *server = pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
 
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(server));
+	if (cJSON_IsObject(item) || cJSON_IsArray(item))
+		res = vs_json_push(&st, item, WJB_ELEM);
+	else
+	{
+		/* a scalar: jsonb keeps it in a one-element "raw scalar" array */
+		JsonbValue	arr;
+
+		arr.type = jbvArray;
+		arr.val.array.rawScalar = true;
+		arr.val.array.nElems = 1;
+		arr.val.array.elems = NULL;
+		pushJsonbValue(&st, WJB_BEGIN_ARRAY, &arr);
+		(void) vs_json_push(&st, item, WJB_ELEM);
+		res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	}
+	PG_RETURN_POINTER(JsonbValueToJsonb(res));
 }
 
 /* A text argument in UTF-8 (what the API speaks). */

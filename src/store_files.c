@@ -74,20 +74,45 @@ vs_arg_chunking(FunctionCallInfo fcinfo, int argno)
 	return v;
 }
 
-/* vs_store_file_add(vector_store_id, file_id, attributes, chunking_strategy) */
+/*
+ * Wait for a vector store file to be processed (the wait of vs_upload and
+ * vs_store_file_add): vs_poll_status, raising 55000 after timeout_ms.
+ */
+static cJSON *
+vs_store_file_wait(const char *vsid, const char *file_id, int64 timeout_ms, int interval,
+				   const VsRequestOptions *opts)
+{
+	return vs_poll_status(vs_path("/vector_stores/%s/files/%s", vsid, file_id),
+						  "vector store file", file_id, timeout_ms, interval, true,
+						  vs_options_without_body(opts));
+}
+
+/*
+ * vs_store_file_add(vector_store_id, file_id, attributes, chunking_strategy,
+ *					 wait, timeout, poll_interval_ms, request_options): attach
+ * and, with wait, poll until processed (the SDKs' createAndPoll).
+ */
 Datum
 vs_store_file_add(PG_FUNCTION_ARGS)
 {
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	char	   *file_id = vs_arg_cstring(fcinfo, 1, "file_id");
+	bool		wait = vs_arg_bool(fcinfo, 4, false);
+	int64		timeout_ms = vs_arg_timeout_ms(fcinfo, 5, VS_WAIT_DEFAULT_MS);
+	int			interval = vs_arg_poll_interval(fcinfo, 6);
+	VsRequestOptions *opts = vs_arg_request_options(fcinfo, 7);
 	cJSON	   *body;
+	cJSON	   *vsf;
 
 	body = vs_attach_body(file_id, vs_arg_attributes(fcinfo, 2), vs_arg_chunking(fcinfo, 3));
-	return vs_store_file_row(fcinfo,
-							 vs_api_post(vs_path("/vector_stores/%s/files", vsid), body, true));
+	vsf = vs_api_request("POST", vs_path("/vector_stores/%s/files", vsid), NULL, body, true, opts);
+	vs_expect_kind(vsf, vs_store_file_kinds);
+	if (wait)
+		vsf = vs_store_file_wait(vsid, file_id, timeout_ms, interval, opts);
+	return vs_store_file_row(fcinfo, vsf);
 }
 
-/* vs_store_file_get(vector_store_id, file_id) */
+/* vs_store_file_get(vector_store_id, file_id, request_options) */
 Datum
 vs_store_file_get(PG_FUNCTION_ARGS)
 {
@@ -95,13 +120,14 @@ vs_store_file_get(PG_FUNCTION_ARGS)
 	char	   *file_id = vs_arg_cstring(fcinfo, 1, "file_id");
 
 	return vs_store_file_row(fcinfo,
-							 vs_api_get(vs_path("/vector_stores/%s/files/%s", vsid, file_id),
-										NULL, true));
+							 vs_api_request("GET", vs_path("/vector_stores/%s/files/%s", vsid, file_id),
+											NULL, NULL, true,
+											vs_arg_request_options_nobody(fcinfo, 2)));
 }
 
 /*
- * vs_store_file_update(vector_store_id, file_id, attributes): replaces the
- * attributes; SQL NULL (or 'null'::jsonb) removes them all.
+ * vs_store_file_update(vector_store_id, file_id, attributes, request_options):
+ * replaces the attributes; SQL NULL (or 'null'::jsonb) removes them all.
  */
 Datum
 vs_store_file_update(PG_FUNCTION_ARGS)
@@ -116,23 +142,29 @@ vs_store_file_update(PG_FUNCTION_ARGS)
 	else
 		vs_json_add_null(body, "attributes");
 	return vs_store_file_row(fcinfo,
-							 vs_api_post(vs_path("/vector_stores/%s/files/%s", vsid, file_id),
-										 body, true));
+							 vs_api_request("POST", vs_path("/vector_stores/%s/files/%s", vsid, file_id),
+											NULL, body, true, vs_arg_request_options(fcinfo, 3)));
 }
 
-/* vs_store_file_remove(vector_store_id, file_id) -> boolean (detach only) */
+/*
+ * vs_store_file_remove(vector_store_id, file_id, missing_ok, request_options)
+ * -> boolean (detach only; with missing_ok, false when it was not attached)
+ */
 Datum
 vs_store_file_remove(PG_FUNCTION_ARGS)
 {
 	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	char	   *file_id = vs_arg_cstring(fcinfo, 1, "file_id");
-	cJSON	   *res;
 
-	res = vs_api_delete(vs_path("/vector_stores/%s/files/%s", vsid, file_id), true);
-	PG_RETURN_BOOL(vs_json_deleted(res));
+	PG_RETURN_BOOL(vs_api_delete_object(vs_path("/vector_stores/%s/files/%s", vsid, file_id),
+										true, vs_arg_bool(fcinfo, 2, false),
+										vs_arg_request_options_nobody(fcinfo, 3)));
 }
 
-/* vs_store_files(vector_store_id, filter, "order", "limit", after) */
+/*
+ * vs_store_files(vector_store_id, filter, "order", "limit", after, before,
+ *				  max_items, request_options)
+ */
 Datum
 vs_store_files(PG_FUNCTION_ARGS)
 {
@@ -141,13 +173,14 @@ vs_store_files(PG_FUNCTION_ARGS)
 
 	pager.path = vs_path("/vector_stores/%s/files", vsid);
 	pager.beta = true;
-	vs_store_files_args(fcinfo, &pager, 1, 2);
+	vs_store_files_args(fcinfo, &pager, 1);
 	vs_list_to_srf(fcinfo, &pager, vs_store_file_kinds, vs_store_file_aliases);
 	return (Datum) 0;
 }
 
 /*
- * vs_store_file_content(vector_store_id, file_id) -> (part, type, text):
+ * vs_store_file_content(vector_store_id, file_id, request_options)
+ * -> (part, type, text):
  * the parsed text of a file, in order. The schema says "data"; the spec's
  * example says "content": both are read.
  */
@@ -162,8 +195,8 @@ vs_store_file_content(PG_FUNCTION_ARGS)
 	const cJSON *item;
 	int			part = 0;
 
-	res = vs_api_get(vs_path("/vector_stores/%s/files/%s/content", vsid, file_id),
-					 NULL, true);
+	res = vs_api_request("GET", vs_path("/vector_stores/%s/files/%s/content", vsid, file_id),
+						 NULL, NULL, true, vs_arg_request_options_nobody(fcinfo, 2));
 	data = cJSON_GetObjectItemCaseSensitive(res, "data");
 	if (data == NULL)
 		data = cJSON_GetObjectItemCaseSensitive(res, "content");
@@ -200,7 +233,10 @@ vs_store_file_content(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* vs_store_file_poll(vector_store_id, file_id, timeout, poll_interval_ms) */
+/*
+ * vs_store_file_poll(vector_store_id, file_id, timeout, poll_interval_ms,
+ *					  request_options)
+ */
 Datum
 vs_store_file_poll(PG_FUNCTION_ARGS)
 {
@@ -208,19 +244,20 @@ vs_store_file_poll(PG_FUNCTION_ARGS)
 	char	   *file_id = vs_arg_cstring(fcinfo, 1, "file_id");
 	int64		timeout_ms = vs_arg_interval_ms(fcinfo, 2, "timeout");
 	int			interval = vs_arg_poll_interval(fcinfo, 3);
-	cJSON	   *res;
 
-	res = vs_poll_status(vs_path("/vector_stores/%s/files/%s", vsid, file_id),
-						 "vector store file", file_id, timeout_ms, interval, true, NULL);
-	return vs_store_file_row(fcinfo, res);
+	return vs_store_file_row(fcinfo,
+							 vs_store_file_wait(vsid, file_id, timeout_ms, interval,
+												vs_arg_request_options_nobody(fcinfo, 4)));
 }
 
 /*
  * vs_upload(vector_store_id, filename, content, attributes, chunking_strategy,
- *			 wait): upload a File, attach it and (wait) poll it to the end.
- * Arguments are all checked before the upload. If attaching fails, the
- * uploaded File is deleted again (best effort) so a failed call leaves no
- * orphan behind, and the error says so.
+ *			 wait, timeout, poll_interval_ms, request_options): upload a File,
+ * attach it and (wait) poll it to the end. Arguments are all checked before
+ * the upload. If attaching fails, the uploaded File is deleted again (best
+ * effort) so a failed call leaves no orphan behind, and the error says so.
+ * request_options go with every request; extra_body with the attach, the
+ * request that makes the vector store file this function returns.
  */
 static Datum
 vs_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
@@ -229,7 +266,11 @@ vs_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
 	char	   *filename;
 	cJSON	   *attributes = vs_arg_attributes(fcinfo, 3);
 	cJSON	   *chunking = vs_arg_chunking(fcinfo, 4);
-	bool		wait = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
+	bool		wait = vs_arg_bool(fcinfo, 5, false);
+	int64		timeout_ms = vs_arg_timeout_ms(fcinfo, 6, VS_WAIT_DEFAULT_MS);
+	int			interval = vs_arg_poll_interval(fcinfo, 7);
+	VsRequestOptions *opts = vs_arg_request_options(fcinfo, 8);
+	const VsRequestOptions *nobody = vs_options_without_body(opts);
 	char	   *attach_path = vs_path("/vector_stores/%s/files", vsid);
 	VsRequest	req;
 	cJSON	   *file;
@@ -245,13 +286,15 @@ vs_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
 				 errmsg("filename must not be empty")));
 
 	vs_file_upload_request(&req, filename, data, len, "assistants");
+	req.opts = nobody;
 	file = vs_api_call(&req);
 	file_id = pstrdup(vs_file_check(file));
 	file_id = pg_any_to_server(file_id, strlen(file_id), PG_UTF8);
 
 	PG_TRY();
 	{
-		vsf = vs_api_post(attach_path, vs_attach_body(file_id, attributes, chunking), true);
+		vsf = vs_api_request("POST", attach_path, NULL,
+							 vs_attach_body(file_id, attributes, chunking), true, opts);
 		vs_expect_kind(vsf, vs_store_file_kinds);
 	}
 	PG_CATCH();
@@ -269,6 +312,7 @@ vs_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
 
 			del.method = "DELETE";
 			del.path = vs_path("/files/%s", file_id);
+			del.opts = nobody;
 			vs_http_execute_many(&del, &dresp, 1, 1, true);
 			edata->detail = psprintf("%s%sThe uploaded file %s was %s.",
 									 edata->detail ? edata->detail : "",
@@ -280,8 +324,7 @@ vs_upload_common(FunctionCallInfo fcinfo, const char *data, size_t len)
 	PG_END_TRY();
 
 	if (wait)
-		vsf = vs_poll_status(vs_path("/vector_stores/%s/files/%s", vsid, file_id),
-							 "vector store file", file_id, 600000, -1, true, NULL);
+		vsf = vs_store_file_wait(vsid, file_id, timeout_ms, interval, nobody);
 	return vs_store_file_row(fcinfo, vsf);
 }
 

@@ -34,7 +34,7 @@ vs_add_json_arg(cJSON *body, FunctionCallInfo fcinfo, int argno, const char *key
 
 /*
  * vs_store_create(name, description, file_ids, chunking_strategy,
- *				   expires_after, metadata) -> vector_store
+ *				   expires_after, metadata, request_options) -> vector_store
  */
 Datum
 vs_store_create(PG_FUNCTION_ARGS)
@@ -62,65 +62,74 @@ vs_store_create(PG_FUNCTION_ARGS)
 	vs_add_json_arg(body, fcinfo, 4, "expires_after", vs_validate_expires_after);
 	vs_add_json_arg(body, fcinfo, 5, "metadata", vs_validate_metadata);
 
-	res = vs_api_post("/vector_stores", body, true);
+	res = vs_api_request("POST", "/vector_stores", NULL, body, true,
+						 vs_arg_request_options(fcinfo, 6));
 	PG_RETURN_DATUM(vs_object_result(fcinfo, res, vs_store_kinds, vs_store_aliases));
 }
 
-/* vs_store_get(vector_store_id) -> vector_store */
+/* vs_store_get(vector_store_id, request_options) -> vector_store */
 Datum
 vs_store_get(PG_FUNCTION_ARGS)
 {
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	cJSON	   *res;
 
-	vs_require_arg(fcinfo, 0, "vector_store_id");
-	res = vs_api_get(vs_path("/vector_stores/%s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
-					 NULL, true);
+	res = vs_api_request("GET", vs_path("/vector_stores/%s", vsid), NULL, NULL, true,
+						 vs_arg_request_options_nobody(fcinfo, 1));
 	PG_RETURN_DATUM(vs_object_result(fcinfo, res, vs_store_kinds, vs_store_aliases));
 }
 
 /*
- * vs_store_update(vector_store_id, name, expires_after, metadata)
+ * vs_store_update(vector_store_id, name, expires_after, metadata,
+ *				   request_options)
  * SQL NULL leaves a field alone; 'null'::jsonb clears expires_after/metadata.
  */
 Datum
 vs_store_update(PG_FUNCTION_ARGS)
 {
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 	cJSON	   *body = vs_json_new_object();
 	cJSON	   *res;
 
-	vs_require_arg(fcinfo, 0, "vector_store_id");
 	if (!PG_ARGISNULL(1))
 		vs_json_add_text(body, "name", PG_GETARG_TEXT_PP(1));
 	vs_add_json_arg(body, fcinfo, 2, "expires_after", vs_validate_expires_after);
 	vs_add_json_arg(body, fcinfo, 3, "metadata", vs_validate_metadata);
-	res = vs_api_post(vs_path("/vector_stores/%s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
-					  body, true);
+	res = vs_api_request("POST", vs_path("/vector_stores/%s", vsid), NULL, body, true,
+						 vs_arg_request_options(fcinfo, 4));
 	PG_RETURN_DATUM(vs_object_result(fcinfo, res, vs_store_kinds, vs_store_aliases));
 }
 
-/* vs_store_delete(vector_store_id) -> boolean (deleted) */
+/*
+ * vs_store_delete(vector_store_id, missing_ok, request_options) -> boolean
+ * (deleted; with missing_ok, false for a store that is not there)
+ */
 Datum
 vs_store_delete(PG_FUNCTION_ARGS)
 {
-	cJSON	   *res;
+	char	   *vsid = vs_arg_cstring(fcinfo, 0, "vector_store_id");
 
-	vs_require_arg(fcinfo, 0, "vector_store_id");
-	res = vs_api_delete(vs_path("/vector_stores/%s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
-						true);
-	PG_RETURN_BOOL(vs_json_deleted(res));
+	PG_RETURN_BOOL(vs_api_delete_object(vs_path("/vector_stores/%s", vsid), true,
+										vs_arg_bool(fcinfo, 1, false),
+										vs_arg_request_options_nobody(fcinfo, 2)));
 }
 
-/* vs_stores("order", "limit", after) -> setof vector_store, every page */
+/*
+ * vs_stores("order", "limit", after, before, max_items, request_options)
+ * -> setof vector_store, every page (or the first max_items rows)
+ */
 Datum
 vs_stores(PG_FUNCTION_ARGS)
 {
 	VsPager		pager = {0};
 	StringInfoData q;
+	VsListArgs	a = {.order = 0,.limit = 1,.after = 2,.before = 3,.max_items = 4,
+	.request_options = 5,.max_limit = 100};
 
 	initStringInfo(&q);
 	pager.path = "/vector_stores";
 	pager.beta = true;
-	vs_list_args(fcinfo, &pager, &q, 0, 1, 2, 100);
+	vs_list_args(fcinfo, &pager, &q, &a);
 	vs_list_to_srf(fcinfo, &pager, vs_store_kinds, vs_store_aliases);
 	return (Datum) 0;
 }

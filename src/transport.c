@@ -27,12 +27,21 @@
  * freed when the handle is detached from the multi handle, so no list can be
  * freed while a transfer still uses it, at any concurrency.
  *
- * Memory: response bodies are palloc'd in the caller's context; their bytes
- * (decompressed) count against the run's budget while they are alive, across
- * every transfer of the run, so a call answered by many large or
- * compressed-bomb responses holds at most the budget at once. A response
- * whose body would go over the budget fails with too_large. Callers release
- * bodies as soon as they have parsed them (vs_response_release).
+ * Memory: response bodies are palloc'd in the caller's context; the bytes
+ * allocated for them (decompressed, capacity not length) count against the
+ * run's budget while they are alive, across every transfer of the run. A
+ * buffer grows only when the new one fits beside the old one (both are alive
+ * while it is copied), so the bodies of a call never hold more than the
+ * budget at any instant, whatever many large or compressed-bomb responses
+ * answer it; a body of known length that is not compressed is allocated
+ * once at its size. A response whose body would go over the budget fails
+ * with too_large. Callers release bodies as soon as they have parsed them
+ * (vs_response_release).
+ *
+ * Where a transfer connects: the client says (VsWire.no_proxy, .resolve)
+ * that plain http to loopback never goes through a proxy from the
+ * environment and that the name localhost is pinned to loopback addresses,
+ * so the address libcurl connects to is the one the client's check judged.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,13 +81,16 @@ typedef struct VsTransfer
 	VsTransferState state;
 	CURL	   *easy;			/* from the pool while running */
 	struct curl_slist *headers; /* this attempt's, malloc'd by libcurl */
+	struct curl_slist *resolve; /* this attempt's CURLOPT_RESOLVE, or NULL */
 	int			retries_done;
 	TimestampTz retry_at;
 	/* response accumulation (callbacks: no ERROR, no palloc that raises) */
 	MemoryContext cxt;
 	char	   *buf;
 	size_t		len;
-	size_t		cap;
+	size_t		cap;			/* allocated, and counted against the budget */
+	int64		content_length; /* Content-Length of this attempt, -1: none */
+	bool		encoded;		/* Content-Encoding other than identity */
 	bool		too_large;
 	bool		oom;
 	char		errbuf[CURL_ERROR_SIZE];
@@ -179,20 +191,29 @@ static size_t
 vs_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	VsTransfer *t = (VsTransfer *) userdata;
+	VsBudget   *b = t->budget;
 	size_t		n = size * nmemb;
+	size_t		need = t->len + n + 1;
 
-	/* the budget is shared by every transfer of the run */
-	if (t->budget->live + n > t->budget->cap)
+	if (need > t->cap)
 	{
-		t->too_large = true;
-		return 0;				/* aborts with CURLE_WRITE_ERROR */
-	}
-	if (t->len + n + 1 > t->cap)
-	{
-		size_t		newcap = Max(t->cap * 2, t->len + n + 1);
+		/* the new buffer must fit beside the old one, which is counted */
+		size_t		avail = b->cap > b->live ? b->cap - b->live : 0;
+		size_t		newcap;
 		char	   *nb;
 
-		newcap = Max(newcap, 8192);
+		if (t->cap == 0 && !t->encoded && t->content_length > 0 &&
+			(size_t) t->content_length + 1 >= need)
+			newcap = (size_t) t->content_length + 1;	/* once, at its size */
+		else
+			newcap = Max(Max(t->cap * 2, need), 8192);
+		if (newcap > avail)
+			newcap = avail;
+		if (need > newcap)
+		{
+			t->too_large = true;
+			return 0;			/* aborts with CURLE_WRITE_ERROR */
+		}
 		nb = MemoryContextAllocExtended(t->cxt, newcap,
 										MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE);
 		if (nb == NULL)
@@ -200,10 +221,12 @@ vs_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 			t->oom = true;
 			return 0;
 		}
+		b->live += newcap;
 		if (t->buf)
 		{
 			memcpy(nb, t->buf, t->len);
 			pfree(t->buf);
+			b->live -= Min(b->live, t->cap);
 		}
 		t->buf = nb;
 		t->cap = newcap;
@@ -211,7 +234,6 @@ vs_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	memcpy(t->buf + t->len, ptr, n);
 	t->len += n;
 	t->buf[t->len] = '\0';
-	t->budget->live += n;
 	return n;
 }
 
@@ -260,8 +282,22 @@ vs_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 		r->retry_after_ms = -1;
 		r->should_retry = -1;
 		r->request_id[0] = '\0';
+		t->content_length = -1;
+		t->encoded = false;
 		return len;
 	}
+	if ((v = vs_header_value(ptr, len, "content-length", &vlen)) != NULL)
+	{
+		char	   *endp;
+		long long	cl;
+
+		vs_copy_header(tmp, sizeof(tmp), v, vlen);
+		errno = 0;
+		cl = strtoll(tmp, &endp, 10);
+		t->content_length = (errno == 0 && endp != tmp && *endp == '\0' && cl >= 0) ? cl : -1;
+	}
+	else if ((v = vs_header_value(ptr, len, "content-encoding", &vlen)) != NULL)
+		t->encoded = !(vlen == 8 && pg_strncasecmp(v, "identity", 8) == 0);
 	if ((v = vs_header_value(ptr, len, "openai-poll-after-ms", &vlen)) != NULL)
 	{
 		vs_copy_header(tmp, sizeof(tmp), v, vlen);
@@ -338,7 +374,7 @@ vs_transfer_drop_body(VsTransfer *t)
 	if (t->buf)
 	{
 		pfree(t->buf);
-		t->budget->live -= Min(t->budget->live, t->len);
+		t->budget->live -= Min(t->budget->live, t->cap);
 	}
 	t->buf = NULL;
 	t->len = t->cap = 0;
@@ -359,6 +395,8 @@ vs_transfer_start(VsTransfer *t)
 	/* fresh response state for this attempt */
 	vs_transfer_drop_body(t);
 	t->too_large = t->oom = false;
+	t->content_length = -1;
+	t->encoded = false;
 	t->errbuf[0] = '\0';
 	t->resp->poll_after_ms = t->resp->retry_after_ms = t->resp->should_retry = -1;
 	t->resp->request_id[0] = '\0';
@@ -384,8 +422,18 @@ vs_transfer_start(VsTransfer *t)
 		h = n;
 	}
 
+	/* a loopback name pinned to loopback addresses (freed with the headers) */
+	if (w->resolve)
+	{
+		t->resolve = curl_slist_append(NULL, w->resolve);
+		if (t->resolve == NULL)
+			goto oom;
+	}
+
 	/* everything that may differ from the handle's previous request */
 	curl_easy_setopt(e, CURLOPT_URL, w->url);
+	curl_easy_setopt(e, CURLOPT_RESOLVE, t->resolve);
+	curl_easy_setopt(e, CURLOPT_NOPROXY, w->no_proxy ? "*" : NULL);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, w->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, w->timeout_ms);
@@ -407,7 +455,10 @@ vs_transfer_start(VsTransfer *t)
 	if (curl_multi_add_handle(vs_multi, e) != CURLM_OK)
 	{
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(e, CURLOPT_RESOLVE, NULL);
 		curl_slist_free_all(h);
+		curl_slist_free_all(t->resolve);
+		t->resolve = NULL;
 		vs_pool_give(e);
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -422,6 +473,8 @@ vs_transfer_start(VsTransfer *t)
 
 oom:
 	curl_slist_free_all(h);
+	curl_slist_free_all(t->resolve);
+	t->resolve = NULL;
 	vs_pool_give(e);
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -441,6 +494,7 @@ vs_transfer_release(VsTransfer *t)
 		curl_multi_remove_handle(vs_multi, t->easy);
 		/* drop pointers into memory we may free, before reuse */
 		curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(t->easy, CURLOPT_RESOLVE, NULL);
 		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
 		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, NULL);
 		vs_pool_give(t->easy);
@@ -448,8 +502,16 @@ vs_transfer_release(VsTransfer *t)
 	}
 	if (t->headers)
 	{
+		/* the values held the key: wipe them before libcurl frees them */
+		for (struct curl_slist *l = t->headers; l; l = l->next)
+			explicit_bzero(l->data, strlen(l->data));
 		curl_slist_free_all(t->headers);
 		t->headers = NULL;
+	}
+	if (t->resolve)
+	{
+		curl_slist_free_all(t->resolve);
+		t->resolve = NULL;
 	}
 }
 
@@ -487,9 +549,18 @@ vs_transfer_finish(VsTransportRun *run, VsTransfer *t, CURLcode code)
 		r->error[0] = '\0';
 	}
 	vs_transfer_release(t);
+	if (run->attempt)
+		run->attempt(t->index, r, GetCurrentTimestamp(), run->pace_arg);
 
 	if (run->retry && !VS_HTTP_OK(r))
+	{
+		/* the retry rule may look at this attempt's body, not keep it */
+		r->body = t->buf;
+		r->body_len = t->len;
 		delay = run->retry(t->index, r, t->retries_done, run->retry_arg);
+		r->body = NULL;
+		r->body_len = 0;
+	}
 	if (delay >= 0)
 	{
 		t->retries_done++;
@@ -502,6 +573,7 @@ vs_transfer_finish(VsTransportRun *run, VsTransfer *t, CURLcode code)
 	r->body = t->buf ? t->buf : MemoryContextStrdup(t->cxt, "");
 	r->body_len = t->len;
 	r->budget = t->budget;
+	r->charged = t->buf ? t->cap : 0;
 	t->buf = NULL;
 	t->len = t->cap = 0;
 	t->state = VS_T_DONE;
@@ -534,12 +606,13 @@ vs_response_release(VsResponse *resp)
 	if (resp->body)
 	{
 		if (resp->budget)
-			resp->budget->live -= Min(resp->budget->live, resp->body_len);
+			resp->budget->live -= Min(resp->budget->live, resp->charged);
 		pfree(resp->body);
 	}
 	resp->body = NULL;
 	resp->body_len = 0;
 	resp->budget = NULL;
+	resp->charged = 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -584,6 +657,7 @@ vs_transport_run(VsTransportRun *run)
 			TimestampTz now = GetCurrentTimestamp();
 			CURLMsg    *msg;
 			int			left;
+			bool		progressed = false;
 
 			CHECK_FOR_INTERRUPTS();
 
@@ -606,11 +680,25 @@ vs_transport_run(VsTransportRun *run)
 						done++;
 						continue;
 					}
+					if (run->admit)
+					{
+						int			a = run->admit(t->index, now, run->pace_arg);
+
+						if (a != 0)
+						{
+							/* held: ask again then, or when an attempt ends */
+							if (a > 0)
+								wait_ms = Min(wait_ms, a);
+							continue;
+						}
+					}
 					if (vs_transfer_start(t))
 					{
 						running++;
 						if (allowed > 0)
 							allowed--;
+						if (run->attempt)
+							run->attempt(t->index, NULL, now, run->pace_arg);
 					}
 				}
 			}
@@ -631,13 +719,17 @@ vs_transport_run(VsTransportRun *run)
 				if (t == NULL)
 					continue;
 				vs_transfer_finish(run, t, msg->data.result);
+				progressed = true;
 				if (t->state == VS_T_DONE)
 					done++;
 			}
 			if (done >= n)
 				break;
 
-			/* how long may we wait: until the next retry is due, at most */
+			/*
+			 * How long may we wait: until the next retry is due or the
+			 * admission asked us to look again, at most.
+			 */
 			running = 0;
 			for (int i = 0; i < n; i++)
 			{
@@ -652,10 +744,21 @@ vs_transport_run(VsTransportRun *run)
 					wait_ms = Min(wait_ms, secs * 1000 + usecs / 1000);
 				}
 			}
-			/* a free slot and work queued: start it now, do not sleep */
-			for (int i = 0; i < n && running < maxrun; i++)
-				if (ts[i].state == VS_T_PENDING)
-					wait_ms = 0;
+			/*
+			 * An attempt ended, a slot is free and work is queued: go round
+			 * at once to start it, do not sleep. (Without admission every
+			 * free slot was filled before curl_multi_perform, so a slot is
+			 * free only when something ended; with it, a held request is
+			 * asked again when an attempt ends or when it said to.)
+			 */
+			if (progressed)
+				for (int i = 0; i < n && running < maxrun; i++)
+					if (ts[i].state == VS_T_PENDING || (ts[i].state == VS_T_WAITING &&
+														ts[i].retry_at <= now))
+					{
+						wait_ms = 0;
+						break;
+					}
 			if (running > 0)
 			{
 				if (wait_ms > 0)

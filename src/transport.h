@@ -21,6 +21,8 @@
 
 #include "vectorstore.h"
 
+#include "datatype/timestamp.h"
+
 typedef struct VsWire
 {
 	const char *method;			/* GET, POST, DELETE */
@@ -31,11 +33,14 @@ typedef struct VsWire
 	size_t		body_len;
 	long		timeout_ms;		/* per attempt */
 	long		connect_timeout_ms;
+	bool		no_proxy;		/* never through a proxy (plain http to loopback) */
+	const char *resolve;		/* CURLOPT_RESOLVE entry "host:port:addrs", or NULL */
 } VsWire;
 
 /*
  * After a failed attempt of request i: how many milliseconds to wait before
- * the next one, or -1 for none (the response is final).
+ * the next one, or -1 for none (the response is final). resp->body is the
+ * attempt's body (may be NULL): look, do not keep or free.
  */
 typedef int (*VsRetryFn) (int i, const VsResponse *resp, int retries_done, void *arg);
 
@@ -46,6 +51,20 @@ typedef int (*VsRetryFn) (int i, const VsResponse *resp, int retries_done, void 
  */
 typedef void (*VsDoneFn) (int i, VsResponse *resp, void *arg);
 
+/*
+ * Admission, for a caller that paces its requests (client.c with pacing.c):
+ * asked, when a slot is free, whether attempt i may start now. 0: start it;
+ * > 0: not for that many milliseconds; < 0: not before an attempt of this
+ * run ends. It must not raise.
+ */
+typedef int (*VsAdmitFn) (int i, TimestampTz now, void *arg);
+
+/*
+ * Told when an attempt of request i starts (resp NULL) and when it ends
+ * (resp: what it got, before any retry is decided). It must not raise.
+ */
+typedef void (*VsAttemptFn) (int i, const VsResponse *resp, TimestampTz now, void *arg);
+
 typedef struct VsTransportRun
 {
 	const VsWire *wires;
@@ -54,8 +73,11 @@ typedef struct VsTransportRun
 	int			concurrency;	/* transfers at once (1..VS_MAX_CONCURRENCY) */
 	VsRetryFn	retry;			/* NULL: no retries */
 	void	   *retry_arg;
-	VsDoneFn	done;			/* NULL: bodies stay in resps */
+	VsDoneFn	done;			/* NULL: bodies stay in resps; may raise */
 	void	   *done_arg;
+	VsAdmitFn	admit;			/* NULL: start whenever a slot is free */
+	VsAttemptFn attempt;		/* NULL: not told */
+	void	   *pace_arg;		/* for admit and attempt */
 	VsBudget   *budget;			/* response bytes alive at once (required) */
 	int64		max_attempts;	/* attempts this run may start; -1: no limit */
 } VsTransportRun;

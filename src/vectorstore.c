@@ -3,14 +3,23 @@
  * vectorstore.c
  *	  Module load (_PG_init) and the vectorstore.* settings.
  *
- * Secrets: vectorstore.api_key is PGC_SUSET and GUC_SUPERUSER_ONLY, hidden
- * from SHOW ALL, and its show hook masks the value for everyone (SHOW,
- * current_setting, pg_settings), so the key is never printed — not even to
- * members of pg_read_all_settings. Its check hook refuses per-database and
- * per-role values (ALTER ROLE/DATABASE ... SET), which would otherwise be
- * readable by every role through pg_roles.rolconfig / pg_db_role_setting,
- * and its error never echoes the value. Where requests go
- * (vectorstore.base_url, vectorstore.allow_insecure_http) is superuser-only.
+ * Secrets: vectorstore.api_key and vectorstore.headers are PGC_SUSET and
+ * GUC_SUPERUSER_ONLY, hidden from SHOW ALL, and their show hooks mask the
+ * value for everyone (SHOW, current_setting, pg_settings), so a secret is
+ * never printed — not even to members of pg_read_all_settings. Their check
+ * hooks refuse per-database and per-role values (ALTER ROLE/DATABASE ...
+ * SET), which would otherwise be readable by every role through
+ * pg_roles.rolconfig / pg_db_role_setting, and no error of a check hook
+ * echoes a value. The reload message PostgreSQL logs for a changed setting
+ * is rewritten by secret_log.c. A key that never passes through SQL comes
+ * from vectorstore.api_key_file (read at use by credential.c) or the
+ * server's OPENAI_API_KEY. Where requests go (base_url,
+ * allow_insecure_http, auth, query) is superuser-only.
+ *
+ * Every value that becomes a header (api_key, organization, project,
+ * headers) is refused here already when it holds a control character, and
+ * base_url gets the one check of a base URL's form (credential.c), so a bad
+ * value is refused when it is set, not when a request is built.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +33,12 @@
 PG_MODULE_MAGIC;
 
 char	   *vs_api_key = NULL;
+char	   *vs_api_key_file = NULL;
+int			vs_auth = VS_AUTH_BEARER;
+static char *vs_headers_setting = NULL;
+static char *vs_query_setting = NULL;
+VsPairs    *vs_settings_headers = NULL;
+VsPairs    *vs_settings_query = NULL;
 char	   *vs_base_url = NULL;
 char	   *vs_organization = NULL;
 char	   *vs_project = NULL;
@@ -37,9 +52,16 @@ bool		vs_allow_insecure_http = false;
 
 void		_PG_init(void);
 
-/* Never let the key be stored where every role can read it. */
+static const struct config_enum_entry vs_auth_options[] = {
+	{"bearer", VS_AUTH_BEARER, false},
+	{"api-key", VS_AUTH_API_KEY, false},
+	{"none", VS_AUTH_NONE, false},
+	{NULL, 0, false}
+};
+
+/* Never let a secret be stored where every role can read it. */
 static bool
-vs_api_key_check(char **newval, void **extra, GucSource source)
+vs_secret_source_ok(const char *name, const char *value, GucSource source)
 {
 	switch (source)
 	{
@@ -47,12 +69,12 @@ vs_api_key_check(char **newval, void **extra, GucSource source)
 		case PGC_S_USER:
 		case PGC_S_DATABASE_USER:
 		case PGC_S_TEST:
-			if (*newval && (*newval)[0])
+			if (value && value[0])
 			{
 				GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-				GUC_check_errmsg("vectorstore.api_key cannot be set per role or per database");
+				GUC_check_errmsg("%s cannot be set per role or per database", name);
 				GUC_check_errdetail("Such values are stored in pg_db_role_setting, which every role can read.");
-				GUC_check_errhint("Set it in postgresql.conf or the server's OPENAI_API_KEY environment variable, or store it as a credential with vs_credential_set().");
+				GUC_check_errhint("Use vectorstore.api_key_file, the server's OPENAI_API_KEY environment variable, or a credential stored with vs_credential_set().");
 				return false;
 			}
 			return true;
@@ -61,28 +83,156 @@ vs_api_key_check(char **newval, void **extra, GucSource source)
 	}
 }
 
+/* A value that becomes a header: no control characters (CR/LF would split the request). */
+static bool
+vs_header_value_ok(const char *name, const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *) value; p && *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+		{
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errmsg("%s must not contain control characters (such as CR or LF)", name);
+			GUC_check_errdetail("Its value is sent as an HTTP header.");
+			return false;
+		}
+	return true;
+}
+
+static bool
+vs_api_key_check(char **newval, void **extra, GucSource source)
+{
+	if (!vs_secret_source_ok("vectorstore.api_key", *newval, source))
+		return false;
+	for (const unsigned char *p = (const unsigned char *) *newval; p && *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+		{
+			/* never echo the value: the default message would */
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errmsg("vectorstore.api_key must not contain spaces or control characters");
+			return false;
+		}
+	return true;
+}
+
 static const char *
 vs_api_key_show(void)
 {
 	return (vs_api_key && vs_api_key[0]) ? "********" : "";
 }
 
-/* A base URL is checked for form when set, for its target at request time. */
 static bool
-vs_base_url_check(char **newval, void **extra, GucSource source)
+vs_organization_check(char **newval, void **extra, GucSource source)
+{
+	return vs_header_value_ok("vectorstore.organization", *newval);
+}
+
+static bool
+vs_project_check(char **newval, void **extra, GucSource source)
+{
+	return vs_header_value_ok("vectorstore.project", *newval);
+}
+
+/* vectorstore.headers / vectorstore.query: a JSON object, parsed once. */
+static bool
+vs_pairs_check(const char *name, bool headers, char **newval, void **extra, GucSource source)
+{
+	char		why[256];
+	VsPairs    *pairs;
+	char	   *problem;
+
+	if (headers && !vs_secret_source_ok(name, *newval, source))
+		return false;
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	pairs = vs_json_pairs_parse(*newval, why, sizeof(why));
+	if (pairs == NULL)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for %s", name);
+		GUC_check_errdetail("%s", why);
+		return false;
+	}
+	problem = headers ? vs_credential_headers_problem(pairs->pair, pairs->n)
+		: vs_credential_query_problem(pairs->pair, pairs->n);
+	if (problem)
+	{
+		free(pairs);
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for %s", name);
+		GUC_check_errdetail("%s.", problem);
+		return false;
+	}
+	*extra = pairs;
+	return true;
+}
+
+static bool
+vs_headers_check(char **newval, void **extra, GucSource source)
+{
+	return vs_pairs_check("vectorstore.headers", true, newval, extra, source);
+}
+
+static void
+vs_headers_assign(const char *newval, void *extra)
+{
+	vs_settings_headers = (VsPairs *) extra;
+}
+
+static const char *
+vs_headers_show(void)
+{
+	return (vs_headers_setting && vs_headers_setting[0]) ? "********" : "";
+}
+
+static bool
+vs_query_check(char **newval, void **extra, GucSource source)
+{
+	return vs_pairs_check("vectorstore.query", false, newval, extra, source);
+}
+
+static void
+vs_query_assign(const char *newval, void *extra)
+{
+	vs_settings_query = (VsPairs *) extra;
+}
+
+/* A key file's path: absolute, printable. Its contents are checked at use. */
+static bool
+vs_api_key_file_check(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval;
 
 	if (v == NULL || v[0] == '\0')
 		return true;
-	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+	if (!is_absolute_path(v))
 	{
-		GUC_check_errdetail("vectorstore.base_url must start with https:// or http://.");
+		GUC_check_errdetail("vectorstore.api_key_file must be an absolute path.");
 		return false;
 	}
-	if (strpbrk(v, " \t\r\n?#") != NULL)
+	for (const unsigned char *p = (const unsigned char *) v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+		{
+			GUC_check_errdetail("vectorstore.api_key_file must not contain control characters.");
+			return false;
+		}
+	return true;
+}
+
+/* The one check of a base URL's form (credential.c), when it is set. */
+static bool
+vs_base_url_check(char **newval, void **extra, GucSource source)
+{
+	const char *why;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	why = vs_base_url_form_problem(*newval);
+	if (why)
 	{
-		GUC_check_errdetail("vectorstore.base_url must not contain whitespace, a query or a fragment.");
+		/* not the default message: it would echo a password in the URL */
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for vectorstore.base_url");
+		GUC_check_errdetail("%s", why);
 		return false;
 	}
 	return true;
@@ -91,14 +241,54 @@ vs_base_url_check(char **newval, void **extra, GucSource source)
 void
 _PG_init(void)
 {
+	/* first, so that no message of this process escapes it */
+	vs_secret_log_init();
+
 	DefineCustomStringVariable("vectorstore.api_key",
-							   "API key sent as the bearer token (superuser only; falls back to the server's OPENAI_API_KEY).",
+							   "API key of the settings credential (superuser only; else vectorstore.api_key_file, else the server's OPENAI_API_KEY).",
 							   NULL,
 							   &vs_api_key,
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   vs_api_key_check, NULL, vs_api_key_show);
+
+	DefineCustomStringVariable("vectorstore.api_key_file",
+							   "File holding the API key of the settings credential, read at use (superuser only).",
+							   "The file must be owned by the server's user (mode 0600) or by root (0640 at most).",
+							   &vs_api_key_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   vs_api_key_file_check, NULL, NULL);
+
+	DefineCustomEnumVariable("vectorstore.auth",
+							 "How the settings credential sends its key: bearer (Authorization: Bearer), api-key (Azure OpenAI) or none.",
+							 NULL,
+							 &vs_auth,
+							 VS_AUTH_BEARER,
+							 vs_auth_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("vectorstore.headers",
+							   "Default headers of the settings credential, a JSON object (superuser only; values are secrets).",
+							   NULL,
+							   &vs_headers_setting,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   vs_headers_check, vs_headers_assign, vs_headers_show);
+
+	DefineCustomStringVariable("vectorstore.query",
+							   "Default query parameters of the settings credential, a JSON object such as {\"api-version\": \"2024-10-21\"}.",
+							   NULL,
+							   &vs_query_setting,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   vs_query_check, vs_query_assign, NULL);
 
 	DefineCustomStringVariable("vectorstore.base_url",
 							   "Base URL of the OpenAI-compatible API (superuser only).",
@@ -125,7 +315,7 @@ _PG_init(void)
 							   "",
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   vs_organization_check, NULL, NULL);
 
 	DefineCustomStringVariable("vectorstore.project",
 							   "OpenAI-Project header sent with settings-based requests.",
@@ -134,7 +324,7 @@ _PG_init(void)
 							   "",
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   vs_project_check, NULL, NULL);
 
 	DefineCustomStringVariable("vectorstore.credential",
 							   "Name of the stored credential this session's requests use (empty: the role's granted one, else the settings).",
@@ -190,6 +380,7 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	vs_progress_init();
 	vs_worker_init();
 
 	MarkGUCPrefixReserved("vectorstore");

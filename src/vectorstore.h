@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -43,6 +44,8 @@
  * ---------------------------------------------------------------------
  */
 extern char *vs_api_key;			/* vectorstore.api_key (superuser only) */
+extern char *vs_api_key_file;		/* vectorstore.api_key_file (superuser only) */
+extern int	vs_auth;				/* vectorstore.auth (a VsAuthStyle) */
 extern char *vs_base_url;			/* vectorstore.base_url (superuser only) */
 extern char *vs_organization;		/* vectorstore.organization */
 extern char *vs_project;			/* vectorstore.project */
@@ -85,7 +88,31 @@ typedef struct VsCredential
 	int			nheaders;
 	VsHeader   *query;			/* default query parameters (Azure's api-version) */
 	int			nquery;
+	char	   *key_file;		/* where api_key was read from, or NULL */
+	char	   *problem;		/* why no request can be sent with it (a key
+								 * file that cannot be used, a key lost in a
+								 * dump), or NULL; the client refuses to build
+								 * a request then, with this text */
 } VsCredential;
+
+/* A list of name/value pairs in one malloc'd block (GUC "extra" data). */
+typedef struct VsPairs
+{
+	int			n;
+	VsHeader	pair[FLEXIBLE_ARRAY_MEMBER];
+} VsPairs;
+
+/* The parsed vectorstore.headers and vectorstore.query (NULL: none). */
+extern VsPairs *vs_settings_headers;
+extern VsPairs *vs_settings_query;
+
+/*
+ * The one check of every name/value pair that becomes a header or a query
+ * parameter of a credential (settings or named): NULL when acceptable, else
+ * why not (a sentence naming the header, never its value).
+ */
+extern char *vs_credential_headers_problem(const VsHeader *h, int n);
+extern char *vs_credential_query_problem(const VsHeader *q, int n);
 
 /*
  * The credential the current user's requests use: the one named by
@@ -96,6 +123,9 @@ extern VsCredential *vs_credential_current(void);
 
 /* Credential by name, with no privilege check. */
 extern VsCredential *vs_credential_by_name(const char *name, bool missing_ok);
+
+/* A deep copy in the current memory context. */
+extern VsCredential *vs_credential_copy(const VsCredential *c);
 
 /*
  * The credential role_name may use under cred_name (NULL: the settings),
@@ -110,6 +140,45 @@ extern void vs_check_base_url(const char *url);
 
 /* The same without raising: NULL when acceptable, else why not. */
 extern char *vs_base_url_problem(const char *url);
+
+/*
+ * The one check of a base URL's form, for the setting and credentials
+ * alike: http(s), a host, no user name or password, query, fragment,
+ * whitespace or control characters. NULL when fine, else a static sentence.
+ * Allocates nothing that outlives the call (usable in GUC check hooks).
+ */
+extern const char *vs_base_url_form_problem(const char *url);
+
+/*
+ * Where a request to url may go (vs_base_url_problem's verdict) and how the
+ * transport must reach it: for plain http to loopback, never through a
+ * proxy, and a loopback name pinned to loopback addresses.
+ */
+typedef struct VsUrlTarget
+{
+	bool		no_proxy;		/* connect directly, whatever the environment says */
+	char	   *resolve;		/* "host:port:addr,addr" for CURLOPT_RESOLVE, or NULL */
+} VsUrlTarget;
+extern char *vs_base_url_target(const char *url, VsUrlTarget *target);
+
+/* ---------------------------------------------------------------------
+ * Secrets and the server log (secret_log.c)
+ * ---------------------------------------------------------------------
+ */
+/* Install the emit_log_hook that keeps secrets out of the server log. */
+extern void vs_secret_log_init(void);
+
+/* A secret this process sends: the log hook scrubs it from every message. */
+extern void vs_secret_remember(const char *secret);
+
+/* Set while a function stores a secret: errors then never log the statement. */
+extern bool vs_storing_secret;
+
+/* Does a statement's text name something that carries a secret? */
+extern bool vs_statement_has_secret(const char *query);
+
+/* The statement with every quoted literal replaced by '***' (palloc'd). */
+extern char *vs_mask_literals(const char *query);
 
 /* ---------------------------------------------------------------------
  * Requests (client.c over transport.c; outcome.c decides retries)
@@ -181,6 +250,8 @@ typedef struct VsResponse
 	bool		invalid;		/* not sent: the request itself is invalid (error) */
 	char		error[256];		/* what went wrong when status == 0 */
 	VsBudget   *budget;			/* where the body's bytes are counted */
+	size_t		charged;		/* bytes counted against budget (allocated) */
+	const VsCredential *cred;	/* the credential it was sent with (scrubbing) */
 } VsResponse;
 
 /* True when a response is a success (2xx). */
@@ -239,11 +310,49 @@ extern void vs_http_execute_each(const VsRequest *reqs, VsResponse *resps,
 								 VsDoneFn done, void *arg, VsBudget *budget);
 
 /*
+ * The same with retries, each credential's requests paced by what the
+ * server accepts (pacing.c): at most max_concurrency in flight, starting at
+ * VS_PACE_START, growing while the server keeps up, held back after a 429,
+ * which costs no attempt (at most VS_PACE_MAX_THROTTLES times per request).
+ * For bulk work: vs_upload_many, the worker.
+ */
+extern void vs_http_execute_paced(const VsRequest *reqs, VsResponse *resps, int n,
+								  int max_concurrency, VsDoneFn done, void *arg,
+								  VsBudget *budget);
+
+/* ---------------------------------------------------------------------
+ * Adaptive concurrency per credential (pacing.c)
+ * ---------------------------------------------------------------------
+ */
+#define VS_PACE_START			5	/* the SDKs' upload concurrency */
+#define VS_PACE_MAX_THROTTLES	50	/* free 429s per request, then it fails */
+
+typedef struct VsPace VsPace;
+typedef struct VsPaceRun VsPaceRun;
+
+/* What this process has learned about cred (created on first use). */
+extern VsPace *vs_pace_for(const VsCredential *cred);
+
+/* For the worker: ms cred is still held after a 429 (0: not held)... */
+extern int	vs_pace_hold_ms(const VsCredential *cred);
+
+/* ...and how many of its requests may be in flight now. */
+extern int	vs_pace_concurrency(const VsCredential *cred);
+
+/* client.c's side: one paced call (in flight counted per call). */
+extern VsPaceRun *vs_pace_run_begin(const VsCredential *const *creds, int n, int ceiling);
+extern int	vs_pace_run_admit(VsPaceRun *pr, int i, TimestampTz now);
+extern int	vs_pace_run_hold_ms(VsPaceRun *pr, int i);
+extern void vs_pace_run_attempt(VsPaceRun *pr, int i, const VsResponse *resp,
+								VsOutcomeKind kind, int delay_ms, TimestampTz now);
+
+/*
  * The one rule for header values and caller-set headers (client.c): why a
  * value holding control characters, or a header a caller may not set
  * (credentials, identity, framing, routing), cannot be sent; NULL when fine.
  */
 extern char *vs_header_value_problem(const char *what, const char *value);
+extern char *vs_header_name_problem(const char *name);
 extern bool vs_header_forbidden(const char *name);
 extern char *vs_extra_header_problem(const char *name, const char *value);
 
@@ -336,6 +445,14 @@ extern void vs_json_add_bool(cJSON *obj, const char *key, bool v);
 extern void vs_json_add_null(cJSON *obj, const char *key);
 extern cJSON *vs_json_parse_text(const char *text, size_t len, const char **end);
 
+/*
+ * A JSON object whose values are strings, numbers or booleans, as pairs in
+ * one malloc'd block (free() it; usable in GUC check hooks and the
+ * postmaster). NULL with why (a sentence naming the key, never a value) when
+ * text is not such an object.
+ */
+extern VsPairs *vs_json_pairs_parse(const char *text, char *why, size_t whylen);
+
 /* Parse an API response body; ERROR 08P01 naming the request if not JSON. */
 extern cJSON *vs_json_parse_response(const VsRequest *req, const VsResponse *resp);
 
@@ -419,11 +536,28 @@ extern char *vs_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *argn
 #define VS_ARG_CSTRING_OR_NULL(n) \
 	(PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n)))
 
-/* A timeout interval argument in milliseconds; -1 when SQL NULL (no limit). */
-extern int64 vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname);
+/*
+ * Was argument argno passed, and not SQL NULL? A database still at an older
+ * version calls the library with the older (shorter) argument lists, so an
+ * argument added since is read only when PG_NARGS() has it.
+ */
+extern bool vs_arg_given(FunctionCallInfo fcinfo, int argno);
 
-/* A poll_interval_ms argument (1..3600000); -1 when SQL NULL. */
+/* A boolean argument; dflt when not passed (older version) or SQL NULL. */
+extern bool vs_arg_bool(FunctionCallInfo fcinfo, int argno, bool dflt);
+
+/*
+ * A timeout interval argument in milliseconds; -1 when SQL NULL (no limit),
+ * dflt_ms when not passed at all (a database at an older version).
+ */
+extern int64 vs_arg_interval_ms(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern int64 vs_arg_timeout_ms(FunctionCallInfo fcinfo, int argno, int64 dflt_ms);
+
+/* A poll_interval_ms argument (1..3600000); -1 when SQL NULL or not passed. */
 extern int	vs_arg_poll_interval(FunctionCallInfo fcinfo, int argno);
+
+/* A max_items argument (>= 1); 0 (all) when SQL NULL or not passed. */
+extern int64 vs_arg_max_items(FunctionCallInfo fcinfo, int argno);
 
 /*
  * Parse a request_options jsonb (the SDKs' extra_headers, extra_query,
@@ -434,6 +568,31 @@ extern int	vs_arg_poll_interval(FunctionCallInfo fcinfo, int argno);
  */
 extern VsRequestOptions *vs_request_options(const cJSON *opts);
 extern VsRequestOptions *vs_arg_request_options(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * The same for a function that sends no request body (only GET or DELETE
+ * requests): extra_body is refused with 22023 naming the function, rather
+ * than dropped or sent on a GET.
+ */
+extern VsRequestOptions *vs_arg_request_options_nobody(FunctionCallInfo fcinfo, int argno);
+
+/* opts without extra_body, for the body-less requests of a composite call. */
+extern const VsRequestOptions *vs_options_without_body(const VsRequestOptions *opts);
+
+/*
+ * Send a request with the caller's options and return the parsed JSON
+ * object (errors raised through vs_report_error). body NULL: no body.
+ */
+extern cJSON *vs_api_request(const char *method, const char *path, const char *query,
+							 const cJSON *body, bool beta, const VsRequestOptions *opts);
+
+/*
+ * DELETE path: the response's "deleted" flag. With missing_ok a 404 (the
+ * object is not there, or no longer) returns false instead of raising: the
+ * idempotent form of a delete.
+ */
+extern bool vs_api_delete_object(const char *path, bool beta, bool missing_ok,
+								 const VsRequestOptions *opts);
 
 /* The shapes of API objects: "object" values and column aliases. */
 extern const char *const vs_store_kinds[];
@@ -461,14 +620,27 @@ extern Datum vs_object_result(FunctionCallInfo fcinfo, const cJSON *obj,
  * (through the paginator) into the function's tuplestore, each checked to
  * be one of `kinds` (NULL: no check) and turned into a row.
  */
+typedef struct VsListArgs
+{
+	int			order;			/* argument numbers; -1: the function has none */
+	int			limit;
+	int			after;
+	int			before;
+	int			max_items;
+	int			request_options;
+	int			max_limit;		/* the endpoint's largest page */
+} VsListArgs;
+
 extern void vs_list_args(FunctionCallInfo fcinfo, VsPager *pager, StringInfo q,
-						 int order_arg, int limit_arg, int after_arg, int max_limit);
+						 const VsListArgs *args);
 extern void vs_list_to_srf(FunctionCallInfo fcinfo, VsPager *pager,
 						   const char *const *kinds, const VsFieldAlias *aliases);
 
-/* A vector store file list's "filter" argument, then "order", "limit", after. */
-extern void vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager,
-								int filter_arg, int order_arg);
+/*
+ * A vector store file list's arguments: "filter" at filter_arg, then
+ * "order", "limit", after, before, max_items, request_options.
+ */
+extern void vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager, int filter_arg);
 
 /*
  * Poll GET path (a vector store file or a file batch) until its status is
@@ -479,6 +651,7 @@ extern void vs_store_files_args(FunctionCallInfo fcinfo, VsPager *pager,
  * allocated in the caller's memory context.
  */
 #define VS_POLL_DEFAULT_MS	1000	/* openai-python's default interval */
+#define VS_WAIT_DEFAULT_MS	600000	/* a waiting call's timeout: 10 minutes */
 #define VS_POLL_MIN_MS		10		/* never spin, whatever the server says */
 extern cJSON *vs_poll_status(const char *path, const char *what, const char *id,
 							 int64 timeout_ms, int poll_interval_ms,
@@ -489,8 +662,75 @@ extern void vs_file_upload_request(VsRequest *req, const char *filename,
 								   const char *data, size_t len,
 								   const char *purpose);
 
+/*
+ * The same with a file expiration policy {"anchor": "created_at",
+ * "seconds": n} (checked by vs_validate_file_expires_after, or NULL), sent
+ * as the form fields expires_after[anchor] and expires_after[seconds].
+ */
+extern void vs_file_upload_request_ex(VsRequest *req, const char *filename,
+									  const char *data, size_t len,
+									  const char *purpose, const cJSON *expires_after);
+extern void vs_validate_file_expires_after(const cJSON *expires_after, const char *argname);
+
 /* Check an upload response is a File and return its id (08P01 if not). */
 extern const char *vs_file_check(const cJSON *file);
+
+/* ---------------------------------------------------------------------
+ * Search (search.c), shared by vs_search and vs_search_many
+ * ---------------------------------------------------------------------
+ */
+#define VS_SEARCH_MAX_RESULTS	50	/* max_num_results is 1..50 */
+#define VS_SEARCH_DEFAULT_RESULTS 10	/* the API's default */
+
+/* The arguments every search of a call shares, checked. */
+typedef struct VsSearchParams
+{
+	int32		max_num_results;	/* -1: not sent (the API's default) */
+	cJSON	   *ranking_options;	/* validated, or NULL */
+	int			rewrite_query;	/* -1: not sent; 0 or 1 */
+} VsSearchParams;
+
+extern void vs_validate_ranking_options(const cJSON *ro);
+extern void vs_search_check_query(text *query, const char *argname);
+extern void vs_search_params(FunctionCallInfo fcinfo, int max_arg, int ranking_arg,
+							 int rewrite_arg, VsSearchParams *p);
+extern char *vs_search_body(text *query, const cJSON *query_array, const cJSON *filters,
+							const VsSearchParams *p);
+
+/* One result of a search results page (points into the page). */
+typedef struct VsSearchHit
+{
+	const cJSON *item;			/* the result as sent */
+	double		score;
+	int			pos;			/* position in the response: ties keep it */
+} VsSearchHit;
+
+/* A result's columns, in the server encoding. */
+typedef struct VsSearchColumns
+{
+	Datum		file_id;
+	Datum		filename;
+	bool		filename_null;
+	Datum		score;
+	Datum		content;		/* text parts in order, joined with "\n" */
+	Datum		attributes;
+	bool		attributes_null;
+	Datum		raw;			/* the result as sent (jsonb); with extra only */
+	Datum		content_parts;	/* text[]; with extra only */
+} VsSearchColumns;
+
+extern VsSearchHit *vs_search_hits(const cJSON *page, int *nhits);
+extern void vs_search_hit_columns(const VsSearchHit *hit, bool extra, VsSearchColumns *cols);
+
+/* ---------------------------------------------------------------------
+ * Progress of long calls (progress.c): NOTICEs to the caller, the view
+ * vectorstore.progress for other sessions (shared memory when preloaded)
+ * ---------------------------------------------------------------------
+ */
+extern void vs_progress_init(void);
+extern void vs_progress_phase(const char *phase);
+extern void vs_progress_requests(int64 done, int64 total);
+extern void vs_progress_done(void);
 
 /* ---------------------------------------------------------------------
  * Background worker (worker.c): its settings, and when loaded from

@@ -4,8 +4,8 @@
 # the pg_regress suites (sql/, expected/) and the TAP suites (test/t/).
 #
 #   bash test/run.sh            everything
-#   bash test/run.sh regress    one or more of: docs emulator contract contract_sql regress tap
-#                               fuzz valgrind
+#   bash test/run.sh regress    one or more of: docs emulator contract contract_sql regress
+#                               regress_azure tap fuzz valgrind
 #   TAP=test/t/050_queue.pl REGRESS="00_setup 10_stores" bash test/run.sh tap regress
 #                               only some TAP files / pg_regress suites
 #   PG_CONFIG=/path/to/pg_config  build and test against another PostgreSQL installation
@@ -14,7 +14,7 @@
 # refuses to run as root) in a copy of the tree. Leaves nothing running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract contract_sql regress tap fuzz valgrind)
+SUITES=("$@"); [ ${#SUITES[@]} -gt 0 ] || SUITES=(docs emulator contract contract_sql regress regress_azure tap fuzz valgrind)
 case "${SUITES[0]}" in -h|--help) sed -n '2,14p' "$0"; exit 0;; esac
 export PG_CONFIG=${PG_CONFIG:-pg_config}
 
@@ -120,13 +120,14 @@ run_contract_sql() {
 }
 
 run_regress() {
-  echo "== regress: pg_regress suites against the emulator"
-  local dir=$OUT/regress; mkdir -p "$dir"
-  vs_start_emulator "$dir" --processing-delay-ms 20
-  vs_start_cluster "$dir/pg" "shared_preload_libraries = 'vectorstore'" \
-    "vectorstore.base_url = '$VS_EMU_URL/v1'" "vstest.emulator_url = '$VS_EMU_URL'"
+  local name=${1:-regress} azure=${2:-0}
+  echo "== $name: pg_regress suites against the emulator$([ "$azure" = 1 ] && echo ' in Azure OpenAI mode')"
+  local dir=$OUT/$name; mkdir -p "$dir"
+  # make installcheck starts its own local server and points the suites at it
+  vs_start_cluster "$dir/pg" "shared_preload_libraries = 'vectorstore'"
   local log=$dir/pg_regress.log
-  make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" ${REGRESS:+REGRESS="$REGRESS"} >"$log" 2>&1 || true
+  rm -rf results regression.diffs regression.out
+  VS_AZURE=$azure make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" ${REGRESS:+VS_REGRESS="$REGRESS"} >"$log" 2>&1 || true
   grep -E '^(test| +test| ok| not ok)|tests (passed|failed)' "$log" || true
   local ok bad
   ok=$(grep -cE '\.\.\. ok' "$log" || true)
@@ -134,9 +135,14 @@ run_regress() {
   if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then bad=1; tail -20 "$log"; fi
   [ -d results ] && cp -a results "$dir/"
   if [ -f regression.diffs ]; then cp regression.diffs "$dir/"; [ "$bad" = 0 ] || head -150 regression.diffs; fi
-  record regress "$ok" "$bad"
+  record "$name" "$ok" "$bad"
   vs_cleanup
 }
+
+# The same suites, expected files and all, against the emulator's Azure
+# OpenAI mode (--azure --api-key): base URL .../openai, the settings
+# credential with auth api-key and an api-version query (test/installcheck.sh)
+run_regress_azure() { run_regress regress_azure 1; }
 
 run_tap() {
   echo "== tap: TAP suites (PostgreSQL::Test::Cluster)"
@@ -189,7 +195,7 @@ run_valgrind() {
 
 for s in "${SUITES[@]}"; do
   case "$s" in
-    docs|emulator|contract|contract_sql|regress|tap|fuzz|valgrind) "run_$s" ;;
+    docs|emulator|contract|contract_sql|regress|regress_azure|tap|fuzz|valgrind) "run_$s" ;;
     *) echo "unknown suite $s"; exit 2 ;;
   esac
 done

@@ -11,24 +11,33 @@
 CREATE SCHEMA vectorstore;
 
 ---------------------------------------------------------------------------
--- Credentials: API keys no role but the extension's owner can read
+-- Credentials (credential.c). A named credential is a foreign server of
+-- vectorstore_fdw (05_fdw.sql) with the same name, created by
+-- vs_credential_set: who may use it is USAGE on that server, a privilege
+-- pg_dump keeps by role name and DROP ROLE respects. What it is lives in two
+-- tables no role but the owner can read: vectorstore.credential (dumped) and
+-- vectorstore.credential_secret (keys and header values: never dumped).
 ---------------------------------------------------------------------------
 CREATE TABLE vectorstore.credential (
     name         text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
-    api_key      text NOT NULL,
-    base_url     text CHECK (base_url ~ '^https?://'),
+    base_url     text,
     organization text,
     project      text,
+    auth         text NOT NULL DEFAULT 'bearer' CHECK (auth IN ('bearer', 'api-key', 'none')),
+    query        jsonb,
+    header_names text[],
+    key_file     text,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 REVOKE ALL ON vectorstore.credential FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('vectorstore.credential', '');
 
-CREATE TABLE vectorstore.credential_grant (
-    credential text NOT NULL REFERENCES vectorstore.credential(name) ON DELETE CASCADE ON UPDATE CASCADE,
-    grantee    oid  NOT NULL,
-    PRIMARY KEY (credential, grantee)
+CREATE TABLE vectorstore.credential_secret (
+    name     text PRIMARY KEY REFERENCES vectorstore.credential(name) ON DELETE CASCADE ON UPDATE CASCADE,
+    api_key  text,
+    headers  jsonb
 );
-REVOKE ALL ON vectorstore.credential_grant FROM PUBLIC;
+REVOKE ALL ON vectorstore.credential_secret FROM PUBLIC;
 
 CREATE FUNCTION vectorstore._credentials_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'vs_credentials_changed' LANGUAGE C;
@@ -37,44 +46,61 @@ REVOKE ALL ON FUNCTION vectorstore._credentials_changed() FROM PUBLIC;
 CREATE TRIGGER credential_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vectorstore.credential
     FOR EACH STATEMENT EXECUTE FUNCTION vectorstore._credentials_changed();
-CREATE TRIGGER credential_grant_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vectorstore.credential_grant
+CREATE TRIGGER credential_secret_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vectorstore.credential_secret
     FOR EACH STATEMENT EXECUTE FUNCTION vectorstore._credentials_changed();
 
--- What anyone may know about credentials: names, targets and grantees; never keys.
+-- What a superuser may know about credentials: targets, header names, where
+-- the key comes from and who may use each; never a key or a header value.
 CREATE VIEW vectorstore.credentials AS
-    SELECT c.name, c.base_url, c.organization, c.project, c.created_at,
-           ARRAY(SELECT g.grantee::regrole FROM vectorstore.credential_grant g
-                 WHERE g.credential = c.name ORDER BY 1) AS grantees
-    FROM vectorstore.credential c;
+    SELECT c.name, c.base_url, c.organization, c.project, c.auth, c.query,
+           c.header_names AS headers,
+           CASE WHEN c.auth = 'none' THEN 'none'
+                WHEN c.key_file IS NOT NULL THEN 'file'
+                WHEN s.api_key IS NOT NULL THEN 'stored'
+                ELSE 'missing' END AS key,
+           c.key_file,
+           ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END
+                 FROM pg_catalog.pg_foreign_server fs
+                 JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = fs.srvfdw,
+                      pg_catalog.aclexplode(fs.srvacl) a
+                 WHERE fs.srvname = c.name AND w.fdwname = 'vectorstore_fdw'
+                   AND a.privilege_type = 'USAGE' AND a.grantee <> fs.srvowner
+                 ORDER BY 1) AS grantees,
+           c.created_at
+    FROM vectorstore.credential c
+    LEFT JOIN vectorstore.credential_secret s ON s.name = c.name;
 REVOKE ALL ON vectorstore.credentials FROM PUBLIC;
 
-CREATE FUNCTION vectorstore.vs_credential_set(name text, api_key text, base_url text DEFAULT NULL,
-                                  organization text DEFAULT NULL, project text DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        RAISE EXCEPTION 'only a superuser may store credentials' USING ERRCODE = '42501';
-    END IF;
-    IF api_key IS NULL OR api_key = '' THEN
-        RAISE EXCEPTION 'api_key must not be empty' USING ERRCODE = '22023';
-    END IF;
-    INSERT INTO vectorstore.credential AS c (name, api_key, base_url, organization, project)
-    VALUES (vs_credential_set.name, vs_credential_set.api_key, vs_credential_set.base_url,
-            vs_credential_set.organization, vs_credential_set.project)
-    ON CONFLICT ON CONSTRAINT credential_pkey DO UPDATE
-        SET api_key = EXCLUDED.api_key, base_url = EXCLUDED.base_url,
-            organization = EXCLUDED.organization, project = EXCLUDED.project;
-END $$;
+CREATE FUNCTION vectorstore.vs_credential_set(name text, api_key text DEFAULT NULL,
+                                  base_url text DEFAULT NULL,
+                                  organization text DEFAULT NULL, project text DEFAULT NULL,
+                                  auth text DEFAULT 'bearer', headers jsonb DEFAULT NULL,
+                                  query jsonb DEFAULT NULL, key_file text DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'vs_credential_set' LANGUAGE C VOLATILE;
 
 CREATE FUNCTION vectorstore.vs_credential_drop(name text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    had_row boolean;
+    had_server boolean;
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         RAISE EXCEPTION 'only a superuser may drop credentials' USING ERRCODE = '42501';
     END IF;
+    IF vs_credential_drop.name = 'vectorstore' THEN
+        RAISE EXCEPTION 'the settings credential cannot be dropped' USING ERRCODE = '22023';
+    END IF;
     DELETE FROM vectorstore.credential c WHERE c.name = vs_credential_drop.name;
-    RETURN FOUND;
+    had_row := FOUND;
+    SELECT EXISTS (SELECT 1 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                   WHERE s.srvname = vs_credential_drop.name AND w.fdwname = 'vectorstore_fdw')
+      INTO had_server;
+    IF had_server THEN
+        -- its grants go with it; objects that depend on it (foreign tables) stop the drop
+        EXECUTE format('DROP SERVER %I', vs_credential_drop.name);
+    END IF;
+    RETURN had_row OR had_server;
 END $$;
 
 CREATE FUNCTION vectorstore.vs_credential_grant(credential text, grantee regrole) RETURNS void
@@ -83,40 +109,57 @@ BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         RAISE EXCEPTION 'only a superuser may grant credentials' USING ERRCODE = '42501';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM vectorstore.credential c WHERE c.name = vs_credential_grant.credential) THEN
+    IF NOT EXISTS (SELECT 1 FROM vectorstore.credential c
+                   JOIN pg_foreign_server s ON s.srvname = c.name
+                   JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw AND w.fdwname = 'vectorstore_fdw'
+                   WHERE c.name = vs_credential_grant.credential) THEN
         RAISE EXCEPTION 'credential "%" does not exist', vs_credential_grant.credential
             USING ERRCODE = '42704';
     END IF;
-    INSERT INTO vectorstore.credential_grant (credential, grantee)
-    VALUES (vs_credential_grant.credential, vs_credential_grant.grantee::oid)
-    ON CONFLICT DO NOTHING;
+    EXECUTE format('GRANT USAGE ON FOREIGN SERVER %I TO %I', vs_credential_grant.credential,
+                   (SELECT rolname FROM pg_roles WHERE oid = vs_credential_grant.grantee));
 END $$;
 
 CREATE FUNCTION vectorstore.vs_credential_revoke(credential text, grantee regrole) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    had boolean;
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         RAISE EXCEPTION 'only a superuser may revoke credentials' USING ERRCODE = '42501';
     END IF;
-    DELETE FROM vectorstore.credential_grant g
-     WHERE g.credential = vs_credential_revoke.credential
-       AND g.grantee = vs_credential_revoke.grantee::oid;
-    RETURN FOUND;
+    SELECT EXISTS (SELECT 1 FROM pg_foreign_server s
+                   JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw AND w.fdwname = 'vectorstore_fdw',
+                        aclexplode(s.srvacl) a
+                   WHERE s.srvname = vs_credential_revoke.credential
+                     AND a.grantee = vs_credential_revoke.grantee::oid AND a.privilege_type = 'USAGE')
+      INTO had;
+    IF had THEN
+        EXECUTE format('REVOKE USAGE ON FOREIGN SERVER %I FROM %I', vs_credential_revoke.credential,
+                       (SELECT rolname FROM pg_roles WHERE oid = vs_credential_revoke.grantee));
+    END IF;
+    RETURN had;
 END $$;
 
-REVOKE ALL ON FUNCTION vectorstore.vs_credential_set(text, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION vectorstore.vs_credential_set(text, text, text, text, text, text, jsonb, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vectorstore.vs_credential_drop(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vectorstore.vs_credential_grant(text, regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vectorstore.vs_credential_revoke(text, regrole) FROM PUBLIC;
 
-COMMENT ON FUNCTION vectorstore.vs_credential_set(text, text, text, text, text) IS
-  'Store (or replace) a named API credential; superuser only. Roles use it after vs_credential_grant() without being able to read the key.';
+COMMENT ON TABLE vectorstore.credential IS
+  'Named credentials: where requests go and how they authenticate (no keys; dumped by pg_dump). Superuser only.';
+COMMENT ON TABLE vectorstore.credential_secret IS
+  'Keys and default header values of named credentials; not dumped by pg_dump (restore, then set them again). Superuser only.';
+COMMENT ON VIEW vectorstore.credentials IS
+  'Named credentials with their targets, header names, key source (stored, file, none, missing) and grantees; never a key.';
+COMMENT ON FUNCTION vectorstore.vs_credential_set(text, text, text, text, text, text, jsonb, jsonb, text) IS
+  'Store (or replace) a named credential and its foreign server; superuser only. The key comes from api_key or, never passing through SQL, key_file. Roles use it after vs_credential_grant() without being able to read the key.';
 COMMENT ON FUNCTION vectorstore.vs_credential_drop(text) IS
-  'Delete a named credential and its grants; superuser only.';
+  'Delete a named credential, its key and its foreign server (with its grants); superuser only.';
 COMMENT ON FUNCTION vectorstore.vs_credential_grant(text, regrole) IS
-  'Let a role (and its members) make requests with a named credential; superuser only.';
+  'Let a role (and its members) make requests with a named credential: GRANT USAGE ON FOREIGN SERVER; superuser only.';
 COMMENT ON FUNCTION vectorstore.vs_credential_revoke(text, regrole) IS
-  'Take a credential away from a role; superuser only.';
+  'Take a credential away from a role (REVOKE USAGE ON FOREIGN SERVER); returns whether it had been granted; superuser only.';
 
 ---------------------------------------------------------------------------
 -- Vector stores
@@ -144,36 +187,40 @@ CREATE FUNCTION vectorstore.vs_store_create(name text DEFAULT NULL, description 
                                 file_ids text[] DEFAULT NULL,
                                 chunking_strategy jsonb DEFAULT NULL,
                                 expires_after jsonb DEFAULT NULL,
-                                metadata jsonb DEFAULT NULL)
+                                metadata jsonb DEFAULT NULL,
+                                request_options jsonb DEFAULT NULL)
 RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_create'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vectorstore.vs_store_get(vector_store_id text)
+CREATE FUNCTION vectorstore.vs_store_get(vector_store_id text, request_options jsonb DEFAULT NULL)
 RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_get'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION vectorstore.vs_store_update(vector_store_id text, name text DEFAULT NULL,
                                 expires_after jsonb DEFAULT NULL,
-                                metadata jsonb DEFAULT NULL)
+                                metadata jsonb DEFAULT NULL,
+                                request_options jsonb DEFAULT NULL)
 RETURNS vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_store_update'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION vectorstore.vs_store_delete(vector_store_id text)
+CREATE FUNCTION vectorstore.vs_store_delete(vector_store_id text, missing_ok boolean DEFAULT false,
+                                request_options jsonb DEFAULT NULL)
 RETURNS boolean AS 'MODULE_PATHNAME', 'vs_store_delete'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION vectorstore.vs_stores("order" text DEFAULT 'desc', "limit" integer DEFAULT 100,
-                          after text DEFAULT NULL)
+                          after text DEFAULT NULL, before text DEFAULT NULL,
+                          max_items bigint DEFAULT NULL, request_options jsonb DEFAULT NULL)
 RETURNS SETOF vectorstore.vector_store AS 'MODULE_PATHNAME', 'vs_stores'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
-COMMENT ON FUNCTION vectorstore.vs_store_create(text, text, text[], jsonb, jsonb, jsonb) IS
-  'Create a vector store (POST /vector_stores). Arguments mirror the SDK; metadata, expires_after and chunking_strategy are validated before sending.';
-COMMENT ON FUNCTION vectorstore.vs_store_get(text) IS
-  'Retrieve a vector store (GET /vector_stores/{id}).';
-COMMENT ON FUNCTION vectorstore.vs_store_update(text, text, jsonb, jsonb) IS
+COMMENT ON FUNCTION vectorstore.vs_store_create(text, text, text[], jsonb, jsonb, jsonb, jsonb) IS
+  'Create a vector store (POST /vector_stores). Arguments mirror the SDK; metadata, expires_after and chunking_strategy are validated before sending. request_options: extra_headers, extra_query, extra_body, timeout, max_retries.';
+COMMENT ON FUNCTION vectorstore.vs_store_get(text, jsonb) IS
+  'Retrieve a vector store (GET /vector_stores/{id}). A NULL id raises 22004.';
+COMMENT ON FUNCTION vectorstore.vs_store_update(text, text, jsonb, jsonb, jsonb) IS
   'Modify a vector store (POST /vector_stores/{id}); NULL leaves a field alone, ''null''::jsonb clears expires_after or metadata.';
-COMMENT ON FUNCTION vectorstore.vs_store_delete(text) IS
-  'Delete a vector store (DELETE /vector_stores/{id}); returns whether it was deleted. Its files stay in the Files API.';
-COMMENT ON FUNCTION vectorstore.vs_stores(text, integer, text) IS
-  'All vector stores, one row each, following has_more/after through every page ("limit" is the page size, 1..100).';
+COMMENT ON FUNCTION vectorstore.vs_store_delete(text, boolean, jsonb) IS
+  'Delete a vector store (DELETE /vector_stores/{id}); returns whether it was deleted. With missing_ok, a store that is not there returns false instead of raising. Its files stay in the Files API.';
+COMMENT ON FUNCTION vectorstore.vs_stores(text, integer, text, text, bigint, jsonb) IS
+  'All vector stores, one row each, following has_more/after through every page ("limit" is the page size, 1..100); before pages backwards from an id; max_items stops after that many rows, asking for no bigger pages than needed.';

@@ -64,6 +64,42 @@ FROM vs_search(:'store', 'refund shipping', max_num_results => 50,
      ranking_options => '{"ranker": "auto", "score_threshold": 0.0}', rewrite_query => true);
 SELECT pg_temp.check(count(*) >= 1, 'vs_search with an array query') FROM vs_search(:'store', ARRAY['refund', 'gift cards'], max_num_results => 1);
 SELECT pg_temp.check(jsonb_array_length(vs_search_json(:'store', 'refund')->'data') >= 1, 'vs_search_json');
+SELECT pg_temp.check(count(DISTINCT query_index) = 3, 'vs_search_many with per-query filters')
+FROM vs_search_many(:'store', ARRAY['refund', 'shipping', 'store credit'], max_num_results => 3,
+     filters => '[{"type": "in", "key": "lang", "value": ["en", "de"]}, null, {"type": "gte", "key": "doc", "value": 1}]',
+     ranking_options => '{"ranker": "auto", "score_threshold": 0.0}', rewrite_query => true);
+SELECT pg_temp.check(count(*) = 2 AND bool_and(status = 'completed'), 'vs_store_file_get_many')
+FROM vs_store_file_get_many(:'store', ARRAY[:'f1', :'f1']);
+SELECT pg_temp.check(count(*) = 2, 'vs_file_get_many') FROM vs_file_get_many(ARRAY[:'f1', :'f2']);
+
+-- the arguments new in 0.2.0 (request_options with fields the spec has;
+-- expires_after on uploads; create-and-poll; lists that stop early or page
+-- backwards; vs_upload_many with file_ids; search rows with raw)
+SELECT id AS store2 FROM vs_store_create(name => 'contract 0.2',
+       request_options => '{"extra_body": {"description": "via extra_body"}, "extra_headers": {"X-Trace-Id": "contract"}, "timeout": 30000, "max_retries": 1}') \gset
+SELECT pg_temp.check((vs_store_get(:'store2', request_options => '{"extra_headers": {"X-Trace-Id": "contract"}}')).description = 'via extra_body', 'request_options: extra_body, extra_headers, timeout, max_retries');
+SELECT id AS f5 FROM vs_file_upload('seven.txt', 'refunds within seven days', expires_after => '{"anchor": "created_at", "seconds": 86400}') \gset
+SELECT pg_temp.check((vs_file_get(:'f5')).expires_at IS NOT NULL, 'vs_file_upload with expires_after');
+SELECT id AS f6 FROM vs_file_upload('eight.bin', '\x726566756e6473'::bytea, request_options => '{"extra_body": {"expires_after": {"anchor": "created_at", "seconds": 3600}}}') \gset
+SELECT pg_temp.check((vs_file_get(:'f6')).expires_at IS NOT NULL, 'vs_file_upload with expires_after as extra form fields');
+SELECT pg_temp.check((vs_store_file_add(:'store2', :'f5', attributes => '{"doc": 7}', wait => true, poll_interval_ms => 50)).status = 'completed', 'vs_store_file_add with wait');
+SELECT pg_temp.check((vs_batch_create(:'store2', file_ids => ARRAY[:'f6'], wait => true, timeout => '1 min', poll_interval_ms => 50)).status = 'completed', 'vs_batch_create with wait');
+SELECT pg_temp.check((vs_upload(:'store2', 'nine.txt', 'refunds in nine days', wait => true, timeout => '1 min', poll_interval_ms => 50)).status = 'completed', 'vs_upload with timeout and poll_interval_ms');
+SELECT id AS f9 FROM vs_file_upload('ten.txt', 'refunds in ten days') \gset
+SELECT pg_temp.check(count(*) = 2 AND bool_and(status = 'completed'), 'vs_upload_many with file_ids')
+FROM vs_upload_many(:'store2', ARRAY['eleven.txt'], ARRAY['refunds in eleven days'], file_ids => ARRAY[:'f9'], poll_interval_ms => 50);
+SELECT pg_temp.check(count(*) = 1, 'vs_stores with max_items') FROM vs_stores(max_items => 1);
+SELECT pg_temp.check(count(*) = 2, 'vs_files with max_items') FROM vs_files(max_items => 2);
+SELECT pg_temp.check(count(*) = 2, 'vs_store_files with max_items') FROM vs_store_files(:'store2', max_items => 2);
+SELECT id AS newest FROM vs_store_files(:'store2', "order" => 'asc') WITH ORDINALITY AS t ORDER BY t.ordinality DESC LIMIT 1 \gset
+SELECT pg_temp.check(count(*) = 4, 'vs_store_files with before') FROM vs_store_files(:'store2', "order" => 'asc', "limit" => 2, before => :'newest');
+SELECT id AS b3 FROM vs_batch_create(:'store2', file_ids => ARRAY[:'f9']) \gset
+SELECT pg_temp.check(count(*) = 1, 'vs_batch_files with max_items') FROM vs_batch_files(:'store2', :'b3', max_items => 1);
+SELECT pg_temp.check(count(*) >= 1 AND bool_and(raw ? 'file_id' AND cardinality(content_parts) >= 1), 'vs_search rows with raw and content_parts')
+FROM vs_search(:'store2', 'refunds', request_options => '{"extra_headers": {"X-Trace-Id": "contract"}}');
+SELECT pg_temp.check(vs_store_file_remove(:'store2', :'f9', missing_ok => true), 'vs_store_file_remove with missing_ok');
+SELECT pg_temp.check(vs_file_delete(:'f9', missing_ok => true), 'vs_file_delete with missing_ok');
+SELECT pg_temp.check(vs_store_delete(:'store2', missing_ok => true), 'vs_store_delete with missing_ok');
 
 -- detach, delete
 SELECT pg_temp.check(vs_store_file_remove(:'store', :'f1'), 'vs_store_file_remove');

@@ -279,6 +279,22 @@ appendStringInfoChar(StringInfo str, char ch)
 }
 
 void
+appendStringInfo(StringInfo str, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	shim_stringinfo_grow(str, n);
+	va_start(ap, fmt);
+	vsnprintf(str->data + str->len, n + 1, fmt, ap);
+	va_end(ap);
+	str->len += n;
+}
+
+void
 appendStringInfoString(StringInfo str, const char *s)
 {
 	int			n = strlen(s);

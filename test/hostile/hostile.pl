@@ -23,10 +23,25 @@
 #   errhtml      500 with an HTML body;  errweird  400 {"error": "a string"}
 #   pager        an endless list: each page one new item and has_more
 #   close        closes the connection without answering
+#   quota        429 insufficient_quota (the account's quota is used up), Retry-After: 0
+#   ratelimited  429 rate_limit_exceeded, Retry-After: 0
+#   echo         400 whose error fields (message, type, code, param) and
+#                response headers (x-request-id, x-echo, openai-organization)
+#                carry every request header value (the key included); the
+#                x-request-id starts with 100 bytes of padding, so a client
+#                that keeps 127 bytes of it cuts the key in the middle
+#   echo401      the same with status 401
+#   echotext     500 text/plain: 480 bytes of padding, then every header
+#                value (an excerpt of 500 bytes cuts the key in the middle)
+#   echo200      200 whose object's "object" and "status" fields are the
+#                request's header values (a success path naming them in an error)
+#   gzipbomb     200, Content-Encoding: gzip, 61 kB that inflate to 60 MB
+#   nulesc       200, a file whose id holds an escaped NUL (\u0000)
 # Only 127.0.0.1; each connection is served by its own child process.
 use strict;
 use warnings;
 use IO::Socket::INET;
+use IO::Compress::Gzip qw(gzip $GzipError);
 use POSIX ();
 
 my $dir = shift or die "usage: hostile.pl DIR\n";
@@ -88,9 +103,28 @@ sub respond
 	print $c $body if defined $body;
 }
 
+# 60 MB of JSON white space, gzipped once (about 61 kB)
+my $bomb;
+{
+	my $spaces = '{' . (' ' x (60 << 20)) . '}';
+	gzip(\$spaces => \$bomb) or die "gzip: $GzipError";
+}
+
+# Values of the request's headers that may carry a secret, space separated.
+sub header_values
+{
+	my ($h) = @_;
+	my @skip = qw(host accept content-type content-length user-agent expect accept-encoding openai-beta
+	  x-stainless-retry-count x-stainless-poll-helper);
+	my %skip = map { $_ => 1 } @skip;
+	return join(' ', map { $h->{$_} } grep { !$skip{$_} } sort keys %$h);
+}
+
+sub json_str { my ($s) = @_; $s =~ s/(["\\])/\\$1/g; $s =~ s/[\x00-\x1f]/?/g; return $s; }
+
 sub answer
 {
-	my ($c, $mode, $method, $path) = @_;
+	my ($c, $mode, $method, $path, $h) = @_;
 	my @json = ('Content-Type: application/json');
 	if ($mode eq 'empty') { respond($c, 200, \@json, ''); }
 	elsif ($mode eq 'notjson') { respond($c, 200, ['Content-Type: text/html'], "<html><body>Hello</body></html>\n"); }
@@ -127,7 +161,45 @@ sub answer
 		my $n = ($after // 0) + 1;
 		respond($c, 200, \@json, qq({"object":"list","data":[{"id":"vs_$n","object":"vector_store","created_at":1,"name":"p","status":"completed","usage_bytes":0,"file_counts":{"total":0}}],"first_id":"vs_$n","last_id":"vs_$n","has_more":true}));
 	}
+	elsif ($mode eq 'quota')
+	{
+		respond($c, 429, [ 'Retry-After: 0', @json ],
+			'{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}');
+	}
+	elsif ($mode eq 'ratelimited')
+	{
+		respond($c, 429, [ 'Retry-After: 0', @json ],
+			'{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}');
+	}
 	elsif ($mode eq 'close') { }
+	elsif ($mode eq 'echo' || $mode eq 'echo401')
+	{
+		my $v = json_str(header_values($h));
+		my $hv = header_values($h);
+		$hv =~ s/[\x00-\x1f]/?/g;
+		respond($c, $mode eq 'echo' ? 400 : 401,
+			[ @json, 'x-request-id: ' . ('r' x 100) . $hv, "x-echo: $hv", "openai-organization: $hv" ],
+			qq({"error":{"message":"you sent: $v","type":"type: $v","code":"code: $v","param":"param: $v"}}));
+	}
+	elsif ($mode eq 'echotext')
+	{
+		respond($c, 500, ['Content-Type: text/plain'], ('p' x 480) . header_values($h));
+	}
+	elsif ($mode eq 'echo200')
+	{
+		my $v = json_str(header_values($h));
+		respond($c, 200, \@json,
+			qq({"id":"vs_1","object":"$v","created_at":1,"name":"n","status":"$v","usage_bytes":0,"file_counts":{"in_progress":0,"completed":0,"failed":0,"cancelled":0,"total":0}}));
+	}
+	elsif ($mode eq 'gzipbomb')
+	{
+		respond($c, 200, [ @json, 'Content-Encoding: gzip' ], $bomb);
+	}
+	elsif ($mode eq 'nulesc')
+	{
+		respond($c, 200, \@json,
+			'{"id":"file-abc\\u0000/../x","object":"file","bytes":1,"created_at":1,"filename":"a\\u0000b","purpose":"assistants","status":"processed"}');
+	}
 	else { respond($c, 404, \@json, '{"error":{"message":"unknown hostile mode","type":"invalid_request_error","param":null,"code":null}}'); }
 }
 
@@ -151,8 +223,14 @@ sub serve
 	}
 	my ($mode) = $path =~ m{^/([^/?]+)};
 	$mode //= '';
+	my %h;
+	for my $line (split /\r\n/, $hdr)
+	{
+		next unless $line =~ /^([^:\s]+):\s*(.*)$/;
+		$h{lc $1} = $2;
+	}
 	append('requests', "$mode $method $path");
-	answer($c, $mode, $method, $path);
+	answer($c, $mode, $method, $path, \%h);
 }
 
 # the canary: any connection at all is recorded

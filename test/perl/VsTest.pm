@@ -8,6 +8,8 @@
 #   $emu->stop;                   # also done when the object goes away
 #
 #   my $node = VsTest::new_node('main', $emu, preload => 'vectorstore');
+#   my $h = VsTest::Hostile->start;  # test/hostile/hostile.pl
+#   $h->url('echo');              # http://127.0.0.1:PORT/echo/v1
 #
 # The emulator binary comes from $ENV{VS_EMULATOR_BIN} (set by test/run.sh)
 # or the tree's emulator/vectorstore-emulator.
@@ -138,6 +140,51 @@ sub count
 	$n += $_ for values %$r;
 	return $n;
 }
+
+sub stop
+{
+	my $self = shift;
+	return unless $self->{pid};
+	kill 'TERM', $self->{pid};
+	waitpid($self->{pid}, 0);
+	delete $self->{pid};
+}
+
+sub DESTROY { my $self = shift; $self->stop if $self->{pid}; }
+
+package VsTest::Hostile;
+
+use strict;
+use warnings;
+use File::Temp qw(tempdir);
+use Time::HiRes qw(usleep);
+use POSIX ();
+
+# test/hostile/hostile.pl in a directory of its own; answers by path mode.
+sub start
+{
+	my ($class) = @_;
+	my $dir = tempdir(CLEANUP => 1);
+	my $top = $ENV{TESTDIR} // '.';
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDOUT, '>', "$dir/stdout");
+		open(STDERR, '>', "$dir/stderr");
+		exec('perl', "$top/test/hostile/hostile.pl", $dir) or POSIX::_exit(1);
+	}
+	for (1 .. 400) { last if -s "$dir/port"; usleep(25_000); }
+	die "hostile server did not start" unless -s "$dir/port";
+	open(my $fh, '<', "$dir/port") or die;
+	my $port = <$fh>;
+	chomp $port;
+	close $fh;
+	return bless { pid => $pid, port => $port, dir => $dir }, $class;
+}
+
+sub url { my ($self, $mode) = @_; return "http://127.0.0.1:$self->{port}/$mode/v1"; }
+sub port { return shift->{port}; }
 
 sub stop
 {

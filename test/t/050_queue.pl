@@ -202,7 +202,8 @@ is(sq("SELECT count(*) FROM vectorstore.job WHERE filename LIKE 'many-%' AND sta
 sq("ALTER SYSTEM SET vectorstore.worker_naptime = '1s'; SELECT pg_reload_conf();");
 
 # --- DROP EXTENSION / CREATE EXTENSION
-sq('DROP EXTENSION vectorstore');
+# credentials are foreign servers of the extension's wrapper: CASCADE drops them too
+sq('DROP EXTENSION vectorstore CASCADE');
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'")
   or die;

@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use IPC::Run;
 use Test::More;
 use VsTest;
 
@@ -53,6 +54,50 @@ is($counts_before, '21/1/20', '0.1.0 database holds 21 jobs, 1 sync, 20 sync row
 my $hits = sq('upgraded', "SELECT count(*) FROM vectorstore.vs_stores()");
 cmp_ok($hits, '>=', 1, 'the new library serves a 0.1.0 database: vs_stores');
 
+# --- every function whose arguments changed in 0.2.0, called with its 0.1.0
+# argument list and 0.1.0 row types: the library reads a new argument only
+# when PG_NARGS() has it (a 0.1.0 vs_search row has six columns, not eight)
+{
+	my $tour = sq('upgraded', qq{
+		SET search_path = vectorstore;
+		CREATE TEMP TABLE t AS SELECT id AS vs FROM vs_store_create(name => 'tour');
+		CREATE TEMP TABLE f AS SELECT id FROM vs_file_upload('tour.txt', 'a tour of every function about refunds');
+		SELECT (vs_store_file_add(vs, (SELECT id FROM f))).status IS NOT NULL FROM t;
+		SELECT (vs_store_file_poll(vs, (SELECT id FROM f), poll_interval_ms => 10)).status FROM t;
+		SELECT (vs_upload(vs, 'u.txt', 'uploaded and waited for', wait => true)).status FROM t;
+		SELECT (vs_upload(vs, 'u.bin', '\x6869'::bytea)).status IS NOT NULL FROM t;
+		CREATE TEMP TABLE b AS SELECT (vs_batch_create(vs, file_ids => ARRAY[(SELECT id FROM vs_file_upload('b.txt', 'batched'))])).id FROM t;
+		SELECT (vs_batch_poll(t.vs, b.id, poll_interval_ms => 10)).status FROM t, b;
+		SELECT (vs_batch_get(t.vs, b.id)).files_total FROM t, b;
+		SELECT (vs_batch_cancel(t.vs, b.id)).status FROM t, b;
+		SELECT count(*) FROM t, b, vs_batch_files(t.vs, b.id);
+		SELECT count(*) FROM t, vs_upload_many(t.vs, ARRAY['m1.txt', 'm2.txt'], ARRAY['one', 'two']) u WHERE u.status = 'completed';
+		SELECT count(*) FROM t, vs_upload_many(t.vs, ARRAY['m3.bin'], ARRAY['\x6869'::bytea], wait => false) u;
+		SELECT (vs_store_get(vs)).name FROM t;
+		SELECT (vs_store_update(vs, name => 'tour 2')).name FROM t;
+		SELECT count(*) FROM t, vs_store_files(t.vs);
+		SELECT (vs_store_file_get(vs, (SELECT id FROM f))).status FROM t;
+		SELECT (vs_store_file_update(vs, (SELECT id FROM f), '{"k": "v"}')).attributes->>'k' FROM t;
+		SELECT count(*) FROM t, vs_store_file_content(t.vs, (SELECT id FROM f));
+		SELECT count(*) FROM t, vs_search(t.vs, 'refunds') r WHERE r.rank = 1;
+		SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+		 WHERE attrelid = 'vector_store_search_result'::regclass AND attnum > 0;
+		SELECT count(*) FROM t, vs_search(t.vs, ARRAY['refunds', 'tour']);
+		SELECT jsonb_typeof(vs_search_json(vs, 'refunds')->'data') FROM t;
+		SELECT count(*) >= 1 FROM vs_files();
+		SELECT length(vs_file_content((SELECT id FROM f)));
+		SELECT (vs_file_get((SELECT id FROM f))).filename;
+		SELECT vs_store_file_remove(vs, (SELECT id FROM f)) FROM t;
+		SELECT vs_file_delete((SELECT id FROM f));
+		SELECT vs_store_delete(vs) FROM t;
+		SELECT vs_store_get(NULL) IS NULL;
+	});
+	is($tour, join("\n", 't', 'completed', 'completed', 't', 'completed', '1', 'completed', '1', '2', '1',
+			'tour', 'tour 2', '7', 'completed', 'v', '1', '1', 'file_id,filename,score,content,attributes,rank',
+			'1', 'array', 't', '38', 'tour.txt', 't', 't', 't', 't'),
+		'the new library serves a 0.1.0 database: every changed function with its 0.1.0 arguments');
+}
+
 # --- update, and a fresh install to compare with
 sq('upgraded', 'ALTER EXTENSION vectorstore UPDATE');
 is(sq('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'vectorstore'"), $current,
@@ -89,6 +134,61 @@ is(sq('upgraded', "SELECT count(*) FROM vectorstore.vs_search('$vs', 'refunds', 
 	'search finds the synced rows');
 my $r = sq('upgraded', "SELECT new || '/' || changed || '/' || deleted || '/' || unchanged FROM vectorstore.vs_sync_run('pages')");
 is($r, '0/0/0/20', 'a sync run after the update finds every row unchanged');
+
+# --- privileges a database gave or took on the functions that are dropped
+# and created again are carried over, and pg_dump still dumps them
+$node->safe_psql('postgres', 'CREATE DATABASE granted');
+$node->safe_psql('postgres', 'CREATE ROLE search_only');
+sq('granted', "CREATE EXTENSION vectorstore VERSION '0.1.0'");
+sq('granted', q{
+	REVOKE EXECUTE ON FUNCTION vectorstore.vs_search(text, text, integer, jsonb, jsonb, boolean) FROM PUBLIC;
+	GRANT EXECUTE ON FUNCTION vectorstore.vs_search(text, text, integer, jsonb, jsonb, boolean) TO search_only WITH GRANT OPTION;
+	REVOKE EXECUTE ON FUNCTION vectorstore.vs_store_delete(text) FROM PUBLIC;
+});
+sq('granted', 'ALTER EXTENSION vectorstore UPDATE');
+is(sq('granted', q{
+	SELECT string_agg(p.oid::regprocedure::text || ' ' || coalesce(regexp_replace(p.proacl::text, '=X\*?/[a-z_]+', '=X/owner', 'g'), 'default'), E'\n' ORDER BY 1)
+	  FROM pg_proc p WHERE p.pronamespace = 'vectorstore'::regnamespace
+	   AND p.proname IN ('vs_search', 'vs_store_delete', 'vs_store_get')}),
+	join("\n",
+		'vectorstore.vs_search(text,text,integer,jsonb,jsonb,boolean,jsonb) {' . sq('granted', 'SELECT current_user') . '=X/owner,search_only=X/owner}',
+		'vectorstore.vs_search(text,text[],integer,jsonb,jsonb,boolean,jsonb) default',
+		'vectorstore.vs_store_delete(text,boolean,jsonb) {' . sq('granted', 'SELECT current_user') . '=X/owner}',
+		'vectorstore.vs_store_get(text,jsonb) default'),
+	'privileges on changed functions are carried over to their new signatures, the others keep the default');
+is(sq('granted', q{SELECT has_function_privilege('search_only', 'vectorstore.vs_search(text,text,integer,jsonb,jsonb,boolean,jsonb)', 'EXECUTE WITH GRANT OPTION')}),
+	't', 'the grant option is carried over too');
+is(sq('granted', q{SELECT count(*) FROM pg_init_privs WHERE classoid = 'pg_proc'::regclass
+	AND objoid IN ('vectorstore.vs_search(text,text,integer,jsonb,jsonb,boolean,jsonb)'::regprocedure,
+	               'vectorstore.vs_store_delete(text,boolean,jsonb)'::regprocedure)}),
+	'0', 'carried privileges are the database\'s own, not the extension\'s initial ones');
+{
+	my ($stdout, $stderr);
+	IPC::Run::run([ 'pg_dump', '--schema-only', '-d', $node->connstr('granted') ], '>', \$stdout, '2>', \$stderr);
+	like($stdout, qr/REVOKE ALL ON FUNCTION vectorstore\.vs_search\(vector_store_id text, query text, max_num_results integer, filters jsonb, ranking_options jsonb, rewrite_query boolean, request_options jsonb\) FROM PUBLIC;/,
+		'pg_dump dumps the carried REVOKE');
+	like($stdout, qr/GRANT ALL ON FUNCTION vectorstore\.vs_search\(vector_store_id text, query text, [^)]*\) TO search_only WITH GRANT OPTION;/,
+		'pg_dump dumps the carried GRANT');
+}
+
+# --- objects that use a function whose arguments change stop the update
+# with a clear error, instead of being dropped or blocking it obscurely
+$node->safe_psql('postgres', 'CREATE DATABASE viewed');
+sq('viewed', "CREATE EXTENSION vectorstore VERSION '0.1.0'");
+sq('viewed', 'CREATE VIEW my_stores AS SELECT id, name FROM vectorstore.vs_stores()');
+{
+	my ($ret, $stdout, $stderr) = $node->psql('viewed', 'ALTER EXTENSION vectorstore UPDATE');
+	isnt($ret, 0, 'the update of a database whose view uses vs_stores() fails');
+	like($stderr, qr/cannot update vectorstore to 0\.2\.0 while other objects use functions whose arguments change/,
+		'... saying why');
+	like($stderr, qr/Used by: rule _RETURN on view public\.my_stores\./, '... naming the view');
+	is(sq('viewed', "SELECT extversion FROM pg_extension WHERE extname = 'vectorstore'"), '0.1.0',
+		'... and nothing changed');
+	sq('viewed', 'DROP VIEW my_stores');
+	sq('viewed', 'ALTER EXTENSION vectorstore UPDATE');
+	is(sq('viewed', "SELECT extversion FROM pg_extension WHERE extname = 'vectorstore'"), $current,
+		'without the view the update goes through');
+}
 
 # --- DROP EXTENSION: a fresh install leaves nothing behind
 sq('fresh', 'DROP EXTENSION vectorstore');

@@ -44,6 +44,7 @@ max_worker_processes = 16
 shared_preload_libraries = 'vectorstore'
 vectorstore.base_url = '$VS_EMU_URL/v1'
 vstest.emulator_url = '$VS_EMU_URL'
+vectorstore.progress_notice_interval = 0
 CONF
 export PGHOST=$OUT PGPORT PGDATABASE=postgres
 
