@@ -244,7 +244,6 @@ vs_search_hits(const cJSON *page, int *nhits)
 	const cJSON *item;
 	VsSearchHit *hits;
 	int			n = 0;
-	int			natts;
 
 	if (!cJSON_IsArray(data))
 		vs_search_invalid("Field \"data\" of a search results page must be an array.");
