@@ -247,7 +247,7 @@ SELECT count(*) AS rows FROM t300 WHERE vs_search_json(:'vs', 'refund') IS NOT N
 SELECT vstest.sent('POST /v1/vector_stores/{id}/search') - :s0 AS searches_sent;
 -- with 0.1.0's COST 1 the same query sent a search for every row
 BEGIN;
-ALTER FUNCTION vs_search_json(text, text, integer, jsonb, jsonb, boolean) COST 1;
+ALTER FUNCTION vs_search_json(text, text, integer, jsonb, jsonb, boolean, jsonb) COST 1;
 SELECT vstest.sent('POST /v1/vector_stores/{id}/search') AS s0 \gset
 SELECT count(*) AS rows FROM t300 WHERE vs_search_json(:'vs', 'refund') IS NOT NULL AND id % 100 = 0;
 SELECT vstest.sent('POST /v1/vector_stores/{id}/search') - :s0 AS searches_sent_at_cost_1;

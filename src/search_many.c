@@ -264,11 +264,10 @@ vs_search_many_rows(VsFanout *f, int i, const cJSON *page)
 	for (int r = 0; r < n; r++)
 	{
 		VsSearchColumns c;
-		Datum		values[10];
-		bool		nulls[10] = {false, false, false, false, false, false, false, false,
-		false, false};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
-		vs_search_hit_columns(&hits[r], true, &c);
+		vs_search_hit_columns(&hits[r], false, &c);
 		values[0] = Int32GetDatum(i + 1);
 		values[1] = st->queries[i];
 		values[2] = Int32GetDatum(r + 1);
@@ -279,8 +278,6 @@ vs_search_many_rows(VsFanout *f, int i, const cJSON *page)
 		values[6] = c.content;
 		values[7] = c.attributes;
 		nulls[7] = c.attributes_null;
-		values[8] = c.raw;
-		values[9] = c.content_parts;
 		vs_fanout_put(f, values, nulls);
 	}
 }

@@ -10,7 +10,7 @@ CREATE FUNCTION vectorstore.vs_search_many(vector_store_id text, queries text[],
                                max_concurrency integer DEFAULT 16,
                                request_options jsonb DEFAULT NULL)
 RETURNS TABLE (query_index integer, query text, rank integer, file_id text, filename text,
-               score float8, content text, attributes jsonb, raw jsonb, content_parts text[])
+               score float8, content text, attributes jsonb)
 AS 'MODULE_PATHNAME', 'vs_search_many'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
@@ -33,7 +33,7 @@ AS 'MODULE_PATHNAME', 'vs_file_get_many'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
 COMMENT ON FUNCTION vectorstore.vs_search_many(text, text[], integer, jsonb, jsonb, boolean, integer, jsonb) IS
-  'Many searches of one vector store at once (up to max_concurrency in flight, 1..64): one search per element of queries, rows in order of query_index (the 1-based position in queries), then rank. filters is one filter for every query, or a JSON array with one filter (or null) per query. Checked as vs_search checks; a query that still fails after its retries raises an ERROR naming its index. raw and content_parts as in vs_search.';
+  'Many searches of one vector store at once (up to max_concurrency in flight, 1..64): one search per element of queries, rows in order of query_index (the 1-based position in queries), then rank. filters is one filter for every query, or a JSON array with one filter (or null) per query. Checked as vs_search checks; a query that still fails after its retries raises an ERROR naming its index.';
 COMMENT ON FUNCTION vectorstore.vs_store_file_get_many(text, text[], integer, jsonb) IS
   'Retrieve many files of a vector store at once (their status, attributes, last_error): one row per element of file_ids, in order of file_index (the 1-based position); a lookup that still fails raises an ERROR naming its index.';
 COMMENT ON FUNCTION vectorstore.vs_file_get_many(text[], integer, jsonb) IS

@@ -29,7 +29,7 @@ BEGIN
         RAISE EXCEPTION 'sync_name and server must not be null' USING ERRCODE = '22004';
     END IF;
     SELECT y.source, y.vector_store_id, y.attribute_columns INTO s
-      FROM vectorstore.sync y WHERE y.name OPERATOR(pg_catalog.=) sync_name;
+      FROM vectorstore.syncs y WHERE y.name OPERATOR(pg_catalog.=) sync_name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'sync "%" does not exist', sync_name USING ERRCODE = '42704';
     END IF;
@@ -53,7 +53,7 @@ BEGIN
           JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
           LEFT JOIN pg_catalog.pg_collation co ON co.oid OPERATOR(pg_catalog.=) a.attcollation
           LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) co.collnamespace
-         WHERE a.attrelid OPERATOR(pg_catalog.=) s.source AND a.attname OPERATOR(pg_catalog.=) c
+         WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(s.source) AND a.attname OPERATOR(pg_catalog.=) c
            AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
         IF typ IS NULL THEN
             RAISE EXCEPTION 'column "%" of the source of sync "%" does not exist', c, sync_name

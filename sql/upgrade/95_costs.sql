@@ -3,8 +3,8 @@
 -- What the planner is told about the network functions (planner.c).
 -- Set here, after every function exists, so that no module's CREATE
 -- FUNCTION has to carry it and a function added later is not forgotten:
---   COST 1000 on every C function named vs_* but vs_pacing (each sends
---     requests). The planner evaluates the cheaper conditions of a scan
+--   COST 1000 on every C function named vs_* that sends requests (all but
+--     the few listed below). The planner evaluates the cheaper conditions of a scan
 --     first, so "WHERE id % 100 = 0 AND vs_search_json(...) IS NOT NULL"
 --     sends a request only for the rows that pass the cheap test. 1000 is
 --     measured with JIT on (bench/README.md, "COST and JIT"): above any
@@ -27,7 +27,13 @@ BEGIN
         SELECT p.oid::pg_catalog.regprocedure
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
         WHERE p.pronamespace = 'vectorstore'::pg_catalog.regnamespace
-          AND l.lanname = 'c' AND p.proname LIKE 'vs\_%' AND p.proname <> 'vs_pacing'
+          AND l.lanname = 'c' AND p.proname LIKE 'vs\_%'
+          -- the C functions that send nothing: the queue's, the sync's,
+          -- credentials', the worker's switches and what sessions learned
+          AND p.proname <> ALL ('{vs_pacing,vs_credential_set,vs_enqueue_upload,vs_job_cancel,
+                                  vs_job_retry,vs_sync_create,vs_sync_drop,vs_sync_run,
+                                  vs_worker_pause,vs_worker_resume,vs_queue_wake,
+                                  vs_credentials_changed,vs_sync_changed,vs_progress}'::pg_catalog.name[])
     LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s COST 1000', f);
     END LOOP;
