@@ -732,6 +732,8 @@ vs_cap_raise(void)
  * Sending
  * ---------------------------------------------------------------------
  */
+static void vs_scrub_response(const VsRequest *req, VsResponse *resp);
+
 typedef struct VsSendState
 {
 	const VsRequest *reqs;		/* the requests the transport sees */
@@ -828,6 +830,7 @@ vs_send_done(int k, VsResponse *resp, void *arg)
 
 	st->resps[i] = *resp;
 	st->resps[i].cred = st->creds[i];
+	vs_scrub_response(&st->reqs[k], &st->resps[i]);
 	st->nfinished++;
 	if (st->n > 1)
 		vs_progress_requests(st->nfinished, st->n);
@@ -1134,6 +1137,32 @@ vs_scrub_body(const VsRequest *req, const VsResponse *resp, size_t *len)
 	for (int i = 0; i < cred->nquery; i++)
 		body = vs_scrub_bytes(body, len, cred->query[i].value);
 	return body;
+}
+
+/*
+ * Every response body, success or error, is scrubbed of the secrets its
+ * request carried before anything reads it: a server that echoes the key
+ * inside a 200 (a file's last_error, a batch's message, a search result)
+ * must not hand it to a role that may use the key but not read it, through
+ * a row, a job's error or vs_upload_many's error column. Only downloads of
+ * a file's bytes (Accept: application/binary) are left as they are: they
+ * are the user's data, not the server's words.
+ */
+static void
+vs_scrub_response(const VsRequest *req, VsResponse *resp)
+{
+	char	   *body = resp->body;
+	size_t		len;
+
+	if (body == NULL || req->binary)
+		return;
+	body = vs_scrub_body(req, resp, &len);
+	if (body != resp->body)
+	{
+		pfree(resp->body);
+		resp->body = body;
+		resp->body_len = len;
+	}
 }
 
 typedef struct VsErrorInfo
