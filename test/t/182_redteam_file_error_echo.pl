@@ -6,7 +6,7 @@
 # fails the file batch and lists each file failed with last_error.message
 # quoting the request's Authorization header. The worker copies
 # "file processing failed: <code>: <message>" into job.last_error without
-# scrubbing it: every string that comes back from a server should have the
+# scrubbing it; vs_upload_many puts the same message in its error column: every string that comes back from a server should have the
 # request's secrets replaced by [redacted], as error answers do.
 use strict;
 use warnings;
@@ -38,6 +38,12 @@ my $seen = $node->safe_psql('postgres', "SELECT status || ': ' || coalesce(last_
 	extra_params => [ '-U', 'bob' ]);
 like($seen, qr/^failed: file processing failed/, "bob's job failed with the file's error");
 unlike($seen, qr/FAILECHO/, 'the key is not in the job row bob reads');
+# the same string in vs_upload_many's error column, in bob's own session
+my $row = $node->safe_psql('postgres',
+	"SET vectorstore.credential = 'fe'; SELECT status || ': ' || coalesce(error, '') FROM vectorstore.vs_upload_many('$vs', ARRAY['m.txt'], ARRAY['x'])",
+	extra_params => [ '-U', 'bob' ]);
+like($row, qr/^failed: server_error/, "vs_upload_many's row says the file failed");
+unlike($row, qr/FAILECHO/, "the key is not in vs_upload_many's error column");
 my $log = slurp_file($node->logfile);
 unlike($log, qr/FAILECHO/, 'the key is not in the server log');
 
