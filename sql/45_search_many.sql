@@ -221,10 +221,11 @@ DEALLOCATE p;
 
 -- COST on every network function (every C function vs_* but vs_pacing);
 -- the planner support on vs_search and vs_search_many
-SELECT p.oid::regprocedure AS network_function_without_cost
+-- (every C function by name, with its cost: those that send nothing keep 1)
+SELECT p.proname AS c_function, min(p.procost) AS cost, count(*) AS overloads
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-WHERE p.pronamespace = 'vectorstore'::regnamespace AND l.lanname = 'c'
-  AND p.proname LIKE 'vs\_%' AND p.proname <> 'vs_pacing' AND p.procost <> 1000;
+WHERE p.pronamespace = 'vectorstore'::regnamespace AND l.lanname = 'c' AND p.proname LIKE 'vs\_%'
+GROUP BY p.proname HAVING min(p.procost) = max(p.procost) ORDER BY 2 DESC, 1;
 SELECT count(*) AS network_functions FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'vectorstore'::regnamespace AND l.lanname = 'c' AND p.procost = 1000;
 SELECT p.oid::regprocedure AS function, p.prosupport AS support FROM pg_proc p
@@ -378,7 +379,9 @@ SELECT vstest.emu_clear_faults();
 SELECT vstest.emu_config('{"latency": {}}');
 
 -- vs_pacing shows only the credentials the current role may use
-SELECT vs_credential_set('pace_other', 'sk-other', base_url => current_setting('vectorstore.base_url'));
+SELECT vs_credential_set('pace_other', 'sk-other', base_url => current_setting('vectorstore.base_url'),
+                         auth => current_setting('vectorstore.auth'),
+                         query => nullif(current_setting('vectorstore.query'), '')::jsonb);
 SET vectorstore.credential = 'pace_other';
 SELECT count(*) AS completed FROM vs_upload_many(:'up', ARRAY['o.txt'], ARRAY['other credential']) WHERE status = 'completed';
 RESET vectorstore.credential;

@@ -59,6 +59,7 @@
  *-------------------------------------------------------------------------
  */
 #include "vectorstore.h"
+#include "vs_worker.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -411,35 +412,12 @@ vs_may_use_settings(Oid role)
 		pg_foreign_server_aclcheck(srv, role, ACL_USAGE) == ACLCHECK_OK;
 }
 
-/* Run SPI as the bootstrap superuser, restricted, with a fixed search_path. */
-typedef struct VsAsOwner
-{
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
-} VsAsOwner;
-
-static void
-vs_owner_begin(VsAsOwner *s)
-{
-	GetUserIdAndSecContext(&s->save_userid, &s->save_sec);
-	s->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, s->save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "vectorstore: SPI_connect failed");
-}
-
-static void
-vs_owner_end(VsAsOwner *s)
-{
-	SPI_finish();
-	SetUserIdAndSecContext(s->save_userid, s->save_sec);
-	AtEOXact_GUC(false, s->save_nestlevel);
-}
-
+/*
+ * The tables are read as the extension's owner, restricted, with a fixed
+ * search_path, through the one helper every such call uses
+ * (vs_owner_begin in step.c, which also checks that schema vectorstore is
+ * the extension's and a superuser's).
+ */
 static char *
 vs_spi_text(int row, int col)
 {
@@ -454,7 +432,7 @@ vs_spi_text(int row, int col)
 static bool
 vs_role_may_use(Oid role, const char *name)
 {
-	VsAsOwner	own;
+	VsOwnerCall own = {0};
 	bool		ok;
 
 	if (vs_new_schema())
@@ -488,7 +466,7 @@ vs_role_may_use(Oid role, const char *name)
 static List *
 vs_granted(Oid role)
 {
-	VsAsOwner	own;
+	VsOwnerCall own = {0};
 	List	   *names = NIL;
 	List	   *granted = NIL;
 	bool		new_schema = vs_new_schema();
@@ -567,7 +545,7 @@ vs_stored_pairs(const char *text, int *n)
 static VsCredential *
 vs_load(const char *name, MemoryContext parent)
 {
-	VsAsOwner	own;
+	VsOwnerCall own = {0};
 	VsCredential *c = NULL;
 	bool		new_schema = vs_new_schema();
 

@@ -34,7 +34,10 @@
 
 #include "access/xact.h"
 #include "catalog/indexing.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "common/hashfn.h"
@@ -49,6 +52,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -70,6 +74,7 @@ vq_begin(const char *activity)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vectorstore worker: SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
+	vs_check_extension_schema();
 	pgstat_report_activity(STATE_RUNNING, activity);
 	/* what a step allocates belongs to the pass, not to SPI's procedure memory */
 	if (vq_cxt)
@@ -379,6 +384,77 @@ vs_extension_owner(void)
 }
 
 /*
+ * Everything the extension runs with borrowed rights — as its owner for a
+ * role (vs_owner_run), as the worker for every role — finds its tables and
+ * functions by the name vectorstore.*. That name must therefore be the
+ * extension's own schema, in the hands of a superuser: a schema created
+ * by the extension's script (a member of the extension, 0.2.0 on), or the
+ * one the 0.1.0 control file installed into (the extension's namespace),
+ * owned by a superuser. Otherwise a role that owns or renamed the schema
+ * (a database owner who made "vectorstore" before a 0.1.0 install, say)
+ * could put its own functions where ours are looked for. NULL when all is
+ * well, else what is wrong.
+ */
+static Oid
+vs_extension_namespace(Oid ext)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+const char *
+vs_extension_schema_problem(void)
+{
+	Oid			ext = get_extension_oid(VS_EXTENSION_NAME, true);
+	Oid			nsp = get_namespace_oid("vectorstore", true);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(ext))
+		return "extension \"vectorstore\" is not installed";
+	if (!OidIsValid(nsp) ||
+		(nsp != vs_extension_namespace(ext) &&
+		 getExtensionOfObject(NamespaceRelationId, nsp) != ext))
+		return "schema \"vectorstore\" is not the extension's schema";
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	if (!HeapTupleIsValid(tup))
+		return "schema \"vectorstore\" is not the extension's schema";
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	if (!superuser_arg(owner))
+		return "schema \"vectorstore\" is owned by a role that is not a superuser";
+	return NULL;
+}
+
+/* vs_extension_schema_problem(), as an ERROR */
+void
+vs_check_extension_schema(void)
+{
+	const char *problem = vs_extension_schema_problem();
+
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("vectorstore: %s", problem),
+				 errdetail("The extension runs its own functions there with its owner's rights."),
+				 errhint("A superuser runs ALTER SCHEMA vectorstore OWNER TO the extension's owner (ALTER EXTENSION vectorstore UPDATE does it), after checking what the schema holds.")));
+}
+
+/*
  * The settings that code running as another role depends on, fixed for the
  * current GUC nesting level (the caller did NewGUCNestLevel()): names are
  * resolved in pg_catalog only (then pg_temp, never searched for functions
@@ -410,6 +486,7 @@ vs_owner_begin(VsOwnerCall *c)
 	Oid			owner = vs_extension_owner();
 	MemoryContext cxt = CurrentMemoryContext;
 
+	vs_check_extension_schema();
 	GetUserIdAndSecContext(&c->save_user, &c->save_sec);
 	c->nestlevel = NewGUCNestLevel();
 	c->spi = false;

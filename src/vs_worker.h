@@ -95,6 +95,8 @@ typedef struct VsOwnerCall
 	bool		spi;
 } VsOwnerCall;
 extern Oid	vs_extension_owner(void);
+extern const char *vs_extension_schema_problem(void);
+extern void vs_check_extension_schema(void);
 extern void vs_owner_begin(VsOwnerCall *c);
 extern void vs_owner_end(VsOwnerCall *c);
 /* One statement as the owner; read(arg) reads its result before it goes. */

@@ -727,7 +727,7 @@ typedef enum
  * left alone (its tables are the old ones).
  */
 static VsExtState
-vs_extension_state(char **version)
+vs_extension_state(char **version, const char **problem)
 {
 	VsExtState	st = VS_EXT_READY;
 	Oid			ext;
@@ -735,6 +735,7 @@ vs_extension_state(char **version)
 	Oid			rel = InvalidOid;
 
 	*version = NULL;
+	*problem = NULL;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -770,6 +771,8 @@ vs_extension_state(char **version)
 		if (*version == NULL || strcmp(*version, VS_VERSION) != 0)
 			st = VS_EXT_ABSENT;
 		else if (!OidIsValid(rel) || !OidIsValid(get_relname_relid("worker_state", nsp)))
+			st = VS_EXT_ABSENT;
+		else if ((*problem = vs_extension_schema_problem()) != NULL)
 			st = VS_EXT_ABSENT;
 		else if (!ConditionalLockRelationOid(rel, AccessShareLock))
 			st = VS_EXT_BUSY;	/* DROP EXTENSION holds it */
@@ -1015,6 +1018,7 @@ vs_worker_main(Datum arg)
 		int			work = 0;
 		VsExtState	st;
 		char	   *version;
+		const char *problem;
 
 		if (timeout > 0)
 		{
@@ -1036,9 +1040,15 @@ vs_worker_main(Datum arg)
 
 		if (RecoveryInProgress())
 			continue;
-		st = vs_extension_state(&version);
+		st = vs_extension_state(&version, &problem);
 		if (st == VS_EXT_ABSENT)
 		{
+			if (problem)
+				ereport(WARNING,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("vectorstore worker: database \"%s\": %s: nothing is done there",
+								vs_dbname, problem),
+						 errhint("A superuser runs ALTER SCHEMA vectorstore OWNER TO the extension's owner (ALTER EXTENSION vectorstore UPDATE does it), after checking what the schema holds.")));
 			if (version && strcmp(version, VS_VERSION) != 0)
 				ereport(LOG,
 						(errmsg("vectorstore worker: database \"%s\" has vectorstore %s, this library is %s: nothing is done until ALTER EXTENSION vectorstore UPDATE",

@@ -461,14 +461,16 @@ BEGIN
     RETURN QUERY
     WITH RECURSIVE d AS (
         SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max) f),
+    -- only jobs of the same owner: a removal never reaches another role's file
     chain AS (
-        SELECT j.id AS root, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
-               t.request_options, t.replaces_job, 1 AS depth
-        FROM d JOIN vectorstore.job j ON j.id = d.id JOIN vectorstore.job t ON t.id = j.replaces_job
+        SELECT j.id AS root, j.owner AS root_owner, t.id, t.status, t.file_id, t.vector_store_id,
+               t.credential, t.request_options, t.replaces_job, 1 AS depth
+        FROM d JOIN vectorstore.job j ON j.id = d.id
+        JOIN vectorstore.job t ON t.id = j.replaces_job AND t.owner = j.owner
         UNION ALL
-        SELECT c.root, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
+        SELECT c.root, c.root_owner, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
                t.request_options, t.replaces_job, c.depth + 1
-        FROM chain c JOIN vectorstore.job t ON t.id = c.replaces_job
+        FROM chain c JOIN vectorstore.job t ON t.id = c.replaces_job AND t.owner = c.root_owner
         WHERE c.status IN ('failed', 'cancelled') AND c.depth < 1000),
     dels AS (
         SELECT j.id, 'delete'::text AS purpose, j.owner,

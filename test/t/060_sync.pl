@@ -149,8 +149,16 @@ for my $db ('one', 'two')
 	$vsdb{$db} = sq("SELECT id FROM vectorstore.vs_store_create(name => '$db')", $db);
 	sq("SELECT vectorstore.vs_sync_create('t', 't', '$vsdb{$db}', 'id', 'body')", $db);
 }
+# queued while both are paused, then let go together, with every request
+# held 30 ms: each database's 300 uploads take a while, so two workers that
+# run at once overlap whatever the machine's load (one worker serving both
+# databases in turn would not)
+sq("SELECT vectorstore.vs_worker_pause()", $_) for ('one', 'two');
 sq("SELECT vectorstore.vs_sync_run('t')", $_) for ('one', 'two');
+$emu->config({ latency => { default => 30 } });
+sq("SELECT vectorstore.vs_worker_resume()", $_) for ('one', 'two');
 wait_idle($_) for ('one', 'two');
+$emu->config({ latency => {} });
 my %span = map { $_ => sq("SELECT extract(epoch FROM min(started_at)) || ' ' || extract(epoch FROM max(finished_at))
                             FROM vectorstore.job", $_) } ('one', 'two');
 my ($s1, $f1) = split / /, $span{one};
