@@ -75,6 +75,25 @@ is(sq("SELECT count(*) FROM vectorstore.job WHERE owner = 'mallory' AND replaces
 	  . " AND status = 'completed'"), '0',
 	'1: no job of mallory\'s completed a removal of victim\'s job');
 
+# the update dropped mallory's forged row (49_queue_data.sql) ...
+is(sq("SELECT count(*) FROM vectorstore.sync_row WHERE sync_name = 'evil'"), '0',
+	'1: the update dropped the sync row that pointed at another owner\'s job');
+is(sq("SELECT attempts FROM vectorstore.job WHERE id = $mjob"), '0', '2: attempts brought into range by the update');
+
+# ... and, whatever a leftover row says, a removal follows only jobs of its
+# own owner (_job_claim_removals): a 'delete' of mallory's that names
+# victim's job, as a row left from 0.1.0 would, removes nothing of victim's
+sq("SELECT vectorstore.vs_worker_pause()");
+my $forged = sq("INSERT INTO vectorstore.job (kind, vector_store_id, owner, sync_name, row_key, replaces_job, status)
+                 VALUES ('delete', '$mvs', 'mallory', 'evil', 'forged', $vjob, 'deleting') RETURNING id");
+my $del0 = $emu->count('DELETE /v1/files/{file_id}');
+sq("SELECT vectorstore.vs_worker_resume()");
+ok($node->poll_query_until('up', "SELECT status = 'completed' FROM vectorstore.job WHERE id = $forged"),
+	'the leftover delete job finished');
+is($emu->count('DELETE /v1/files/{file_id}') - $del0, 0, 'it deleted no file');
+is(as('victim', "SELECT count(*) FROM vectorstore.vs_store_files('$vvs') WHERE id = '$vfile'"), '1',
+	'victim\'s file is still in victim\'s store');
+
 $node->stop;
 $emu->stop;
 done_testing();

@@ -46,6 +46,35 @@ note("attack: ret $ret $err");
 is($node->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'dbo'"), 'f',
 	'a database owner who made schema vectorstore before a 0.1.0 install does not become superuser');
 
+# the update's layer (01_schema.sql): the schema is now the extension
+# owner's, so the database owner can no longer rename it
+is($node->safe_psql('owned', "SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'vectorstore'"),
+	'postgres', 'after the update the extension\'s schema belongs to the extension\'s owner');
+like($err, qr/must be owner of schema vectorstore/, 'the database owner may not rename it');
+
+# the library's layer (vs_extension_schema_problem): with the schema in a
+# role's hands anyway (a superuser's mistake, here on a fresh 0.2.0
+# install), nothing runs there with borrowed rights
+$node->safe_psql('postgres', 'CREATE ROLE dbo2 LOGIN; CREATE DATABASE owned2 OWNER dbo2');
+$node->safe_psql('owned2', 'CREATE EXTENSION vectorstore; ALTER SCHEMA vectorstore OWNER TO dbo2');
+($ret, $out, $err) = $node->psql('owned2', q{
+	ALTER SCHEMA vectorstore RENAME TO vs_real;
+	CREATE SCHEMA vectorstore;
+	CREATE FUNCTION public.evil() RETURNS text LANGUAGE plpgsql AS $$
+	BEGIN EXECUTE 'ALTER ROLE dbo2 SUPERUSER'; RETURN NULL; END $$;
+	CREATE FUNCTION vectorstore._job_enqueue(name, text, text, text, bytea, jsonb, jsonb, jsonb)
+	RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN PERFORM public.evil(); RETURN 1; END $$;
+	SELECT vs_real.vs_enqueue_upload('vs_x', 'a.txt', 'x');
+}, extra_params => [ '-U', 'dbo2' ]);
+like($err, qr/schema "vectorstore" is not the extension's schema/, 'a replaced schema is refused, with the reason');
+is($node->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'dbo2'"), 'f',
+	'the role that held the schema did not become superuser');
+$node->safe_psql('owned2', 'DROP SCHEMA vectorstore CASCADE; ALTER SCHEMA vs_real RENAME TO vectorstore');
+($ret, $out, $err) = $node->psql('owned2', "SELECT vectorstore.vs_enqueue_upload('vs_x', 'a.txt', 'x')",
+	extra_params => [ '-U', 'dbo2' ]);
+like($err, qr/schema "vectorstore" is owned by a role that is not a superuser/,
+	'a schema a role owns is refused too');
+
 $node->stop('immediate');
 $emu->stop;
 done_testing();
