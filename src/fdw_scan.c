@@ -360,42 +360,51 @@ vsfd_row_cmp(const void *a, const void *b)
 	return x->pos - y->pos;
 }
 
-/* The rows of one results page, each checked, in score order with ranks. */
+/* errcontext of a page being read: the request it answers */
+static void
+vsfd_page_context(void *arg)
+{
+	const VsRequest *req = (const VsRequest *) arg;
+
+	errcontext("vectorstore request: %s %s", req->method, req->path);
+}
+
+/*
+ * The rows of one results page in score order with ranks: vs_search_hits
+ * (search.c, shared with vs_search and vs_search_many) checks the page and
+ * orders it; what a search table needs besides is checked here.
+ */
 static void
 vsfd_page_rows(VsfdScan *st, const VsRequest *req, const cJSON *page, int query,
 			   List **rows)
 {
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");
-	const cJSON *item;
+	ErrorContextCallback errcb;
+	VsSearchHit *sh;
 	VsfdRow    *hits;
-	int			n = 0;
+	int			n;
 
-	if (!cJSON_IsArray(data))
-		vsfd_invalid(req, "Field \"data\" of a search results page must be an array.");
-	hits = palloc(sizeof(VsfdRow) * Max(cJSON_GetArraySize(data), 1));
-	cJSON_ArrayForEach(item, data)
+	errcb.callback = vsfd_page_context;
+	errcb.arg = (void *) req;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	sh = vs_search_hits(page, &n);
+	error_context_stack = errcb.previous;
+
+	hits = palloc(sizeof(VsfdRow) * Max(n, 1));
+	for (int i = 0; i < n; i++)
 	{
-		const cJSON *score = cJSON_GetObjectItemCaseSensitive(item, "score");
+		const cJSON *item = sh[i].item;
 		const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(item, "attributes");
 		const cJSON *file_id = cJSON_GetObjectItemCaseSensitive(item, "file_id");
 
-		if (!cJSON_IsObject(item))
-			vsfd_invalid(req, "Search results must be objects.");
-		if (!cJSON_IsNumber(score) || !isfinite(score->valuedouble))
-			vsfd_invalid(req, "Field \"score\" of a search result must be a number.");
 		if (!cJSON_IsString(file_id))
 			vsfd_invalid(req, "A search result has no file_id.");
 		if (attrs != NULL && !cJSON_IsNull(attrs) && !cJSON_IsObject(attrs))
 			vsfd_invalid(req, "Field \"attributes\" of a search result must be an object.");
-		hits[n].item = item;
-		hits[n].score = score->valuedouble;
-		hits[n].query = query;
-		hits[n].pos = n;
-		n++;
-	}
-	qsort(hits, n, sizeof(VsfdRow), vsfd_row_cmp);
-	for (int i = 0; i < n; i++)
-	{
+		hits[i].item = item;
+		hits[i].score = sh[i].score;
+		hits[i].query = query;
+		hits[i].pos = sh[i].pos;
 		hits[i].rank = i + 1;
 		*rows = lappend(*rows, &hits[i]);
 	}
