@@ -760,7 +760,10 @@ END $$;
 
 -- Pause or resume this database's worker (vs_worker_pause/resume). Resuming
 -- a copy makes it a database of its own: its identity is taken and a new
--- nonce (so a new marker token) is made.
+-- nonce (so a new marker token) is made, and each of its trigger-mode syncs
+-- is computed once (sync_change names tables by oid, so it is not dumped: a
+-- change the original's trigger recorded but had not computed yet would
+-- otherwise be lost in a restore; the computation queues only differences).
 CREATE FUNCTION vectorstore._worker_set_paused(p_paused boolean, p_reason text,
                                                p_system_identifier text, p_database_oid oid)
 RETURNS boolean
@@ -768,8 +771,11 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n text := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
     was boolean;
+    is_copy boolean;
 BEGIN
-    SELECT s.paused INTO was FROM vectorstore.worker_state s FOR UPDATE;
+    SELECT s.paused, s.system_identifier IS DISTINCT FROM p_system_identifier
+                     OR s.database_oid IS DISTINCT FROM p_database_oid
+      INTO was, is_copy FROM vectorstore.worker_state s FOR UPDATE;
     IF NOT FOUND THEN
         INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token, paused,
                                               paused_reason, paused_at)
@@ -784,13 +790,16 @@ BEGIN
                paused_at = pg_catalog.now(), pid = NULL;
     ELSE
         UPDATE vectorstore.worker_state s SET paused = false, paused_reason = NULL, paused_at = NULL,
-               nonce = CASE WHEN s.system_identifier IS DISTINCT FROM p_system_identifier
-                              OR s.database_oid IS DISTINCT FROM p_database_oid THEN n ELSE s.nonce END,
-               token = CASE WHEN s.system_identifier IS DISTINCT FROM p_system_identifier
-                              OR s.database_oid IS DISTINCT FROM p_database_oid
+               nonce = CASE WHEN is_copy THEN n ELSE s.nonce END,
+               token = CASE WHEN is_copy
                             THEN pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16)
                             ELSE s.token END,
                system_identifier = p_system_identifier, database_oid = p_database_oid;
+        IF is_copy THEN
+            INSERT INTO vectorstore.sync_change (sync_name, relid)
+            SELECT y.name, pg_catalog.to_regclass(y.source) FROM vectorstore.sync y
+            WHERE y.use_trigger AND pg_catalog.to_regclass(y.source) IS NOT NULL;
+        END IF;
     END IF;
     RETURN was;
 END $$;

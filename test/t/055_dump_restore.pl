@@ -59,6 +59,13 @@ is($out, "\n12|0|0|0", 'alice syncs her table of 12 rows through the credential'
 VsWorkerTest::wait_idle($src, 'app');
 is(sq("SELECT count(*) FILTER (WHERE status = 'completed') FROM vectorstore.sync_rows WHERE sync_name = 'notes'"), '12',
 	'the 12 rows are synced');
+# a second trigger-mode sync, whose table changes while the worker is paused
+as($src, 'alice', "CREATE TABLE public.drafts (id int PRIMARY KEY, body text);
+	INSERT INTO public.drafts SELECT g, 'draft ' || g FROM generate_series(1, 3) g;
+	SET vectorstore.credential = 'team';
+	SELECT vectorstore.vs_sync_create('drafts', 'public.drafts', '$vs', 'id', 'body', \"trigger\" => true);
+	SELECT * FROM vectorstore.vs_sync_run('drafts');");
+VsWorkerTest::wait_idle($src, 'app');
 
 # the worker paused: what is queued now stays queued
 is(sq("SELECT vectorstore.vs_worker_pause()"), 'f', 'the source\'s worker is paused');
@@ -68,6 +75,8 @@ as($src, 'alice', "SET vectorstore.credential = 'team';
 as($src, 'bob', "SET vectorstore.credential = 'team';
 	SELECT vectorstore.vs_enqueue_upload('$vs', 'bob-' || g || '.txt', 'queued by bob ' || g) FROM generate_series(1, 3) g");
 sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'admin-' || g || '.txt', 'queued by the superuser ' || g) FROM generate_series(1, 2) g");
+as($src, 'alice', "INSERT INTO public.drafts VALUES (4, 'draft 4, written while paused')");
+is(sq("SELECT count(*) FROM vectorstore.sync_change"), '1', 'the change of drafts is pending when the database is dumped');
 my $queued = sq("SELECT string_agg(id::text, ',' ORDER BY id) FROM vectorstore.job WHERE status = 'queued'");
 is(scalar(split /,/, $queued), 8, '8 jobs queued (alice 3, bob 3 through the group role, the superuser 2)');
 is(sq("SELECT string_agg(owner || ':' || coalesce(credential, '-'), ',' ORDER BY id) FROM vectorstore.job WHERE status = 'queued'"),
@@ -81,7 +90,7 @@ my $counts = "SELECT (SELECT count(*) FROM vectorstore.job) || ' jobs, '
 	|| (SELECT count(*) FROM vectorstore.credentials) || ' credentials, '
 	|| (SELECT string_agg(name || '=' || grantees::text, ' ') FROM vectorstore.credentials)";
 my $before = sq($counts);
-is($before, '20 jobs, 8 queued, 1 syncs, 12 sync rows, 1 credentials, team={alice,writers}', 'what the source holds');
+is($before, '23 jobs, 8 queued, 2 syncs, 15 sync rows, 1 credentials, team={alice,writers}', 'what the source holds');
 my %srcoid = map { $_ => $src->safe_psql('postgres', "SELECT '$_'::regrole::oid") } qw(alice bob writers);
 
 my $dump = "$dir/app.dump";
@@ -107,10 +116,10 @@ sub dq { my ($sql) = @_; return $dst->safe_psql('app', $sql); }
 is(dq($counts), $before, 'the same jobs, queued jobs, syncs, sync rows, credentials and grants (by role name)');
 is(dq("SELECT string_agg(owner || ':' || coalesce(credential, '-'), ',' ORDER BY id) FROM vectorstore.job WHERE status = 'queued'"),
 	'alice:team,alice:team,alice:team,bob:team,bob:team,bob:team,postgres:-,postgres:-', 'the queued jobs keep their owners by name');
-is(dq("SELECT owner || ' ' || source || ' ' || use_trigger FROM vectorstore.sync"), 'alice public.notes true',
-	'the sync keeps its owner and source by name');
-is(dq("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.notes'::regclass AND NOT tgisinternal"), '1',
-	'the sync\'s trigger is restored');
+is(dq("SELECT string_agg(owner || ' ' || source || ' ' || use_trigger, ', ' ORDER BY name) FROM vectorstore.sync"),
+	'alice public.drafts true, alice public.notes true', 'the syncs keep their owner and source by name');
+is(dq("SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('public.notes'::regclass, 'public.drafts'::regclass) AND NOT tgisinternal"),
+	'2', 'the syncs\' triggers are restored');
 
 # the restored database's worker: a restart makes the launcher visit it
 $dst->restart;
@@ -158,11 +167,14 @@ is(dq("SELECT count(*) FROM vectorstore.job WHERE id IN ($queued) AND status = '
 	'every restored job completed');
 my @uploaded = sort { $a <=> $b } map { /^vsjob-\Q$token\E-(\d+)-/ ? $1 : () }
   map { $_->{filename} } @{ $emu->request('GET', '/v1/files?limit=10000', undef, Authorization => "Bearer $key")->{data} };
-my $new = dq("SELECT id FROM vectorstore.job WHERE sync_name = 'notes' AND row_key = '13'");
-is(join(',', @uploaded), "$queued,$new", 'the files uploaded are the restored queue and the new row, under the copy\'s token');
-is(posts(), 9, 'nine uploads in all: no synced row was uploaded again');
+my $new = dq("SELECT string_agg(id::text, ',' ORDER BY id) FROM vectorstore.job
+	WHERE (sync_name, row_key) IN (('notes', '13'), ('drafts', '4'))");
+is(join(',', @uploaded), "$queued,$new", 'the files uploaded are the restored queue and the two new rows, under the copy\'s token');
+is(posts(), 10, 'ten uploads in all: no synced row was uploaded again');
 is(dq("SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'completed') FROM vectorstore.sync_rows WHERE sync_name = 'notes'"),
 	'13 13', 'the restored trigger brought the new row in');
+is(dq("SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'completed') FROM vectorstore.sync_rows WHERE sync_name = 'drafts'"),
+	'4 4', 'the change pending when the database was dumped is not lost: the resumed copy computes its trigger-mode syncs');
 is(dq("SELECT paused FROM vectorstore.worker_status"), 'f', 'worker_status: running');
 
 $dst->stop;
