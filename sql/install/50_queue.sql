@@ -758,6 +758,38 @@ BEGIN
     paused_reason := w.paused_reason;
 END $$;
 
+-- The database's identity, recorded as soon as it holds something the worker
+-- could send (a job, a sync) rather than when its first worker starts: a
+-- database whose worker never ran (the library not preloaded, or a dump taken
+-- before the first start) is then still recognised as a copy when restored.
+-- Makes the row if there is none; gives a row without an identity (one kept
+-- from 0.1.0) this database's, with a token made from it (as _worker_start
+-- does). The system identifier is printed unsigned, as the worker prints it.
+CREATE FUNCTION vectorstore._worker_identify() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sysid text;
+    dboid oid;
+    n text := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
+BEGIN
+    IF EXISTS (SELECT 1 FROM vectorstore.worker_state s
+               WHERE s.system_identifier IS NOT NULL AND s.database_oid IS NOT NULL) THEN
+        RETURN;
+    END IF;
+    SELECT CASE WHEN c.system_identifier < 0
+                THEN (c.system_identifier::numeric + 18446744073709551616)::text
+                ELSE c.system_identifier::text END
+      INTO sysid FROM pg_catalog.pg_control_system() c;
+    SELECT d.oid INTO dboid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
+    INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
+    VALUES (sysid, dboid, n, pg_catalog.substr(pg_catalog.md5(sysid || '/' || dboid || '/' || n), 1, 16))
+    ON CONFLICT (id) DO UPDATE SET system_identifier = EXCLUDED.system_identifier,
+           database_oid = EXCLUDED.database_oid,
+           token = pg_catalog.substr(pg_catalog.md5(EXCLUDED.system_identifier || '/' || EXCLUDED.database_oid
+                                                    || '/' || worker_state.nonce), 1, 16)
+    WHERE worker_state.system_identifier IS NULL OR worker_state.database_oid IS NULL;
+END $$;
+
 -- Pause or resume this database's worker (vs_worker_pause/resume). Resuming
 -- a copy makes it a database of its own: its identity is taken and a new
 -- nonce (so a new marker token) is made, and each of its trigger-mode syncs
@@ -946,6 +978,7 @@ REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._sweep_unauthorized(name, text, text),
     vectorstore._worker_start(text, oid, integer),
     vectorstore._worker_set_paused(boolean, text, text, oid),
+    vectorstore._worker_identify(),
     vectorstore._worker_heartbeat(integer, bigint, bigint, bigint, bigint, bigint, text),
     vectorstore._worker_stop(integer),
     vectorstore._job_purge(interval, integer),
@@ -1102,6 +1135,8 @@ COMMENT ON FUNCTION vectorstore._worker_start(text, oid, integer) IS
   'Internal: a worker starts; detects a copied or restored database and pauses it.';
 COMMENT ON FUNCTION vectorstore._worker_set_paused(boolean, text, text, oid) IS
   'Internal: pause or resume the worker.';
+COMMENT ON FUNCTION vectorstore._worker_identify() IS
+  'Internal: record this database''s identity once it holds work, so a restored copy is recognised.';
 COMMENT ON FUNCTION vectorstore._worker_heartbeat(integer, bigint, bigint, bigint, bigint, bigint, text) IS
   'Internal: the worker''s heartbeat and counters.';
 COMMENT ON FUNCTION vectorstore._worker_stop(integer) IS

@@ -93,6 +93,18 @@ my $before = sq($counts);
 is($before, '23 jobs, 8 queued, 2 syncs, 15 sync rows, 1 credentials, team={alice,writers}', 'what the source holds');
 my %srcoid = map { $_ => $src->safe_psql('postgres', "SELECT '$_'::regrole::oid") } qw(alice bob writers);
 
+# a database whose worker never ran (the library not preloaded): its queued
+# job was never sent, and a restore of it must not send it either
+my $cold = VsTest::new_node('cold', $emu, preload => '', conf => \@conf);
+$cold->start;
+$cold->safe_psql('postgres', 'CREATE DATABASE cold');
+$cold->safe_psql('cold', "CREATE EXTENSION vectorstore; SELECT vectorstore.vs_enqueue_upload('$vs', 'cold.txt', 'never sent')");
+is($cold->safe_psql('cold', "SELECT count(*) FROM vectorstore.worker_state WHERE system_identifier IS NOT NULL"), '1',
+	'a database whose worker never ran records its identity when a job is queued');
+my $colddump = "$dir/cold.dump";
+$cold->command_ok([ 'pg_dump', '-Fc', '-f', $colddump, '-d', $cold->connstr('cold') ], 'pg_dump of it');
+$cold->stop;
+
 my $dump = "$dir/app.dump";
 $src->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $src->connstr('app') ], 'pg_dump -Fc');
 # (a -Fc dump is compressed: read what it would restore)
@@ -115,6 +127,8 @@ for my $r (qw(alice bob writers))
 $emu->clear_requests;
 $dst->command_ok([ 'pg_restore', '--exit-on-error', '-d', $dst->connstr('app'), $dump ], 'pg_restore into the second cluster');
 sub dq { my ($sql) = @_; return $dst->safe_psql('app', $sql); }
+$dst->safe_psql('postgres', 'CREATE DATABASE cold');
+$dst->command_ok([ 'pg_restore', '--exit-on-error', '-d', $dst->connstr('cold'), $colddump ], 'pg_restore of the database whose worker never ran');
 
 is(dq($counts), $before, 'the same jobs, queued jobs, syncs, sync rows, credentials and grants (by role name)');
 is(dq("SELECT string_agg(owner || ':' || coalesce(credential, '-'), ',' ORDER BY id) FROM vectorstore.job WHERE status = 'queued'"),
@@ -131,6 +145,8 @@ ok($dst->poll_query_until('app', "SELECT paused AND paused_reason ~ '^copy of da
 ok($dst->wait_for_log(qr/database "app" is a copy \(restored or made from a template\): its worker is paused/),
 	'... and the log says so');
 is(dq("SELECT pid IS NULL FROM vectorstore.worker_status"), 't', '... and no worker runs for it');
+ok($dst->poll_query_until('cold', "SELECT paused AND paused_reason ~ '^copy of database' FROM vectorstore.worker_status"),
+	'the restored database whose worker never ran is found to be a copy too');
 
 # keys are not dumped: the credential has none until a superuser sets it again
 is(dq("SELECT key FROM vectorstore.credentials WHERE name = 'team'"), 'missing', 'the restored credential has no key');
@@ -179,9 +195,10 @@ is(dq("SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'completed') FR
 is(dq("SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'completed') FROM vectorstore.sync_rows WHERE sync_name = 'drafts'"),
 	'4 4', 'the change pending when the database was dumped is not lost: the resumed copy computes its trigger-mode syncs');
 is(dq("SELECT paused FROM vectorstore.worker_status"), 'f', 'worker_status: running');
+is($dst->safe_psql('cold', "SELECT status FROM vectorstore.job"), 'queued', 'the job of the database whose worker never ran is still queued');
 
 $dst->stop;
-for my $n ($src, $dst)
+for my $n ($src, $cold, $dst)
 {
 	my $log = slurp_file($n->logfile);
 	unlike($log, qr/terminated by signal|PANIC/, $n->name . ': no crash in the log');
