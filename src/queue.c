@@ -115,7 +115,9 @@ vs_enqueue(FunctionCallInfo fcinfo, bytea *content)
 		}
 	}
 
-	vs_owner_run("SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)",
+	/* the database's identity first, so that a dump of it is known for a copy */
+	vs_owner_run("SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
+				 " FROM vectorstore._worker_identify()",
 				 8, types, vals, nulls, vs_read_int8, &id);
 	PG_RETURN_INT64(id);
 }

@@ -195,6 +195,52 @@ sq('fresh', 'DROP EXTENSION vectorstore');
 is(sq('fresh', "SELECT count(*) FROM pg_namespace WHERE nspname = 'vectorstore'"), '0',
 	'DROP EXTENSION removes schema vectorstore of a fresh install');
 
+# ... nor anything else: the catalogs after CREATE EXTENSION, use (grants to a
+# role, a job the worker sent) and DROP EXTENSION are as before it
+my $catalog = q{SELECT string_agg(x, E'\n' ORDER BY x) FROM (
+	SELECT 'schema ' || nspname AS x FROM pg_namespace
+	UNION ALL SELECT 'relation ' || c.oid::regclass::text FROM pg_class c
+	  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT LIKE 'pg_toast%'
+	UNION ALL SELECT 'function ' || oid::regprocedure::text FROM pg_proc
+	UNION ALL SELECT 'type ' || t.oid::regtype::text FROM pg_type t
+	  JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname NOT LIKE 'pg_toast%'
+	UNION ALL SELECT 'wrapper ' || fdwname FROM pg_foreign_data_wrapper
+	UNION ALL SELECT 'server ' || srvname FROM pg_foreign_server
+	UNION ALL SELECT 'user mappings ' || count(*) FROM pg_user_mapping
+	UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger
+	UNION ALL SELECT 'extension ' || extname FROM pg_extension
+	UNION ALL SELECT 'role ' || rolname FROM pg_roles
+	UNION ALL SELECT 'role setting ' || count(*) FROM pg_db_role_setting
+	UNION ALL SELECT 'default acls ' || count(*) FROM pg_default_acl
+	UNION ALL SELECT 'init privs ' || count(*) FROM pg_init_privs
+	UNION ALL SELECT 'shared dependencies ' || count(*) FROM pg_shdepend
+	  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+	UNION ALL SELECT 'dependencies ' || count(*) FROM pg_depend
+	UNION ALL SELECT 'descriptions ' || count(*) FROM pg_description
+	UNION ALL SELECT 'triggers ' || count(*) FROM pg_trigger
+	UNION ALL SELECT 'operators ' || count(*) FROM pg_operator
+	UNION ALL SELECT 'casts ' || count(*) FROM pg_cast) c};
+$node->safe_psql('postgres', 'CREATE DATABASE dropped; CREATE ROLE dropper LOGIN');
+my $empty = sq('dropped', $catalog);
+sq('dropped', "CREATE EXTENSION vectorstore;
+	GRANT USAGE ON SCHEMA vectorstore TO dropper;
+	REVOKE USAGE ON FOREIGN SERVER vectorstore FROM PUBLIC;
+	GRANT USAGE ON FOREIGN SERVER vectorstore TO dropper;");
+my $dvs = sq('dropped', "SELECT id FROM vectorstore.vs_store_create(name => 'dropped')");
+sq('dropped', "SELECT vectorstore.vs_enqueue_upload('$dvs', 'd.txt', 'to be dropped')");
+$node->poll_query_until('dropped', "SELECT status = 'completed' FROM vectorstore.job")
+  or die 'the job in "dropped" was not sent';
+isnt(sq('dropped', $catalog), $empty, 'CREATE EXTENSION and use change the catalogs');
+sq('dropped', 'DROP EXTENSION vectorstore');
+my @was = split /\n/, $empty;
+my @now = split /\n/, sq('dropped', $catalog);
+my %was = map { $_ => 1 } @was;
+my %now = map { $_ => 1 } @now;
+is(join("\n", (map { "left: $_" } grep { !$was{$_} } @now), (map { "gone: $_" } grep { !$now{$_} } @was)), '',
+	'DROP EXTENSION of a fresh install leaves nothing: no schema, relation, function, type, server, wrapper, privilege or dependency');
+my ($dret, $dout, $derr) = $node->psql('postgres', 'DROP ROLE dropper');
+is($derr, '', 'the role granted the schema and the settings server can be dropped: nothing of it is left');
+
 $node->stop;
 $emu->stop;
 done_testing();

@@ -2,7 +2,8 @@
 # at a real API (here a second local server standing in for it, counting what
 # it receives): the suites run against the local server installcheck starts,
 # and not one request reaches the configured API. Run by hand, without the
-# harness, a suite stops before sending anything.
+# harness, a suite stops before sending anything; so does one whose base_url
+# is not the harness's loopback server.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -44,6 +45,25 @@ $total = 0;
 $stats = $real->stats->{requests} // {};
 for my $route (keys %$stats) { $total += $_ for values %{ $stats->{$route} }; }
 is($total, $sent, 'without the harness, a suite sends nothing to the configured API');
+
+# the guard itself: a session whose base_url is not the harness's loopback
+# server is refused, whatever it claims to be
+my $realurl = $real->url;
+my $rport = $real->port;
+for my $case ([ "base_url is not the harness's server", "-c vstest.emulator_url=http://127.0.0.1:9 -c vectorstore.base_url=$realurl/v1" ],
+	[ 'the harness\'s server is not a loopback address', "-c vstest.emulator_url=http://localhost:$rport -c vectorstore.base_url=http://localhost:$rport/v1" ])
+{
+	my ($what, $opts) = @$case;
+	my $o = PostgreSQL::Test::Utils::tempdir();
+	`PGOPTIONS='$opts' '$pg_regress' --inputdir='$top' --outputdir='$o' --host='$host' --port='$port' --load-extension=vectorstore --dbname=guard_regression 10_stores 2>&1`;
+	isnt($? >> 8, 0, "$what: the suite fails");
+	like(slurp_file("$o/results/10_stores.out"), qr/not run: these suites send requests only to the local server/,
+		"$what: it did not run");
+	$total = 0;
+	$stats = $real->stats->{requests} // {};
+	for my $route (keys %$stats) { $total += $_ for values %{ $stats->{$route} }; }
+	is($total, $sent, "$what: nothing reached the configured API");
+}
 
 $node->stop;
 $real->stop;
