@@ -37,6 +37,8 @@
 #                request's header values (a success path naming them in an error)
 #   gzipbomb     200, Content-Encoding: gzip, 61 kB that inflate to 60 MB
 #   nulesc       200, a file whose id holds an escaped NUL (\u0000)
+#   stall        never answers: holds the connection until the client goes
+#                away (at most 120 s)
 # Only 127.0.0.1; each connection is served by its own child process.
 use strict;
 use warnings;
@@ -199,6 +201,18 @@ sub answer
 	{
 		respond($c, 200, \@json,
 			'{"id":"file-abc\\u0000/../x","object":"file","bytes":1,"created_at":1,"filename":"a\\u0000b","purpose":"assistants","status":"processed"}');
+	}
+	elsif ($mode eq 'stall')
+	{
+		# wait for the client to close (EOF) or 120 s, whichever comes first
+		my $t0 = time;
+		while (time - $t0 < 120)
+		{
+			my $rin = '';
+			vec($rin, fileno($c), 1) = 1;
+			next unless select(my $rout = $rin, undef, undef, 1) > 0;
+			last unless sysread($c, my $buf, 4096);
+		}
 	}
 	else { respond($c, 404, \@json, '{"error":{"message":"unknown hostile mode","type":"invalid_request_error","param":null,"code":null}}'); }
 }

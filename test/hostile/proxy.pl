@@ -20,6 +20,9 @@
 #               once (openai-poll-after-ms: 0)
 #   lost        every POST /files is carried out and then answered 500 (the
 #               answer is lost; the file exists)
+#   failecho    a file batch fails, and each of its listed files failed with a
+#               last_error whose message echoes the request's Authorization
+#               header (a gateway quoting the request it could not serve)
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -184,6 +187,19 @@ sub serve
 		{
 			$rbody =~ s/"status"\s*:\s*"[a-z_]+"/"status":"in_progress"/;
 			$extra{'openai-poll-after-ms'} = '0';
+		}
+		elsif ($mode eq 'failecho' && $method eq 'GET' && $path =~ m{/file_batches/[^/]+$} && $status == 200)
+		{
+			$rbody =~ s/"status"\s*:\s*"[a-z_]+"/"status":"failed"/;
+			$rbody =~ s/"completed"\s*:\s*\d+/"completed":0/;
+		}
+		elsif ($mode eq 'failecho' && $method eq 'GET' && $path =~ m{/file_batches/[^/]+/files$} && $status == 200)
+		{
+			my ($auth) = map { /^authorization:\s*(.*)$/i ? $1 : () } @$hdrs;
+			$auth //= '';
+			$auth =~ s/(["\\])/\\$1/g;
+			$rbody =~ s/"status"\s*:\s*"[a-z_]+"/"status":"failed"/g;
+			$rbody =~ s/"last_error"\s*:\s*null/"last_error":{"code":"server_error","message":"could not fetch with $auth"}/g;
 		}
 		elsif ($mode eq 'lost' && $method eq 'POST' && $path eq '/v1/files')
 		{
