@@ -524,33 +524,72 @@ typedef struct VqThrottle
 {
 	char		name[NAMEDATALEN + 1];
 	TimestampTz until;
+	int			streak;			/* 429s in a row, no other answer between */
 } VqThrottle;
 #define VQ_MAX_THROTTLE 64
+#define VQ_THROTTLE_FLOOR_MS 1000
+#define VQ_THROTTLE_CAP_MS 60000
 static VqThrottle vq_throttles[VQ_MAX_THROTTLE];
 static int	vq_nthrottle = 0;
 
-void
-vq_throttle_set(const char *cred, int delay_ms)
+static VqThrottle *
+vq_throttle_find(const char *key, bool create)
 {
-	const char *key = cred ? cred : "";
-	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													Min(Max(delay_ms, 0), 600000));
 	int			i;
 
 	for (i = 0; i < vq_nthrottle; i++)
 		if (strcmp(vq_throttles[i].name, key) == 0)
-			break;
-	if (i == vq_nthrottle)
+			return &vq_throttles[i];
+	if (!create)
+		return NULL;
+	if (vq_nthrottle == VQ_MAX_THROTTLE)
 	{
-		if (vq_nthrottle == VQ_MAX_THROTTLE)
-			i = 0;
-		else
-			vq_nthrottle++;
-		strlcpy(vq_throttles[i].name, key, sizeof(vq_throttles[i].name));
-		vq_throttles[i].until = 0;
+		/* full: take the entry whose hold ended first */
+		i = 0;
+		for (int k = 1; k < vq_nthrottle; k++)
+			if (vq_throttles[k].until < vq_throttles[i].until)
+				i = k;
 	}
-	if (until > vq_throttles[i].until)
-		vq_throttles[i].until = until;
+	else
+		i = vq_nthrottle++;
+	strlcpy(vq_throttles[i].name, key, sizeof(vq_throttles[i].name));
+	vq_throttles[i].until = 0;
+	vq_throttles[i].streak = 0;
+	return &vq_throttles[i];
+}
+
+/*
+ * A 429 from a credential's server: hold every job of the credential back.
+ * The hold doubles with every 429 in a row (1 s, 2 s, 4 s, ... up to a
+ * minute) and is never shorter than what the server asked (Retry-After),
+ * so a server that answers 429 with "Retry-After: 0" for ever is asked
+ * less and less often. Returns the hold, which the jobs wait too
+ * (_job_record_failure), counting a throttle each.
+ */
+int
+vq_throttle_set(const char *cred, int delay_ms)
+{
+	VqThrottle *t = vq_throttle_find(cred ? cred : "", true);
+	int			shift = Min(t->streak, 6);
+	int			hold = Min(VQ_THROTTLE_FLOOR_MS << shift, VQ_THROTTLE_CAP_MS);
+	TimestampTz until;
+
+	hold = Min(Max(hold, delay_ms), 600000);
+	t->streak = Min(t->streak + 1, 1000);
+	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), hold);
+	if (until > t->until)
+		t->until = until;
+	return hold;
+}
+
+/* Any other answer from a credential's server ends its run of 429s. */
+void
+vq_throttle_clear(const char *cred)
+{
+	VqThrottle *t = vq_throttle_find(cred ? cred : "", false);
+
+	if (t)
+		t->streak = 0;
 }
 
 /* The credentials held back by a 429 right now, as a text[] ("" = settings). */
@@ -672,11 +711,13 @@ vq_classify(VqRun *run, VqUnit *u, VsRequest *req, VsResponse *resp, bool second
 		return;
 	}
 	u->outcome = vs_outcome(req, resp, 0);
+	if (u->outcome.kind != VS_OUTCOME_THROTTLE && resp->status != 0)
+		vq_throttle_clear(u->cred);
 	if (u->outcome.kind == VS_OUTCOME_DONE)
 		return;
 	u->error = vs_describe_error(req, resp);
 	if (u->outcome.kind == VS_OUTCOME_THROTTLE)
-		vq_throttle_set(u->cred, u->outcome.delay_ms);
+		u->outcome.delay_ms = vq_throttle_set(u->cred, u->outcome.delay_ms);
 }
 
 static void
@@ -762,9 +803,9 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 			  **errors,
 			  **targets;
 	int		   *delays;
-	Oid			types[8] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID, INT4OID,
-	TEXTARRAYOID};
-	Datum		vals[8];
+	Oid			types[9] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID, INT4OID,
+	TEXTARRAYOID, INT4OID};
+	Datum		vals[9];
 
 	for (int i = 0; i < n; i++)
 		total += units[i].nids;
@@ -797,8 +838,9 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 	vals[5] = Int32GetDatum(vs_worker_max_attempts);
 	vals[6] = Int32GetDatum(vs_worker_reconcile_delay_ms);
 	vals[7] = vq_text_array(targets, total);
-	vq_exec("SELECT failed FROM vectorstore._job_record_failure($1, $2, $3, $4, $5, $6, $7, $8)",
-			8, types, vals, NULL);
+	vals[8] = Int32GetDatum(vs_worker_max_throttles);
+	vq_exec("SELECT failed FROM vectorstore._job_record_failure($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			9, types, vals, NULL);
 	if (SPI_processed == 1)
 		vq_counters.failed += vq_int4(0, 1);
 }

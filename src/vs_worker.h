@@ -31,6 +31,7 @@
  */
 extern int	vs_worker_concurrency;
 extern int	vs_worker_max_attempts;
+extern int	vs_worker_max_throttles;
 extern int	vs_worker_batch_size;
 extern int	vs_worker_poll_interval_ms;
 extern int	vs_worker_reconcile_delay_ms;
@@ -119,7 +120,8 @@ extern void vs_fixed_gucs(void);
  */
 extern const VsCredential *vq_authority(const char *owner, const char *cred, char **err);
 extern void vq_authority_reset(void);
-extern void vq_throttle_set(const char *cred, int delay_ms);
+extern int	vq_throttle_set(const char *cred, int delay_ms);
+extern void vq_throttle_clear(const char *cred);
 extern Datum vq_throttled(void);
 extern TimestampTz vq_throttle_end(void);
 

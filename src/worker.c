@@ -93,6 +93,7 @@ PGDLLEXPORT void vs_worker_main(Datum arg);
 /* settings */
 int			vs_worker_concurrency = 8;
 int			vs_worker_max_attempts = 5;
+int			vs_worker_max_throttles = 50;
 int			vs_worker_batch_size = 100;
 int			vs_worker_poll_interval_ms = 1000;
 int			vs_worker_reconcile_delay_ms = 120000;
@@ -303,6 +304,11 @@ vs_worker_init(void)
 	DefineCustomIntVariable("vectorstore.worker_max_attempts",
 							"Failed tries after which a queued job fails (429 responses do not count).",
 							NULL, &vs_worker_max_attempts, 5, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vectorstore.worker_max_throttles",
+							"429 answers after which a queued job fails with the 429 as its error.",
+							"Each 429 in a row from a credential's server doubles how long its jobs are held back, from 1 s up to a minute.",
+							&vs_worker_max_throttles, 50, 1, 1000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.worker_batch_size",
 							"Jobs the worker claims per step, and files per file batch.",
