@@ -520,6 +520,9 @@ vq_authority_reset(void)
 	vq_auths_cxt = NULL;
 }
 
+static VsFlights *vq_flights = NULL;
+static List *vq_runs = NIL;		/* open runs (TopMemoryContext), see below */
+
 typedef struct VqThrottle
 {
 	char		name[NAMEDATALEN + 1];
@@ -592,17 +595,44 @@ vq_throttle_clear(const char *cred)
 		t->streak = 0;
 }
 
-/* The credentials held back by a 429 right now, as a text[] ("" = settings). */
+static const VqStep *vq_claiming = NULL;	/* the step claiming now */
+static bool vq_cred_busy(const char *cred, const VqStep *claiming);
+
+/*
+ * The credentials not to claim for now, as a text[] ("" = settings): held
+ * back by a 429, or busy (vq_cred_busy).
+ */
 Datum
 vq_throttled(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	char	  **names = palloc(sizeof(char *) * (vq_nthrottle + 1));
 	int			n = 0;
+	ListCell   *lc;
 
 	for (int i = 0; i < vq_nthrottle; i++)
 		if (vq_throttles[i].until > now)
 			names[n++] = vq_throttles[i].name;
+	/* credentials with units open */
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+		{
+			const char *c = run->units[i].cred;
+			bool		listed = false;
+
+			if (run->units[i].recorded || run->units[i].skip)
+				continue;
+			for (int k = 0; k < n && !listed; k++)
+				listed = strcmp(names[k], c) == 0;
+			if (listed || !vq_cred_busy(c, vq_claiming))
+				continue;
+			names = repalloc(names, sizeof(char *) * (n + 2));
+			names[n++] = (char *) c;
+		}
+	}
 	return vq_text_array(names, n);
 }
 
@@ -695,7 +725,7 @@ vq_outcome_sql(const VqUnit *u)
 typedef struct VqSendArg
 {
 	VqRun	   *run;
-	VqUnit	  **units;
+	VqUnit	   *u;
 	bool		second;
 } VqSendArg;
 
@@ -720,53 +750,183 @@ vq_classify(VqRun *run, VqUnit *u, VsRequest *req, VsResponse *resp, bool second
 		u->outcome.delay_ms = vq_throttle_set(u->cred, u->outcome.delay_ms);
 }
 
-static void
-vq_sent(int i, VsResponse *resp, void *arg)
-{
-	VqSendArg  *a = (VqSendArg *) arg;
-	VqUnit	   *u = a->units[i];
-	VsResponse *r = a->second ? &u->resp2 : &u->resp;
-	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
+/* ---------------------------------------------------------------------
+ * Runs and flights: what is claimed, sent and not yet recorded
+ * ---------------------------------------------------------------------
+ * A run is what one claim of a step took; it lives (in a memory context of
+ * its own) until each of its units is recorded. Its requests are flights
+ * (transport.c): sent without waiting, driven by vq_flights_pump() between
+ * the worker's claims, each unit recorded as soon as it is finished. So a
+ * server that never answers holds only its own units, for at most
+ * vectorstore.worker_request_timeout, and every other credential's work is
+ * claimed, sent and recorded meanwhile.
+ */
 
-	/* the unit keeps the response (status, headers); its body goes once read */
-	*r = *resp;
-	vq_classify(a->run, u, a->second ? &u->req2 : &u->req, r, a->second);
-	/* a step with its own send reads its answers itself */
-	if (u->outcome.kind == VS_OUTCOME_DONE && a->run->step->digest && a->run->step->send == NULL)
-		a->run->step->digest(a->run, u);
-	vs_response_release(r);
-	resp->body = NULL;
-	resp->body_len = 0;
+/* What a run's steps allocate lives as long as the run. */
+static MemoryContext
+vq_enter(VqRun *run, MemoryContext *saved)
+{
+	*saved = vq_cxt;
+	vq_cxt = run->cxt;
+	return MemoryContextSwitchTo(run->cxt);
+}
+
+static void
+vq_leave(MemoryContext old, MemoryContext saved)
+{
+	vq_cxt = saved;
 	MemoryContextSwitchTo(old);
 }
 
-/* Send units' first (or second) requests, concurrently; outcomes set. */
-void
-vq_send_units(VqRun *run, VqUnit **units, int n, bool second)
-{
-	VsRequest  *reqs;
-	VsResponse *resps;
-	VqSendArg	a = {run, units, second};
+static void vq_unit_send(VqRun *run, VqUnit *u, bool second);
 
-	if (n == 0)
+/* how long attaches wait for uploads of the same credential sent together */
+#define VQ_GATHER_MS 1000
+
+/* A flight of a unit ended (from vs_flights_pump, no transaction open). */
+static void
+vq_flight_done(int i, VsResponse *resp, void *arg)
+{
+	VqSendArg  *a = (VqSendArg *) arg;
+	VqRun	   *run = a->run;
+	VqUnit	   *u = a->u;
+	const VqStep *step = run->step;
+	MemoryContext saved;
+	MemoryContext old = vq_enter(run, &saved);
+	VsResponse *r = a->second ? &u->resp2 : &u->resp;
+
+	if (r != resp)
+		*r = *resp;
+	vq_classify(run, u, a->second ? &u->req2 : &u->req, r, a->second);
+	if (step->then && step->then(run, u, a->second))
+	{
+		/* a second request (a removal's delete after its detach) */
+		vs_response_release(r);
+		vq_unit_send(run, u, true);
+		vq_leave(old, saved);
 		return;
-	reqs = palloc(sizeof(VsRequest) * n);
-	resps = palloc0(sizeof(VsResponse) * n);
-	for (int i = 0; i < n; i++)
-		reqs[i] = second ? units[i]->req2 : units[i]->req;
-	vs_http_execute_each(reqs, resps, n, vs_worker_concurrency, false, vq_sent, &a, NULL);
+	}
+	if (!a->second && u->outcome.kind == VS_OUTCOME_DONE && step->digest)
+		step->digest(run, u);
+	vs_response_release(r);
+	u->finished = true;
+	vq_leave(old, saved);
 }
 
+/* Send a unit's first (or second) request, without waiting. */
 static void
-vq_send_default(VqRun *run)
+vq_unit_send(VqRun *run, VqUnit *u, bool second)
 {
-	VqUnit	  **s = palloc(sizeof(VqUnit *) * Max(run->n, 1));
-	int			ns = 0;
+	VqSendArg  *a = palloc(sizeof(VqSendArg));
 
-	for (int i = 0; i < run->n; i++)
-		if (run->units[i].invalid == NULL && !run->units[i].nosend)
-			s[ns++] = &run->units[i];
-	vq_send_units(run, s, ns, false);
+	a->run = run;
+	a->u = u;
+	a->second = second;
+	u->sent = true;
+	vs_flight_send(vq_flights, second ? &u->req2 : &u->req, second ? &u->resp2 : &u->resp,
+				   u->cred, vq_flight_done, a, 0);
+}
+
+/* Units claimed and not yet recorded, in every open run (of cred, if given). */
+static int
+vq_units_open(const char *cred)
+{
+	ListCell   *lc;
+	int			k = 0;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+			if (!run->units[i].recorded && !run->units[i].skip &&
+				(cred == NULL || strcmp(run->units[i].cred, cred) == 0))
+				k++;
+	}
+	return k;
+}
+
+/* Is a job in another open run (its request in flight, or not recorded)? */
+static bool
+vq_job_open(int64 id, VqRun *self)
+{
+	ListCell   *lc;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		if (run == self)
+			continue;
+
+		for (int i = 0; i < run->n; i++)
+		{
+			VqUnit	   *u = &run->units[i];
+
+			if (u->recorded || u->skip)
+				continue;
+			for (int j = 0; j < u->nids; j++)
+				if (u->ids[j] == id)
+					return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Not to be claimed for now: a credential with worker_concurrency units
+ * open (its server is slow: what is claimed for it waits for a slot anyway);
+ * and, for attaches, one whose uploads were sent less than a second ago
+ * and are still open, so that files uploaded together are attached with one
+ * file batch (an upload that takes longer holds its credential's attaches
+ * back no longer than that).
+ */
+static bool
+vq_cred_busy(const char *cred, const VqStep *claiming)
+{
+	ListCell   *lc;
+
+	if (vq_units_open(cred) >= vs_worker_concurrency)
+		return true;
+	if (claiming != &vq_step_attach)
+		return false;
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		if (run->step != &vq_step_upload ||
+			TimestampDifferenceExceeds(run->started, GetCurrentTimestamp(), VQ_GATHER_MS))
+			continue;
+		for (int i = 0; i < run->n; i++)
+			if (!run->units[i].recorded && !run->units[i].skip &&
+				strcmp(run->units[i].cred, cred) == 0)
+				return true;
+	}
+	return false;
+}
+
+int
+vq_flights_inflight(void)
+{
+	return vq_runs == NIL ? 0 : Max(vs_flights_count(vq_flights), 1);
+}
+
+/* Forget every run and release every flight (after an ERROR): leases end. */
+void
+vq_flights_abort(void)
+{
+	ListCell   *lc;
+
+	vs_flights_abort(vq_flights);
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		MemoryContextDelete(run->cxt);
+		pfree(run);
+	}
+	list_free(vq_runs);
+	vq_runs = NIL;
 }
 
 /* Build one unit, containing any ERROR the building raises (bad data). */
@@ -884,11 +1044,11 @@ vq_record_call(void *arg)
 	r->run->step->record(r->run, r->units, r->n);
 }
 
-/* Record every unit: set-based, else one by one, else fail the unit. */
+/* Record units of a run: set-based, else one by one, else fail the unit. */
 static void
-vq_record(VqRun *run)
+vq_record(VqRun *run, VqUnit *units, int n)
 {
-	VqRecordArg all = {run, run->units, run->n};
+	VqRecordArg all = {run, units, n};
 	VqCounters	before = vq_counters;
 	char	   *err;
 
@@ -897,15 +1057,15 @@ vq_record(VqRun *run)
 	{
 		vq_counters = before;
 		elog(LOG, "vectorstore worker: recording %d %s at once failed (%s); recording them one by one",
-			 run->n, run->step->name, err);
-		for (int i = 0; i < run->n; i++)
+			 n, run->step->name, err);
+		for (int i = 0; i < n; i++)
 		{
-			VqRecordArg one = {run, &run->units[i], 1};
+			VqRecordArg one = {run, &units[i], 1};
 			VqCounters	b1 = vq_counters;
 
 			if (!vq_try(vq_record_call, &one, &err))
 			{
-				VqFailArg	f = {&run->units[i], err};
+				VqFailArg	f = {&units[i], err};
 				char	   *err2;
 
 				vq_counters = b1;
@@ -918,25 +1078,134 @@ vq_record(VqRun *run)
 	vq_commit();
 }
 
+/*
+ * Record the finished units of every open run, each run in one short
+ * transaction; close the runs with nothing left. Returns units recorded.
+ */
+static int
+vq_record_finished(void)
+{
+	ListCell   *lc;
+	List	   *keep = NIL;
+	int			recorded = 0;
+	MemoryContext top;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+		VqUnit	   *done = NULL;
+		int			nd = 0;
+		bool		open = false;
+
+		for (int i = 0; i < run->n; i++)
+		{
+			VqUnit	   *u = &run->units[i];
+
+			if (u->recorded || u->skip)
+				continue;
+			if (!u->finished)
+			{
+				open = true;
+				continue;
+			}
+			if (done == NULL)
+				done = MemoryContextAlloc(run->cxt, sizeof(VqUnit) * run->n);
+			done[nd++] = *u;	/* a record may change its copy */
+			u->recorded = true;
+		}
+		if (nd > 0)
+		{
+			MemoryContext saved;
+			MemoryContext old = vq_enter(run, &saved);
+
+			vq_record(run, done, nd);
+			vq_leave(old, saved);
+			recorded += nd;
+		}
+		if (open)
+		{
+			top = MemoryContextSwitchTo(TopMemoryContext);
+			keep = lappend(keep, run);
+			MemoryContextSwitchTo(top);
+		}
+		else
+		{
+			MemoryContextDelete(run->cxt);
+			pfree(run);
+		}
+	}
+	list_free(vq_runs);
+	vq_runs = keep;
+	return recorded;
+}
+
+/*
+ * Drive the flights for at most wait_ms (less when one ends or the latch
+ * is set), then record what finished. Returns requests ended plus units
+ * recorded.
+ */
+int
+vq_flights_pump(long wait_ms)
+{
+	int			ended = 0;
+
+	if (vq_flights && vs_flights_count(vq_flights) > 0)
+	{
+		pgstat_report_activity(STATE_RUNNING, "vectorstore: requests in flight");
+		ended = vs_flights_pump(vq_flights, vs_worker_concurrency, wait_ms);
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	return ended + vq_record_finished();
+}
+
+/*
+ * Claim a step's work and send it, without waiting for the answers
+ * (vq_flights_pump records them). A credential that already has
+ * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * job whose unit is still open. Returns the work claimed.
+ */
 int
 vq_step_run(const VqStep *step)
 {
-	VqRun		run = {0};
+	VqRun	   *run;
+	MemoryContext saved;
 	MemoryContext old;
+	int			claimed;
 
-	run.step = step;
-	old = MemoryContextSwitchTo(vq_cxt);
+	if (vq_flights == NULL)
+		vq_flights = vs_flights_create(TopMemoryContext);
+	/* what is open is bounded: claim more when some of it is recorded */
+	if (vq_units_open(NULL) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
+		return 0;
+	run = MemoryContextAllocZero(TopMemoryContext, sizeof(VqRun));
+	run->step = step;
+	run->started = GetCurrentTimestamp();
+	run->cxt = AllocSetContextCreate(TopMemoryContext, "vectorstore step run",
+									 ALLOCSET_DEFAULT_SIZES);
+	{
+		/* open from now: after an ERROR, vq_flights_abort frees it */
+		MemoryContext top = MemoryContextSwitchTo(TopMemoryContext);
+
+		vq_runs = lappend(vq_runs, run);
+		MemoryContextSwitchTo(top);
+	}
+	old = vq_enter(run, &saved);
 	vq_authority_reset();
 
 	/* 1. claim, and check each owner's authority over its credential */
 	vq_begin(psprintf("vectorstore: claim %s", step->name));
-	step->claim(&run);
-	for (int i = 0; i < run.n; i++)
+	vq_claiming = step;
+	step->claim(run);
+	vq_claiming = NULL;
+	for (int i = 0; i < run->n; i++)
 	{
-		VqUnit	   *u = &run.units[i];
+		VqUnit	   *u = &run->units[i];
 		char	   *err;
 
-		if (u->invalid || u->nosend)
+		/* a job still open in another run (its lease ended in flight) */
+		for (int j = 0; j < u->nids && !u->skip; j++)
+			u->skip = vq_job_open(u->ids[j], run);
+		if (u->invalid || u->nosend || u->skip)
 			continue;
 		u->credential = vq_authority(u->owner, u->cred, &err);
 		if (u->credential == NULL)
@@ -946,24 +1215,30 @@ vq_step_run(const VqStep *step)
 		}
 	}
 	if (step->claimed)
-		step->claimed(&run);
+		step->claimed(run);
 	vq_commit();
-	if (run.n == 0)
+	claimed = Max(run->claimed, run->n);
+	if (run->n == 0)
 	{
-		MemoryContextSwitchTo(old);
+		vq_leave(old, saved);
+		vq_runs = list_delete_ptr(vq_runs, run);
+		MemoryContextDelete(run->cxt);
+		pfree(run);
 		return 0;
 	}
 
-	/* 2. build and send, with no transaction open */
-	for (int i = 0; i < run.n; i++)
+	/* 2. build and send, with no transaction open, without waiting */
+	for (int i = 0; i < run->n; i++)
 	{
-		VqUnit	   *u = &run.units[i];
+		VqUnit	   *u = &run->units[i];
 
+		if (u->skip)
+			continue;
 		if (u->invalid == NULL && !u->nosend)
 		{
 			u->req.cred = u->credential;
 			u->req2.cred = u->credential;
-			vq_build(&run, u);
+			vq_build(run, u);
 		}
 		if (u->nosend && u->invalid == NULL)
 			u->outcome.kind = VS_OUTCOME_DONE;
@@ -972,15 +1247,11 @@ vq_step_run(const VqStep *step)
 			u->outcome.kind = VS_OUTCOME_PERMANENT;
 			u->error = u->invalid;
 		}
+		if (u->invalid || u->nosend)
+			u->finished = true;
+		else
+			vq_unit_send(run, u, u->req.method == NULL);
 	}
-	pgstat_report_activity(STATE_RUNNING, psprintf("vectorstore: sending %s", step->name));
-	if (step->send)
-		step->send(&run);
-	else
-		vq_send_default(&run);
-
-	/* 3. record */
-	vq_record(&run);
-	MemoryContextSwitchTo(old);
-	return Max(run.claimed, run.n);
+	vq_leave(old, saved);
+	return claimed;
 }

@@ -303,6 +303,22 @@ extern VsResponse *vs_http_execute(const VsRequest *req);
  * vectorstore.max_response_size for this call.
  */
 typedef void (*VsDoneFn) (int i, VsResponse *resp, void *arg);
+
+/* The background worker's bound on any one request (0: none). */
+extern int	vs_request_timeout_cap_ms;
+
+/*
+ * A request sent without waiting (the worker's): see transport.c's flights.
+ * done is called from vs_flights_pump() when it ends (or at once when the
+ * request cannot be built).
+ */
+typedef struct VsFlights VsFlights;
+extern VsFlights *vs_flights_create(MemoryContext cxt);
+extern int	vs_flights_pump(VsFlights *f, int concurrency, long wait_ms);
+extern int	vs_flights_count(VsFlights *f);
+extern void vs_flights_abort(VsFlights *f);
+extern void vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp,
+						   const char *group, VsDoneFn done, void *arg, int index);
 extern void vs_http_execute_many(const VsRequest *reqs, VsResponse *resps,
 								 int n, int concurrency, bool retry);
 extern void vs_http_execute_each(const VsRequest *reqs, VsResponse *resps,

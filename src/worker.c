@@ -94,6 +94,7 @@ PGDLLEXPORT void vs_worker_main(Datum arg);
 int			vs_worker_concurrency = 8;
 int			vs_worker_max_attempts = 5;
 int			vs_worker_max_throttles = 50;
+int			vs_worker_request_timeout_ms = 120000;
 int			vs_worker_batch_size = 100;
 int			vs_worker_poll_interval_ms = 1000;
 int			vs_worker_reconcile_delay_ms = 120000;
@@ -103,6 +104,9 @@ int			vs_worker_sync_timeout_ms = 60000;
 int			vs_job_retention_s = 7 * 24 * 3600;
 
 bool		vs_am_worker = false;
+
+/* longest wait for answers in flight before the worker claims again */
+#define VS_PUMP_MS 250
 
 /* ---------------------------------------------------------------------
  * Shared memory
@@ -310,6 +314,11 @@ vs_worker_init(void)
 							"Each 429 in a row from a credential's server doubles how long its jobs are held back, from 1 s up to a minute.",
 							&vs_worker_max_throttles, 50, 1, 1000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vectorstore.worker_request_timeout",
+							"Longest time any one request of the background worker may take.",
+							"A job's request_options timeout above it is cut to it; it also bounds vectorstore.timeout for the worker.",
+							&vs_worker_request_timeout_ms, 120000, 1000, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.worker_batch_size",
 							"Jobs the worker claims per step, and files per file batch.",
 							NULL, &vs_worker_batch_size, 100, 1, 2000,
@@ -982,6 +991,7 @@ vs_worker_main(Datum arg)
 	bool		started = false;
 	long		timeout = 0;
 	TimestampTz last_work = GetCurrentTimestamp();
+	TimestampTz last_beat = 0;
 	VsDbSlot   *s;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -1039,6 +1049,7 @@ vs_worker_main(Datum arg)
 		MemoryContextReset(loop_cxt);
 		vq_authority_reset();
 		timeout = vs_worker_naptime_ms;
+		vs_request_timeout_cap_ms = vs_worker_request_timeout_ms;
 
 		if (RecoveryInProgress())
 			continue;
@@ -1068,10 +1079,17 @@ vs_worker_main(Datum arg)
 					vs_worker_leave(0, true, false, false);
 				started = true;
 			}
-			if (!vs_worker_heartbeat())
+			/* at least every second, and whenever work was recorded */
+			if (TimestampDifferenceExceeds(last_beat, GetCurrentTimestamp(), 1000) ||
+				vq_counters.done || vq_counters.failed || vq_counters.uploaded ||
+				vq_counters.adopted || vq_counters.deleted)
 			{
-				ereport(LOG, (errmsg("vectorstore worker: paused")));
-				vs_worker_leave(0, true, false, true);
+				if (!vs_worker_heartbeat())
+				{
+					ereport(LOG, (errmsg("vectorstore worker: paused")));
+					vs_worker_leave(0, true, false, true);
+				}
+				last_beat = GetCurrentTimestamp();
 			}
 			work += vq_sync_pass();
 			work += vq_sweep();
@@ -1079,6 +1097,8 @@ vs_worker_main(Datum arg)
 			work += vq_step_run(&vq_step_attach);
 			work += vq_step_run(&vq_step_poll);
 			work += vq_step_run(&vq_step_remove);
+			/* answers: record each unit as it finishes; claim again soon */
+			work += vq_flights_pump(work > 0 ? 0 : VS_PUMP_MS);
 			work += vs_worker_purge();
 
 			if (work > 0)
@@ -1086,6 +1106,8 @@ vs_worker_main(Datum arg)
 				timeout = 0;
 				last_work = GetCurrentTimestamp();
 			}
+			else if (vq_flights_inflight() > 0)
+				timeout = 0;	/* the pump waits for answers */
 			else
 			{
 				next = vs_worker_next_due();
@@ -1124,6 +1146,8 @@ vs_worker_main(Datum arg)
 			EmitErrorReport();
 			FlushErrorState();
 			AbortOutOfAnyTransaction();
+			/* what was in flight is left to its lease */
+			vq_flights_abort();
 			if (vs_worker_error)
 				pfree(vs_worker_error);
 			vs_worker_error = MemoryContextStrdup(TopMemoryContext, e->message ? e->message : "error");
