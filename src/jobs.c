@@ -33,15 +33,19 @@
 #define VQ_MAX_CLAIM_BYTES ((int64) 64 * 1024 * 1024)
 
 /*
- * How long a claimed attach or removal waits for its record: longer than
- * any request of the worker may take (vectorstore.worker_request_timeout
- * bounds them all), twice over for a removal's two requests.
+ * How long a claimed attach, poll or removal waits for its record: longer
+ * than a request at vectorstore.timeout (within worker_request_timeout)
+ * takes, twice over for a removal's two requests. A job whose request asks
+ * for longer (request_options) may outlive its lease in flight: the worker
+ * does not claim a job whose unit is still open (step.c), and its record
+ * still applies when it comes.
  */
 static int
 vq_lease_ms(void)
 {
-	return (int) Min(2 * ((int64) vs_worker_request_timeout_ms + vs_connect_timeout_ms) + 5000,
-					 (int64) 2 * 3600000 + 5000);
+	int64		t = Min(vs_request_timeout_ms, vs_worker_request_timeout_ms);
+
+	return (int) Min(2 * (t + vs_connect_timeout_ms) + 5000, (int64) 3600000);
 }
 
 /* Text in the server encoding as UTF-8 for a request body. */
@@ -135,9 +139,8 @@ up_claim(VqRun *run)
 	Datum		vals[4];
 
 	vals[0] = vq_throttled();
-	/* the sweep looks for it after the reconcile delay, never while it is sent */
-	vals[1] = Int32GetDatum((int) Max((int64) vs_worker_reconcile_delay_ms,
-									  (int64) vs_worker_request_timeout_ms + vs_connect_timeout_ms + 5000));
+	/* the sweep looks for it after the reconcile delay (keep it above worker_request_timeout) */
+	vals[1] = Int32GetDatum(vs_worker_reconcile_delay_ms);
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
 	vals[3] = Int64GetDatum(VQ_MAX_CLAIM_BYTES);
 	vq_exec("SELECT c.id, c.owner, c.credential, c.filename, c.content, c.secret,"

@@ -657,7 +657,7 @@ VqUnit *
 vq_unit_add(VqRun *run, const char *owner, const char *cred, int nids)
 {
 	VqUnit	   *u;
-	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
+	MemoryContext old = MemoryContextSwitchTo(run->cxt ? run->cxt : vq_cxt);
 
 	if (run->n == run->cap)
 	{
@@ -1119,6 +1119,8 @@ vq_record_finished(void)
 			MemoryContext old = vq_enter(run, &saved);
 
 			vq_record(run, done, nd);
+			if (run->step->after)
+				run->step->after(run, done, nd);
 			vq_leave(old, saved);
 			recorded += nd;
 		}
@@ -1164,39 +1166,58 @@ vq_flights_pump(long wait_ms)
  * worker_concurrency units open is not claimed for (vq_throttled), nor is a
  * job whose unit is still open. Returns the work claimed.
  */
-int
-vq_step_run(const VqStep *step)
+/* A new open run of step (after an ERROR, vq_flights_abort frees it). */
+VqRun *
+vq_run_new(const VqStep *step)
 {
 	VqRun	   *run;
-	MemoryContext saved;
-	MemoryContext old;
-	int			claimed;
+	MemoryContext top;
 
 	if (vq_flights == NULL)
 		vq_flights = vs_flights_create(TopMemoryContext);
-	/* what is open is bounded: claim more when some of it is recorded */
-	if (vq_units_open(NULL) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
-		return 0;
 	run = MemoryContextAllocZero(TopMemoryContext, sizeof(VqRun));
 	run->step = step;
 	run->started = GetCurrentTimestamp();
 	run->cxt = AllocSetContextCreate(TopMemoryContext, "vectorstore step run",
 									 ALLOCSET_DEFAULT_SIZES);
+	top = MemoryContextSwitchTo(TopMemoryContext);
+	vq_runs = lappend(vq_runs, run);
+	MemoryContextSwitchTo(top);
+	return run;
+}
+
+static void
+vq_run_drop(VqRun *run)
+{
+	vq_runs = list_delete_ptr(vq_runs, run);
+	MemoryContextDelete(run->cxt);
+	pfree(run);
+}
+
+/* Has step a unit of (owner, cred) not yet recorded (a listing in flight)? */
+bool
+vq_unit_open(const VqStep *step, const char *owner, const char *cred)
+{
+	ListCell   *lc;
+
+	foreach(lc, vq_runs)
 	{
-		/* open from now: after an ERROR, vq_flights_abort frees it */
-		MemoryContext top = MemoryContextSwitchTo(TopMemoryContext);
+		VqRun	   *run = lfirst(lc);
 
-		vq_runs = lappend(vq_runs, run);
-		MemoryContextSwitchTo(top);
+		if (run->step != step)
+			continue;
+		for (int i = 0; i < run->n; i++)
+			if (!run->units[i].recorded && !run->units[i].skip &&
+				strcmp(run->units[i].owner, owner) == 0 && strcmp(run->units[i].cred, cred) == 0)
+				return true;
 	}
-	old = vq_enter(run, &saved);
-	vq_authority_reset();
+	return false;
+}
 
-	/* 1. claim, and check each owner's authority over its credential */
-	vq_begin(psprintf("vectorstore: claim %s", step->name));
-	vq_claiming = step;
-	step->claim(run);
-	vq_claiming = NULL;
+/* In a transaction: the authority of each unit's owner over its credential. */
+static void
+vq_run_authorize(VqRun *run)
+{
 	for (int i = 0; i < run->n; i++)
 	{
 		VqUnit	   *u = &run->units[i];
@@ -1214,20 +1235,12 @@ vq_step_run(const VqStep *step)
 			u->unauthorized = true;
 		}
 	}
-	if (step->claimed)
-		step->claimed(run);
-	vq_commit();
-	claimed = Max(run->claimed, run->n);
-	if (run->n == 0)
-	{
-		vq_leave(old, saved);
-		vq_runs = list_delete_ptr(vq_runs, run);
-		MemoryContextDelete(run->cxt);
-		pfree(run);
-		return 0;
-	}
+}
 
-	/* 2. build and send, with no transaction open, without waiting */
+/* Build and send a run's units, with no transaction open, without waiting. */
+static void
+vq_run_start(VqRun *run)
+{
 	for (int i = 0; i < run->n; i++)
 	{
 		VqUnit	   *u = &run->units[i];
@@ -1252,6 +1265,72 @@ vq_step_run(const VqStep *step)
 		else
 			vq_unit_send(run, u, u->req.method == NULL);
 	}
+}
+
+/*
+ * Send a run made by hand (vq_run_new, vq_unit_add): authority checked in
+ * a short transaction of its own, then sent like a claimed run.
+ */
+void
+vq_run_send(VqRun *run)
+{
+	MemoryContext saved;
+	MemoryContext old;
+
+	if (run->n == 0)
+	{
+		vq_run_drop(run);
+		return;
+	}
+	old = vq_enter(run, &saved);
+	vq_authority_reset();
+	vq_begin(psprintf("vectorstore: authority for %s", run->step->name));
+	vq_run_authorize(run);
+	vq_commit();
+	vq_run_start(run);
+	vq_leave(old, saved);
+}
+
+/*
+ * Claim a step's work and send it, without waiting for the answers
+ * (vq_flights_pump records them). A credential that already has
+ * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * job whose unit is still open. Returns the work claimed.
+ */
+int
+vq_step_run(const VqStep *step)
+{
+	VqRun	   *run;
+	MemoryContext saved;
+	MemoryContext old;
+	int			claimed;
+
+	/* what is open is bounded: claim more when some of it is recorded */
+	if (vq_units_open(NULL) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
+		return 0;
+	run = vq_run_new(step);
+	old = vq_enter(run, &saved);
+	vq_authority_reset();
+
+	/* 1. claim, and check each owner's authority over its credential */
+	vq_begin(psprintf("vectorstore: claim %s", step->name));
+	vq_claiming = step;
+	step->claim(run);
+	vq_claiming = NULL;
+	vq_run_authorize(run);
+	if (step->claimed)
+		step->claimed(run);
+	vq_commit();
+	claimed = Max(run->claimed, run->n);
+	if (run->n == 0)
+	{
+		vq_leave(old, saved);
+		vq_run_drop(run);
+		return 0;
+	}
+
+	/* 2. build and send, with no transaction open, without waiting */
+	vq_run_start(run);
 	vq_leave(old, saved);
 	return claimed;
 }

@@ -425,6 +425,8 @@ typedef struct VsPager
 	int64		max_items;		/* stop after this many items; 0: all */
 	int			max_pages;		/* stop after this many pages; 0: no limit */
 	bool		raise;			/* raise on a failure (SQL), or record it (worker) */
+	/* !raise: the answer to the first page, sent by the caller (vs_pager_request) */
+	VsResponse *first_response;
 	/* results */
 	int64		items;			/* items passed to the callback */
 	int			pages;			/* pages fetched */
@@ -441,6 +443,8 @@ typedef struct VsPager
  * when it stopped on a failure (only when !raise; error says why).
  */
 extern bool vs_paginate(VsPager *pager, VsItemFn fn, void *arg);
+/* The request for the page after cursor (for a caller that sends it itself). */
+extern void vs_pager_request(const VsPager *pager, const char *cursor, VsRequest *req);
 
 /* ---------------------------------------------------------------------
  * JSON (json.c): the only module that parses/prints with cJSON

@@ -194,6 +194,8 @@ typedef struct VqStep
 	void		(*digest) (VqRun *run, VqUnit *u);
 	/* in a (sub)transaction: record n units; may raise */
 	void		(*record) (VqRun *run, VqUnit *units, int n);
+	/* after the record committed, no transaction open (optional) */
+	void		(*after) (VqRun *run, VqUnit *units, int n);
 } VqStep;
 
 struct VqRun
@@ -210,6 +212,11 @@ struct VqRun
 extern VqUnit *vq_unit_add(VqRun *run, const char *owner, const char *cred, int nids);
 /* claim a step's work and send it without waiting; returns the work claimed */
 extern int	vq_step_run(const VqStep *step);
+/* a run made by hand (units added with vq_unit_add), then sent: see step.c */
+extern VqRun *vq_run_new(const VqStep *step);
+extern void vq_run_send(VqRun *run);
+/* has step a unit of (owner, cred) not yet recorded? */
+extern bool vq_unit_open(const VqStep *step, const char *owner, const char *cred);
 /* drive the requests in flight for at most wait_ms, then record what finished */
 extern int	vq_flights_pump(long wait_ms);
 /* > 0 while any claimed unit is not yet recorded */
@@ -231,6 +238,7 @@ extern const VqStep vq_step_upload;
 extern const VqStep vq_step_attach;
 extern const VqStep vq_step_poll;
 extern const VqStep vq_step_remove;
+extern const VqStep vq_step_sweep;
 extern int	vq_sweep(void);
 extern int	vq_sync_pass(void);
 
