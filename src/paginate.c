@@ -137,7 +137,14 @@ vs_paginate(VsPager *p, VsItemFn fn, void *arg)
 		else
 		{
 			if (p->first_response && p->pages == 0)
-				resp = *p->first_response;	/* sent by the caller */
+			{
+				/* sent by the caller: its body is ours now (released here) */
+				resp = *p->first_response;
+				p->first_response->body = NULL;
+				p->first_response->body_len = 0;
+				p->first_response->budget = NULL;
+				p->first_response->charged = 0;
+			}
 			else
 				vs_http_execute_each(&req, &resp, 1, 1, true, NULL, NULL, NULL);
 			if (!VS_HTTP_OK(&resp))

@@ -795,21 +795,38 @@ vq_flight_done(int i, VsResponse *resp, void *arg)
 	MemoryContext old = vq_enter(run, &saved);
 	VsResponse *r = a->second ? &u->resp2 : &u->resp;
 
+	volatile bool again = false;
+
 	if (r != resp)
 		*r = *resp;
-	vq_classify(run, u, a->second ? &u->req2 : &u->req, r, a->second);
-	if (step->then && step->then(run, u, a->second))
+	/* what a step makes of an answer is its unit's alone: an ERROR fails it */
+	PG_TRY();
 	{
-		/* a second request (a removal's delete after its detach) */
-		vs_response_release(r);
-		vq_unit_send(run, u, true);
-		vq_leave(old, saved);
-		return;
+		vq_classify(run, u, a->second ? &u->req2 : &u->req, r, a->second);
+		if (step->then && step->then(run, u, a->second))
+			again = true;
+		else if (!a->second && u->outcome.kind == VS_OUTCOME_DONE && step->digest)
+			step->digest(run, u);
 	}
-	if (!a->second && u->outcome.kind == VS_OUTCOME_DONE && step->digest)
-		step->digest(run, u);
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(run->cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		u->outcome.kind = VS_OUTCOME_RETRY;
+		u->outcome.delay_ms = -1;
+		u->error = psprintf("%s", e->message ? e->message : "error reading the answer");
+		FreeErrorData(e);
+		again = false;
+	}
+	PG_END_TRY();
 	vs_response_release(r);
-	u->finished = true;
+	if (again)
+		vq_unit_send(run, u, true);	/* a removal's delete after its detach */
+	else
+		u->finished = true;
 	vq_leave(old, saved);
 }
 
