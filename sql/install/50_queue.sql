@@ -175,7 +175,9 @@ $$;
 --              (reconcile_ms from now); one attempt. Elsewhere as retry.
 --   permanent  failed now
 -- A job that has used max_attempts fails. A job finished meanwhile
--- (cancelled) keeps its status. Rows someone holds locked are skipped (their
+-- (cancelled), or no longer in the state its claim put it in (an upload
+-- adopted by the sweep while its request was still in flight), is left as
+-- it is. Rows someone holds locked are skipped (their
 -- lease ends and they are tried again). Returns how many failed.
 CREATE FUNCTION vectorstore._job_record_failure(p_ids bigint[], p_outcomes text[], p_delays integer[],
                                                 p_errors text[], p_retry_status text,
@@ -196,7 +198,12 @@ BEGIN
                  OR (f.outcome <> 'throttle' AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
                      AS gives_up
           FROM vectorstore.job j JOIN f ON f.id = j.id
-          WHERE j.status NOT IN ('completed', 'failed', 'cancelled')
+          -- still where the claim put it: not finished, nor moved on meanwhile
+          -- (an upload whose lease ended in flight and that the sweep adopted)
+          WHERE j.status = CASE p_retry_status WHEN 'queued' THEN 'uploading'
+                                               WHEN 'uploaded' THEN 'attaching'
+                                               ELSE p_retry_status END
+            AND (p_retry_status <> 'queued' OR j.file_id IS NULL)
           FOR UPDATE OF j SKIP LOCKED),
     u AS (UPDATE vectorstore.job j SET
             attempts = l.tries,
