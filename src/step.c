@@ -7,27 +7,32 @@
  *	  over its credential, checked when the job is sent; 429 hold-backs per
  *	  credential; and the one step driver.
  *
- * The step driver (vq_step_run)
- * -----------------------------
+ * The step driver (vq_step_run, vq_flights_pump)
+ * -----------------------------------------------
  *	  1. claim: one short transaction calls the step's claim function (SQL,
  *		 sql/install/50_queue.sql), which locks what is due with SKIP LOCKED,
  *		 moves it to its in-flight state and sets a lease; the step turns the
- *		 rows into units (one request each, for one owner); the authority of
- *		 each unit's owner over its credential is checked now
- *		 (vs_credential_for_role). Nothing a role can lock makes this wait.
+ *		 rows into units (one request each, for one owner) of a run that lives
+ *		 until each unit is recorded; the authority of each unit's owner over
+ *		 its credential is checked now (vs_credential_for_role). Nothing a role
+ *		 can lock makes this wait. A job whose unit is still open, and a
+ *		 credential held back by a 429 or with worker_concurrency units open,
+ *		 are not claimed.
  *	  2. send: with no transaction open, each unit's request is built — a
  *		 bad id, bad options or bad data make that unit invalid, never an
- *		 ERROR — and sent concurrently (vs_http_execute_each, no retries: a
- *		 429 holds back the whole credential, not one request). Each outcome
- *		 is classified by vs_outcome() (outcome.c), and the step reads a
- *		 successful answer (digest), validating every id the server sends
- *		 back before it is stored.
- *	  3. record: another short transaction records every unit through the
- *		 state machine's SQL functions, set-based. If that raises, each unit
- *		 is recorded alone in a subtransaction; a unit whose record still
- *		 raises fails its jobs with that error. A unit that cannot even be
- *		 failed (its rows are locked) is left to its lease.
- *
+ *		 ERROR — and sent as a flight (transport.c): without waiting, without
+ *		 retries (a 429 holds back the whole credential), bounded by
+ *		 vectorstore.worker_request_timeout, started fairly between
+ *		 credentials.
+ *	  3. pump and record: between claims the worker drives the flights for a
+ *		 short while; each that ends is classified by vs_outcome() (outcome.c)
+ *		 and read (digest, validating every id the server sends back); then
+ *		 the finished units of each run are recorded in a short transaction,
+ *		 set-based through the state machine's SQL functions. If that raises,
+ *		 each unit is recorded alone in a subtransaction; a unit whose record
+ *		 still raises fails its jobs with that error. A unit that cannot even
+ *		 be failed (its rows are locked) is left to its lease. A slow server
+ *		 holds only its own units.
  *-------------------------------------------------------------------------
  */
 #include "vs_worker.h"

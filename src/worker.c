@@ -36,12 +36,15 @@
  *	  owner).
  *
  * A pass
- *	  heartbeat (and pause check) -> trigger-mode syncs whose table changed
- *	  -> sweep -> uploads -> attaches -> polls -> removals -> retention.
- *	  Each step is bounded (claims, pages per listing, a time budget), takes
- *	  turns between roles and credentials, skips what anyone holds locked,
- *	  and contains its own failures (step.c), so the heartbeat keeps ticking
- *	  and one role's or one server's trouble stays theirs.
+ *	  heartbeat (and pause check) -> start the sync worker if a sync is due
+ *	  -> sweep -> uploads -> attaches -> polls -> removals (each claims and
+ *	  sends without waiting) -> pump the requests in flight for at most
+ *	  VS_PUMP_MS and record what finished -> retention. Each step is bounded,
+ *	  takes turns between roles and credentials, skips what anyone holds
+ *	  locked, and contains its own failures (step.c); no request is waited
+ *	  for and no user SQL runs here (syncs have their own process), so the
+ *	  heartbeat keeps ticking and one role's or one server's trouble stays
+ *	  theirs.
  *
  *-------------------------------------------------------------------------
  */
