@@ -1044,8 +1044,10 @@ CREATE VIEW vectorstore.recent_failures WITH (security_barrier = true) AS
       AND j.finished_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')
     ORDER BY j.finished_at DESC;
 
+-- pid: only while that process is this database's worker (a restored copy
+-- carries the original's pid in worker_state until a worker starts there)
 CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
-    SELECT w.pid, a.backend_type, a.application_name, w.started_at, w.heartbeat_at,
+    SELECT CASE WHEN a.pid IS NOT NULL THEN w.pid END AS pid, a.backend_type, a.application_name, w.started_at, w.heartbeat_at,
            pg_catalog.now() OPERATOR(pg_catalog.-) w.heartbeat_at AS since_heartbeat,
            w.paused, w.paused_reason, w.paused_at,
            w.jobs_done, w.jobs_failed, w.files_uploaded, w.uploads_adopted, w.duplicates_deleted,
@@ -1060,7 +1062,9 @@ CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
            (SELECT pg_catalog.max(s.last_done_at) FROM vectorstore.sweep s) AS last_sweep_at,
            w.last_error
     FROM vectorstore.worker_state w
-    LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) w.pid;
+    LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) w.pid
+          AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+          AND a.backend_type OPERATOR(pg_catalog.=) 'vectorstore worker';
 
 GRANT SELECT ON vectorstore.jobs, vectorstore.queue_depth, vectorstore.recent_failures,
     vectorstore.worker_status TO PUBLIC;
