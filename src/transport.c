@@ -823,6 +823,7 @@ struct VsFlights
 	int			n;
 	int			cap;
 	VsTransportRun run;			/* done callbacks: per transfer (no retry, no pacing) */
+	VsBudget	budget;			/* response bytes alive at once, all flights together */
 };
 
 static void
@@ -873,9 +874,13 @@ vs_flights_add(VsFlights *f, const VsWire *wire, VsResponse *resp, const char *g
 	t->index = index;
 	t->wire = wire;
 	t->resp = resp;
-	/* each response its own budget (it lives with the response) */
-	t->budget = MemoryContextAllocZero(cxt, sizeof(VsBudget));
-	t->budget->cap = (size_t) vs_max_response_kb * 1024;
+	/*
+	 * one budget for every response in flight or not yet released: a
+	 * hostile server cannot make the worker hold more than
+	 * max_response_size at once, however many requests are in flight
+	 */
+	f->budget.cap = (size_t) vs_max_response_kb * 1024;
+	t->budget = &f->budget;
 	t->multi = f->multi;
 	t->group = group ? group : "";
 	t->done = done;
@@ -1024,4 +1029,6 @@ vs_flights_abort(VsFlights *f)
 		pfree(f->ts[i]);
 	}
 	f->n = 0;
+	/* the responses go with the runs the caller forgets now */
+	f->budget.live = 0;
 }
