@@ -45,6 +45,7 @@
 #include "utils/builtins.h"
 
 bool		vs_request_cap_enabled = true;
+int			vs_request_timeout_cap_ms = 0;
 
 /* ---------------------------------------------------------------------
  * Paths and query strings
@@ -687,6 +688,9 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
 	w->no_proxy = target.no_proxy;
 	w->resolve = target.resolve;
 	w->timeout_ms = (o && o->timeout_ms >= 0) ? o->timeout_ms : vs_request_timeout_ms;
+	/* the worker bounds every request, whatever a job's options ask */
+	if (vs_request_timeout_cap_ms > 0 && (w->timeout_ms <= 0 || w->timeout_ms > vs_request_timeout_cap_ms))
+		w->timeout_ms = vs_request_timeout_cap_ms;
 	w->connect_timeout_ms = Min((long) vs_connect_timeout_ms, w->timeout_ms);
 	return true;
 }
@@ -1375,4 +1379,59 @@ vs_api_delete(const char *path, bool beta)
 	req.path = path;
 	req.beta = beta;
 	return vs_api_call(&req);
+}
+
+/* ---------------------------------------------------------------------
+ * Flights: a request sent without waiting (the background worker's)
+ * ---------------------------------------------------------------------
+ */
+typedef struct VsFlightReq
+{
+	VsWire		wire;
+	const VsCredential *cred;
+	VsDoneFn	done;
+	void	   *arg;
+} VsFlightReq;
+
+static void
+vs_flight_req_done(int i, VsResponse *resp, void *arg)
+{
+	VsFlightReq *fr = (VsFlightReq *) arg;
+
+	/* the header lines held the key */
+	for (int j = 0; j < fr->wire.nheaders; j++)
+		explicit_bzero((char *) fr->wire.headers[j], strlen(fr->wire.headers[j]));
+	resp->cred = fr->cred;
+	fr->done(i, resp, fr->arg);
+}
+
+/*
+ * Send req without waiting: done(index, resp, arg) is called from
+ * vs_flights_pump() when it ends, or at once when it cannot be built (resp
+ * invalid). No retries: the caller's policy decides. Everything is
+ * allocated in the current memory context, which must outlive the request.
+ */
+void
+vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp, const char *group,
+			   VsDoneFn done, void *arg, int index)
+{
+	const VsCredential *cred = req->cred ? req->cred : vs_credential_current();
+	VsFlightReq *fr = palloc0(sizeof(VsFlightReq));
+	char	   *err;
+
+	memset(resp, 0, sizeof(VsResponse));
+	resp->poll_after_ms = resp->retry_after_ms = resp->should_retry = -1;
+	resp->cred = cred;
+	if (!vs_wire_build(req, cred, &fr->wire, &err))
+	{
+		resp->invalid = true;
+		strlcpy(resp->error, err, sizeof(resp->error));
+		resp->body = pstrdup("");
+		done(index, resp, arg);
+		return;
+	}
+	fr->cred = cred;
+	fr->done = done;
+	fr->arg = arg;
+	vs_flights_add(f, &fr->wire, resp, group, vs_flight_req_done, fr, index, CurrentMemoryContext);
 }

@@ -32,11 +32,20 @@
 /* content claimed per upload step at most (one larger file is still taken alone) */
 #define VQ_MAX_CLAIM_BYTES ((int64) 64 * 1024 * 1024)
 
-/* How long a claimed attach, poll or removal waits for its record. */
+/*
+ * How long a claimed attach, poll or removal waits for its record: longer
+ * than a request at vectorstore.timeout (within worker_request_timeout)
+ * takes, twice over for a removal's two requests. A job whose request asks
+ * for longer (request_options) may outlive its lease in flight: the worker
+ * does not claim a job whose unit is still open (step.c), and its record
+ * still applies when it comes.
+ */
 static int
 vq_lease_ms(void)
 {
-	return Min(2 * (vs_request_timeout_ms + vs_connect_timeout_ms) + 5000, 3600000);
+	int64		t = Min(vs_request_timeout_ms, vs_worker_request_timeout_ms);
+
+	return (int) Min(2 * (t + vs_connect_timeout_ms) + 5000, (int64) 3600000);
 }
 
 /* Text in the server encoding as UTF-8 for a request body. */
@@ -130,6 +139,7 @@ up_claim(VqRun *run)
 	Datum		vals[4];
 
 	vals[0] = vq_throttled();
+	/* the sweep looks for it after the reconcile delay (keep it above worker_request_timeout) */
 	vals[1] = Int32GetDatum(vs_worker_reconcile_delay_ms);
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
 	vals[3] = Int64GetDatum(VQ_MAX_CLAIM_BYTES);
@@ -802,6 +812,8 @@ rm_build(VqRun *run, VqUnit *u)
 	u->req.path = vs_path_try(&err, "/vector_stores/%s/files/%s", r->store, r->file);
 	/* a store id no path can hold: the file was never attached anywhere */
 	r->no_detach = u->req.path == NULL;
+	if (r->no_detach)
+		u->req.method = NULL;	/* start with the delete */
 }
 
 /* A removal that finds nothing to remove has reached its goal. */
@@ -816,41 +828,20 @@ rm_gone(VqUnit *u, VsRequest *req, VsResponse *resp)
 	}
 }
 
-/* Two rounds: detach every file, then delete those detached (or absent). */
-static void
-rm_send(VqRun *run)
+/*
+ * Detach, then delete what is detached (or was never attached): a removal
+ * whose file cannot be in a store starts with the delete.
+ */
+static bool
+rm_then(VqRun *run, VqUnit *u, bool second)
 {
-	VqUnit	  **s = palloc(sizeof(VqUnit *) * Max(run->n, 1));
-	int			ns = 0;
-
-	VqUnit	  **d = palloc(sizeof(VqUnit *) * Max(run->n, 1));
-	int			nd = 0;
-
-	for (int i = 0; i < run->n; i++)
-		if (run->units[i].invalid == NULL && !run->units[i].nosend &&
-			!((VqRemove *) run->units[i].data)->no_detach)
-			s[ns++] = &run->units[i];
-	vq_send_units(run, s, ns, false);
-	for (int i = 0; i < run->n; i++)
+	if (second)
 	{
-		VqUnit	   *u = &run->units[i];
-
-		if (u->invalid || u->nosend)
-			continue;
-		if (((VqRemove *) u->data)->no_detach)
-			d[nd++] = u;
-		else
-		{
-			rm_gone(u, &u->req, &u->resp);
-			if (u->outcome.kind == VS_OUTCOME_DONE)
-				d[nd++] = u;
-		}
+		rm_gone(u, &u->req2, &u->resp2);
+		return false;
 	}
-	s = d;
-	ns = nd;
-	vq_send_units(run, s, ns, true);
-	for (int i = 0; i < ns; i++)
-		rm_gone(s[i], &s[i]->req2, &s[i]->resp2);
+	rm_gone(u, &u->req, &u->resp);
+	return u->outcome.kind == VS_OUTCOME_DONE;
 }
 
 static bool
@@ -919,6 +910,6 @@ const VqStep vq_step_remove = {
 	.name = "removals",
 	.claim = rm_claim,
 	.build = rm_build,
-	.send = rm_send,
+	.then = rm_then,
 	.record = rm_record,
 };

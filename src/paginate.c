@@ -50,6 +50,49 @@ vs_pager_fail(VsPager *p, MemoryContext outer, const char *fmt,...)
 	return false;
 }
 
+/*
+ * The request for the page after (or, backwards, before) cursor: how every
+ * page of a list is asked for, by vs_paginate and by a caller that sends the
+ * first page itself (the worker's sweep, which then hands the answer to
+ * vs_paginate as first_response).
+ */
+void
+vs_pager_request(const VsPager *p, const char *cursor, VsRequest *req)
+{
+	StringInfoData q;
+	int			limit = p->page_size;
+	bool		backwards = (p->before != NULL && p->after == NULL);
+
+	/* no bigger page than the items still wanted */
+	if (p->max_items > 0)
+	{
+		int64		want = p->max_items - p->items;
+
+		if (limit <= 0 || want < limit)
+			limit = (int) Min(want, (int64) (p->max_page_size > 0 ? p->max_page_size : 100));
+	}
+	initStringInfo(&q);
+	if (p->query && p->query[0])
+		appendStringInfoString(&q, p->query);
+	if (limit > 0)
+	{
+		char		buf[16];
+
+		snprintf(buf, sizeof(buf), "%d", limit);
+		vs_query_add(&q, "limit", buf);
+	}
+	if (cursor)
+		vs_query_add(&q, backwards ? "before" : "after", cursor);
+
+	memset(req, 0, sizeof(VsRequest));
+	req->method = "GET";
+	req->path = p->path;
+	req->query = q.data;
+	req->beta = p->beta;
+	req->cred = p->cred;
+	req->opts = p->opts;
+}
+
 bool
 vs_paginate(VsPager *p, VsItemFn fn, void *arg)
 {
@@ -69,7 +112,6 @@ vs_paginate(VsPager *p, VsItemFn fn, void *arg)
 
 	for (;;)
 	{
-		StringInfoData q;
 		VsRequest	req = {0};
 		VsResponse	resp;
 		cJSON	   *page;
@@ -77,7 +119,6 @@ vs_paginate(VsPager *p, VsItemFn fn, void *arg)
 		const cJSON *item;
 		const char *first = NULL;
 		const char *last = NULL;
-		int			limit = p->page_size;
 		char	   *err;
 		bool		has_more;
 		bool		stop = false;
@@ -90,38 +131,22 @@ vs_paginate(VsPager *p, VsItemFn fn, void *arg)
 		}
 		MemoryContextSwitchTo(pagecxt);
 
-		/* no bigger page than the items still wanted */
-		if (p->max_items > 0)
-		{
-			int64		want = p->max_items - p->items;
-
-			if (limit <= 0 || want < limit)
-				limit = (int) Min(want, (int64) (p->max_page_size > 0 ? p->max_page_size : 100));
-		}
-		initStringInfo(&q);
-		if (p->query && p->query[0])
-			appendStringInfoString(&q, p->query);
-		if (limit > 0)
-		{
-			char		buf[16];
-
-			snprintf(buf, sizeof(buf), "%d", limit);
-			vs_query_add(&q, "limit", buf);
-		}
-		if (cursor)
-			vs_query_add(&q, backwards ? "before" : "after", cursor);
-
-		req.method = "GET";
-		req.path = p->path;
-		req.query = q.data;
-		req.beta = p->beta;
-		req.cred = p->cred;
-		req.opts = p->opts;
+		vs_pager_request(p, cursor, &req);
 		if (p->raise)
 			page = vs_api_call(&req);
 		else
 		{
-			vs_http_execute_each(&req, &resp, 1, 1, true, NULL, NULL, NULL);
+			if (p->first_response && p->pages == 0)
+			{
+				/* sent by the caller: its body is ours now (released here) */
+				resp = *p->first_response;
+				p->first_response->body = NULL;
+				p->first_response->body_len = 0;
+				p->first_response->budget = NULL;
+				p->first_response->charged = 0;
+			}
+			else
+				vs_http_execute_each(&req, &resp, 1, 1, true, NULL, NULL, NULL);
 			if (!VS_HTTP_OK(&resp))
 			{
 				p->error = MemoryContextStrdup(outer, vs_describe_error(&req, &resp));

@@ -42,8 +42,6 @@
 #include "utils/timestamp.h"
 
 #define VQ_SWEEPS_PER_PASS	8
-#define VQ_SWEEP_PAGES_PER_PASS 4
-#define VQ_SWEEP_BUDGET_MS	2000
 #define VQ_SWEEP_MAX_PAGES	1000
 #define VQ_SECRET_LEN		32
 
@@ -112,226 +110,274 @@ vq_marked_item(const cJSON *it, void *arg)
 	MemoryContextSwitchTo(old);
 }
 
+extern const VqStep vq_step_sweep_delete;
+
 typedef struct VqSweep
 {
-	char	   *owner;
-	char	   *cred;
-	char	   *cursor;
-	int			pages;			/* pages of this listing before this pass */
-	const VsCredential *credential;
+	char	   *cursor;			/* where this page starts */
+	int			pages;			/* pages of this listing before this one */
+	VsPager		pager;
+	VqMarked	m;				/* the page's marked files */
+	bool		done;			/* the listing reached its end */
+	char	   *next;			/* the cursor after this page */
+	char	   *error;			/* the listing failed */
+	char	  **del;			/* decided: files to delete */
+	int			ndel;
 } VqSweep;
 
-/* Decide a page of marked files; returns the files to delete. */
-static char **
-vq_sweep_decide(VqSweep *s, VqMarked *m, int *ndel)
+/*
+ * The sweep is a step (step.c): each claimed (owner, credential) is one
+ * unit that lists one page of /files from its cursor, sent without waiting
+ * like every request of the worker, so a server that does not answer holds
+ * up only its own listing (for at most vectorstore.worker_request_timeout),
+ * and the next page is claimed the next pass. A listing already in flight
+ * is not claimed again.
+ */
+static void
+sw_claim(VqRun *run)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		vals[1] = {Int32GetDatum(VQ_SWEEPS_PER_PASS)};
+	uint64		rows;
+	SPITupleTable *tt;
+
+	vq_exec("SELECT c.owner, c.credential, c.cursor, c.pages FROM vectorstore._sweep_claim($1) c",
+			1, types, vals, NULL);
+	rows = SPI_processed;
+	tt = SPI_tuptable;
+	for (uint64 i = 0; i < rows; i++)
+	{
+		VqUnit	   *u;
+		VqSweep    *s;
+		char	   *owner,
+				   *cred;
+
+		SPI_tuptable = tt;
+		owner = vq_text(i, 1);
+		cred = vq_text(i, 2);
+		if (vq_unit_open(&vq_step_sweep, owner, cred))
+			continue;			/* its page is still in flight */
+		u = vq_unit_add(run, owner, cred, 0);
+		s = MemoryContextAllocZero(vq_cxt, sizeof(VqSweep));
+		s->cursor = vq_text(i, 3);
+		s->pages = vq_int4(i, 4);
+		u->data = s;
+		run->claimed++;
+	}
+}
+
+static void
+sw_build(VqRun *run, VqUnit *u)
+{
+	VqSweep    *s = u->data;
+
+	s->m.prefix = psprintf("vsjob-%s-", vq_token);
+	s->m.plen = strlen(s->m.prefix);
+	s->pager.path = "/files";
+	s->pager.query = "purpose=assistants&order=asc";
+	s->pager.after = s->cursor;
+	s->pager.page_size = 10000;
+	s->pager.max_page_size = 10000;
+	s->pager.cred = u->credential;
+	s->pager.raise = false;
+	s->pager.max_pages = 1;
+	vs_pager_request(&s->pager, s->cursor, &u->req);
+}
+
+/* A page came: the paginator reads it (no request: it was sent). */
+static void
+sw_digest(VqRun *run, VqUnit *u)
+{
+	VqSweep    *s = u->data;
+
+	s->pager.first_response = &u->resp;
+	if (!vs_paginate(&s->pager, vq_marked_item, &s->m))
+	{
+		s->error = s->pager.error ? s->pager.error : "listing /files failed";
+		return;
+	}
+	if (s->m.skipped > 0)
+		elog(LOG, "vectorstore worker: sweep skipped %d marked file(s) with an unusable id", s->m.skipped);
+	if (s->pager.more && s->pager.cursor)
+		s->next = MemoryContextStrdup(vq_cxt, s->pager.cursor);
+	else
+		s->done = true;
+	if (s->pages + 1 >= VQ_SWEEP_MAX_PAGES && !s->done)
+		s->error = psprintf("GET /files: the list did not end after %d pages", s->pages + 1);
+}
+
+/* Decide a page of marked files (_sweep_page): which to delete. */
+static void
+sw_decide(VqUnit *u, VqSweep *s)
 {
 	Oid			types[7] = {NAMEOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
 	Datum		vals[7];
-	char	  **del;
+	VqMarked   *m = &s->m;
 
-	*ndel = 0;
-	vq_begin("vectorstore: sweep decide");
-	vals[0] = DirectFunctionCall1(namein, CStringGetDatum(s->owner));
-	vals[1] = CStringGetTextDatum(s->cred);
-	vals[2] = CStringGetTextDatum(s->credential->base_url);
+	vals[0] = DirectFunctionCall1(namein, CStringGetDatum(u->owner));
+	vals[1] = CStringGetTextDatum(u->cred);
+	vals[2] = CStringGetTextDatum(u->credential->base_url);
 	vals[3] = vq_text_array(m->fids, m->n);
 	vals[4] = vq_id_array(m->jids, m->n);
 	vals[5] = vq_text_array(m->secrets, m->n);
 	vals[6] = vq_id_array(m->bytes, m->n);
 	vq_exec("SELECT p.file_id, p.adopted FROM vectorstore._sweep_page($1, $2, $3, $4, $5, $6, $7) p",
 			7, types, vals, NULL);
-	del = MemoryContextAlloc(vq_cxt, sizeof(char *) * Max(SPI_processed, 1));
+	s->del = MemoryContextAlloc(vq_cxt, sizeof(char *) * Max(SPI_processed, 1));
+	s->ndel = 0;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		if (vq_bool(i, 2))
 			vq_counters.adopted++;
 		else
-			del[(*ndel)++] = vq_text(i, 1);
+			s->del[s->ndel++] = vq_text(i, 1);
 	}
-	vq_commit();
-	if (vq_counters.adopted > 0)
-		elog(DEBUG1, "vectorstore worker: sweep of %s/%s adopted lost uploads", s->owner, s->cred);
-	return del;
 }
 
-/* Delete duplicates and orphans through the credential that listed them. */
-static int
-vq_sweep_delete(VqSweep *s, char **fids, int n)
+/* Record how far a listing got (or that it failed, or ended). */
+static void
+sw_progress(VqUnit *u, VqSweep *s, const char *error)
 {
-	VsRequest  *reqs;
-	VsResponse *resps;
-	int			deleted = 0;
+	Oid			types[9] = {NAMEOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, INT4OID, INT4OID};
+	Datum		vals[9];
+	char		nulls[9] = "         ";
+	const char *cursor = s->done ? NULL : (s->next ? s->next : s->cursor);
 
-	if (n == 0)
-		return 0;
-	reqs = palloc0(sizeof(VsRequest) * n);
-	resps = palloc0(sizeof(VsResponse) * n);
-	for (int i = 0; i < n; i++)
-	{
-		char	   *err;
-
-		reqs[i].method = "DELETE";
-		reqs[i].path = vs_path_try(&err, "/files/%s", fids[i]);
-		reqs[i].cred = s->credential;
-	}
-	pgstat_report_activity(STATE_RUNNING, "vectorstore: deleting duplicates");
-	vs_http_execute_many(reqs, resps, n, vs_worker_concurrency, false);
-	for (int i = 0; i < n; i++)
-	{
-		if (VS_HTTP_OK(&resps[i]) || vs_outcome_gone(&reqs[i], &resps[i]))
-			deleted++;
-		else
-			elog(LOG, "vectorstore worker: could not delete duplicate file %s: %s",
-				 fids[i], vs_describe_error(&reqs[i], &resps[i]));
-		vs_response_release(&resps[i]);
-	}
-	vq_counters.deleted += deleted;
-	return deleted;
-}
-
-/* One (owner, credential): list on from its cursor, within this pass's bounds. */
-static int
-vq_sweep_one(VqSweep *s)
-{
-	TimestampTz start = GetCurrentTimestamp();
-	int			pages = 0;
-	bool		done = false;
-	char	   *error = NULL;
-	int			work = 0;
-	char	   *cursor = s->cursor;
-
-	while (!done && error == NULL && pages < VQ_SWEEP_PAGES_PER_PASS &&
-		   !TimestampDifferenceExceeds(start, GetCurrentTimestamp(), VQ_SWEEP_BUDGET_MS))
-	{
-		VsPager		pager = {0};
-		VqMarked	m = {0};
-		int			ndel;
-		char	  **del;
-
-		CHECK_FOR_INTERRUPTS();
-		m.prefix = psprintf("vsjob-%s-", vq_token);
-		m.plen = strlen(m.prefix);
-		pager.path = "/files";
-		pager.query = "purpose=assistants&order=asc";
-		pager.after = cursor;
-		pager.page_size = 10000;
-		pager.max_page_size = 10000;
-		pager.cred = s->credential;
-		pager.raise = false;
-		pager.max_pages = 1;
-		pgstat_report_activity(STATE_RUNNING, "vectorstore: listing files");
-		if (!vs_paginate(&pager, vq_marked_item, &m))
-		{
-			error = pager.error ? pager.error : "listing /files failed";
-			break;
-		}
-		pages++;
-		if (m.skipped > 0)
-			elog(LOG, "vectorstore worker: sweep skipped %d marked file(s) with an unusable id", m.skipped);
-		if (pager.more && pager.cursor)
-			cursor = MemoryContextStrdup(vq_cxt, pager.cursor);
-		else
-			done = true;
-		if (s->pages + pages >= VQ_SWEEP_MAX_PAGES && !done)
-			error = psprintf("GET /files: the list did not end after %d pages", s->pages + pages);
-		if (m.n > 0)
-		{
-			del = vq_sweep_decide(s, &m, &ndel);
-			work += m.n;
-			work += vq_sweep_delete(s, del, ndel);
-		}
-	}
-
-	/* record how far it got (or that it failed, or ended) */
-	{
-		Oid			types[9] = {NAMEOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, INT4OID, INT4OID};
-		Datum		vals[9];
-		char		nulls[9] = "         ";
-
-		vq_begin("vectorstore: sweep progress");
-		vals[0] = DirectFunctionCall1(namein, CStringGetDatum(s->owner));
-		vals[1] = CStringGetTextDatum(s->cred);
-		vals[2] = CStringGetTextDatum(s->credential->base_url);
-		vals[3] = vq_text_datum(cursor);
-		if (cursor == NULL)
-			nulls[3] = 'n';
-		vals[4] = Int32GetDatum(pages);
-		vals[5] = BoolGetDatum(done && error == NULL);
-		vals[6] = vq_text_datum(error);
-		if (error == NULL)
-			nulls[6] = 'n';
-		vals[7] = Int32GetDatum(vs_worker_max_attempts);
-		vals[8] = Int32GetDatum(vs_worker_reconcile_delay_ms);
-		vq_exec("SELECT p.requeued, p.failed FROM vectorstore._sweep_progress($1, $2, $3, $4, $5, $6, $7, $8, $9) p",
-				9, types, vals, nulls);
-		if (SPI_processed == 1)
-		{
-			work += vq_int4(0, 1);
-			vq_counters.failed += vq_int4(0, 2);
-		}
-		vq_commit();
-	}
+	vals[0] = DirectFunctionCall1(namein, CStringGetDatum(u->owner));
+	vals[1] = CStringGetTextDatum(u->cred);
+	vals[2] = CStringGetTextDatum(u->credential->base_url);
+	vals[3] = vq_text_datum(cursor);
+	if (cursor == NULL)
+		nulls[3] = 'n';
+	vals[4] = Int32GetDatum(error ? 0 : 1);
+	vals[5] = BoolGetDatum(s->done && error == NULL);
+	vals[6] = vq_text_datum(error);
+	if (error == NULL)
+		nulls[6] = 'n';
+	vals[7] = Int32GetDatum(vs_worker_max_attempts);
+	vals[8] = Int32GetDatum(vs_worker_reconcile_delay_ms);
+	vq_exec("SELECT p.requeued, p.failed FROM vectorstore._sweep_progress($1, $2, $3, $4, $5, $6, $7, $8, $9) p",
+			9, types, vals, nulls);
+	if (SPI_processed == 1)
+		vq_counters.failed += vq_int4(0, 2);
 	if (error)
 		elog(LOG, "vectorstore worker: could not list files for role \"%s\" (credential \"%s\"): %s",
-			 s->owner, s->cred[0] ? s->cred : "settings", error);
-	return work + pages;
+			 u->owner, u->cred[0] ? u->cred : "settings", error);
 }
+
+static void
+sw_record(VqRun *run, VqUnit *units, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		VqUnit	   *u = &units[i];
+		VqSweep    *s = u->data;
+		const char *error;
+
+		if (u->unauthorized)
+		{
+			/* its lost uploads fail: no one may look for their files */
+			Oid			t3[3] = {NAMEOID, TEXTOID, TEXTOID};
+			Datum		v3[3];
+
+			v3[0] = DirectFunctionCall1(namein, CStringGetDatum(u->owner));
+			v3[1] = CStringGetTextDatum(u->cred);
+			v3[2] = CStringGetTextDatum(u->invalid);
+			vq_exec("SELECT f.failed FROM vectorstore._sweep_unauthorized($1, $2, $3) f",
+					3, t3, v3, NULL);
+			if (SPI_processed == 1)
+				vq_counters.failed += vq_int4(0, 1);
+			continue;
+		}
+		if (u->outcome.kind != VS_OUTCOME_DONE)
+			error = u->error ? u->error : "listing /files failed";
+		else
+			error = s->error;
+		if (error == NULL && s->m.n > 0)
+			sw_decide(u, s);
+		sw_progress(u, s, error);
+	}
+}
+
+/* After the record: delete the late duplicates decided, without waiting. */
+static void
+sw_after(VqRun *run, VqUnit *units, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		VqSweep    *s = units[i].data;
+
+		if (s && s->ndel > 0)
+		{
+			VqRun	   *d = vq_run_new(&vq_step_sweep_delete);
+
+			for (int k = 0; k < s->ndel; k++)
+			{
+				VqUnit	   *u = vq_unit_add(d, units[i].owner, units[i].cred, 0);
+
+				u->data = MemoryContextStrdup(d->cxt, s->del[k]);
+			}
+			vq_run_send(d);
+		}
+	}
+}
+
+const VqStep vq_step_sweep = {
+	.name = "sweep",
+	.claim = sw_claim,
+	.build = sw_build,
+	.digest = sw_digest,
+	.record = sw_record,
+	.after = sw_after,
+};
+
+/* ---------------------------------------------------------------------
+ * Deleting duplicates: a step of its own, its units made by the sweep
+ * ---------------------------------------------------------------------
+ */
+static void
+sd_build(VqRun *run, VqUnit *u)
+{
+	char	   *err;
+
+	u->req.method = "DELETE";
+	u->req.path = vs_path_try(&err, "/files/%s", (char *) u->data);
+	if (u->req.path == NULL)
+		u->invalid = err;
+}
+
+/* Through the credential that listed them; a 404 reached the goal. */
+static bool
+sd_then(VqRun *run, VqUnit *u, bool second)
+{
+	if (u->outcome.kind != VS_OUTCOME_DONE && vs_outcome_gone(&u->req, &u->resp))
+	{
+		u->outcome.kind = VS_OUTCOME_DONE;
+		u->error = NULL;
+	}
+	if (u->outcome.kind == VS_OUTCOME_DONE)
+		vq_counters.deleted++;
+	else
+		elog(LOG, "vectorstore worker: could not delete duplicate file %s: %s",
+			 (char *) u->data, u->error ? u->error : "failed");
+	return false;
+}
+
+static void
+sd_record(VqRun *run, VqUnit *units, int n)
+{
+	/* nothing to record: the next sweep finds what is left */
+}
+
+const VqStep vq_step_sweep_delete = {
+	.name = "duplicate deletes",
+	.build = sd_build,
+	.then = sd_then,
+	.record = sd_record,
+};
 
 int
 vq_sweep(void)
 {
-	VqSweep    *sweeps;
-	int			n = 0;
-	int			work = 0;
-	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
-
-	vq_authority_reset();
-	vq_begin("vectorstore: sweep claim");
-	{
-		Oid			types[1] = {INT4OID};
-		Datum		vals[1] = {Int32GetDatum(VQ_SWEEPS_PER_PASS)};
-		uint64		rows;
-		SPITupleTable *tt;
-
-		vq_exec("SELECT c.owner, c.credential, c.cursor, c.pages FROM vectorstore._sweep_claim($1) c",
-				1, types, vals, NULL);
-		rows = SPI_processed;
-		tt = SPI_tuptable;
-		sweeps = palloc0(sizeof(VqSweep) * Max(rows, 1));
-		for (uint64 i = 0; i < rows; i++)
-		{
-			VqSweep    *s = &sweeps[n];
-			char	   *err;
-
-			SPI_tuptable = tt;
-			s->owner = vq_text(i, 1);
-			s->cred = vq_text(i, 2);
-			s->cursor = vq_text(i, 3);
-			s->pages = vq_int4(i, 4);
-			s->credential = vq_authority(s->owner, s->cred, &err);
-			if (s->credential == NULL)
-			{
-				/* its lost uploads fail: no one may look for their files */
-				Oid			t3[3] = {NAMEOID, TEXTOID, TEXTOID};
-				Datum		v3[3];
-
-				v3[0] = DirectFunctionCall1(namein, CStringGetDatum(s->owner));
-				v3[1] = CStringGetTextDatum(s->cred);
-				v3[2] = CStringGetTextDatum(err);
-				vq_exec("SELECT f.failed FROM vectorstore._sweep_unauthorized($1, $2, $3) f",
-						3, t3, v3, NULL);
-				if (SPI_processed == 1)
-					vq_counters.failed += vq_int4(0, 1);
-				work++;
-				continue;
-			}
-			n++;
-		}
-	}
-	vq_commit();
-
-	for (int i = 0; i < n; i++)
-		work += vq_sweep_one(&sweeps[i]);
-	MemoryContextSwitchTo(old);
-	return work;
+	return vq_step_run(&vq_step_sweep);
 }

@@ -7,27 +7,32 @@
  *	  over its credential, checked when the job is sent; 429 hold-backs per
  *	  credential; and the one step driver.
  *
- * The step driver (vq_step_run)
- * -----------------------------
+ * The step driver (vq_step_run, vq_flights_pump)
+ * -----------------------------------------------
  *	  1. claim: one short transaction calls the step's claim function (SQL,
  *		 sql/install/50_queue.sql), which locks what is due with SKIP LOCKED,
  *		 moves it to its in-flight state and sets a lease; the step turns the
- *		 rows into units (one request each, for one owner); the authority of
- *		 each unit's owner over its credential is checked now
- *		 (vs_credential_for_role). Nothing a role can lock makes this wait.
+ *		 rows into units (one request each, for one owner) of a run that lives
+ *		 until each unit is recorded; the authority of each unit's owner over
+ *		 its credential is checked now (vs_credential_for_role). Nothing a role
+ *		 can lock makes this wait. A job whose unit is still open, and a
+ *		 credential held back by a 429 or with worker_concurrency units open,
+ *		 are not claimed.
  *	  2. send: with no transaction open, each unit's request is built — a
  *		 bad id, bad options or bad data make that unit invalid, never an
- *		 ERROR — and sent concurrently (vs_http_execute_each, no retries: a
- *		 429 holds back the whole credential, not one request). Each outcome
- *		 is classified by vs_outcome() (outcome.c), and the step reads a
- *		 successful answer (digest), validating every id the server sends
- *		 back before it is stored.
- *	  3. record: another short transaction records every unit through the
- *		 state machine's SQL functions, set-based. If that raises, each unit
- *		 is recorded alone in a subtransaction; a unit whose record still
- *		 raises fails its jobs with that error. A unit that cannot even be
- *		 failed (its rows are locked) is left to its lease.
- *
+ *		 ERROR — and sent as a flight (transport.c): without waiting, without
+ *		 retries (a 429 holds back the whole credential), bounded by
+ *		 vectorstore.worker_request_timeout, started fairly between
+ *		 credentials.
+ *	  3. pump and record: between claims the worker drives the flights for a
+ *		 short while; each that ends is classified by vs_outcome() (outcome.c)
+ *		 and read (digest, validating every id the server sends back); then
+ *		 the finished units of each run are recorded in a short transaction,
+ *		 set-based through the state machine's SQL functions. If that raises,
+ *		 each unit is recorded alone in a subtransaction; a unit whose record
+ *		 still raises fails its jobs with that error. A unit that cannot even
+ *		 be failed (its rows are locked) is left to its lease. A slow server
+ *		 holds only its own units.
  *-------------------------------------------------------------------------
  */
 #include "vs_worker.h"
@@ -597,50 +602,119 @@ vq_authority_reset(void)
 	vq_auths_cxt = NULL;
 }
 
+static VsFlights *vq_flights = NULL;
+static List *vq_runs = NIL;		/* open runs (TopMemoryContext), see below */
+
 typedef struct VqThrottle
 {
 	char		name[NAMEDATALEN + 1];
 	TimestampTz until;
+	int			streak;			/* 429s in a row, no other answer between */
 } VqThrottle;
 #define VQ_MAX_THROTTLE 64
+#define VQ_THROTTLE_FLOOR_MS 1000
+#define VQ_THROTTLE_CAP_MS 60000
 static VqThrottle vq_throttles[VQ_MAX_THROTTLE];
 static int	vq_nthrottle = 0;
 
-void
-vq_throttle_set(const char *cred, int delay_ms)
+static VqThrottle *
+vq_throttle_find(const char *key, bool create)
 {
-	const char *key = cred ? cred : "";
-	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													Min(Max(delay_ms, 0), 600000));
 	int			i;
 
 	for (i = 0; i < vq_nthrottle; i++)
 		if (strcmp(vq_throttles[i].name, key) == 0)
-			break;
-	if (i == vq_nthrottle)
+			return &vq_throttles[i];
+	if (!create)
+		return NULL;
+	if (vq_nthrottle == VQ_MAX_THROTTLE)
 	{
-		if (vq_nthrottle == VQ_MAX_THROTTLE)
-			i = 0;
-		else
-			vq_nthrottle++;
-		strlcpy(vq_throttles[i].name, key, sizeof(vq_throttles[i].name));
-		vq_throttles[i].until = 0;
+		/* full: take the entry whose hold ended first */
+		i = 0;
+		for (int k = 1; k < vq_nthrottle; k++)
+			if (vq_throttles[k].until < vq_throttles[i].until)
+				i = k;
 	}
-	if (until > vq_throttles[i].until)
-		vq_throttles[i].until = until;
+	else
+		i = vq_nthrottle++;
+	strlcpy(vq_throttles[i].name, key, sizeof(vq_throttles[i].name));
+	vq_throttles[i].until = 0;
+	vq_throttles[i].streak = 0;
+	return &vq_throttles[i];
 }
 
-/* The credentials held back by a 429 right now, as a text[] ("" = settings). */
+/*
+ * A 429 from a credential's server: hold every job of the credential back.
+ * The hold doubles with every 429 in a row (1 s, 2 s, 4 s, ... up to a
+ * minute) and is never shorter than what the server asked (Retry-After),
+ * so a server that answers 429 with "Retry-After: 0" for ever is asked
+ * less and less often. Returns the hold, which the jobs wait too
+ * (_job_record_failure), counting a throttle each.
+ */
+int
+vq_throttle_set(const char *cred, int delay_ms)
+{
+	VqThrottle *t = vq_throttle_find(cred ? cred : "", true);
+	int			shift = Min(t->streak, 6);
+	int			hold = Min(VQ_THROTTLE_FLOOR_MS << shift, VQ_THROTTLE_CAP_MS);
+	TimestampTz until;
+
+	hold = Min(Max(hold, delay_ms), 600000);
+	t->streak = Min(t->streak + 1, 1000);
+	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), hold);
+	if (until > t->until)
+		t->until = until;
+	return hold;
+}
+
+/* Any other answer from a credential's server ends its run of 429s. */
+void
+vq_throttle_clear(const char *cred)
+{
+	VqThrottle *t = vq_throttle_find(cred ? cred : "", false);
+
+	if (t)
+		t->streak = 0;
+}
+
+static const VqStep *vq_claiming = NULL;	/* the step claiming now */
+static bool vq_cred_busy(const char *cred, const VqStep *claiming);
+
+/*
+ * The credentials not to claim for now, as a text[] ("" = settings): held
+ * back by a 429, or busy (vq_cred_busy).
+ */
 Datum
 vq_throttled(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	char	  **names = palloc(sizeof(char *) * (vq_nthrottle + 1));
 	int			n = 0;
+	ListCell   *lc;
 
 	for (int i = 0; i < vq_nthrottle; i++)
 		if (vq_throttles[i].until > now)
 			names[n++] = vq_throttles[i].name;
+	/* credentials with units open */
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+		{
+			const char *c = run->units[i].cred;
+			bool		listed = false;
+
+			if (run->units[i].recorded || run->units[i].skip)
+				continue;
+			for (int k = 0; k < n && !listed; k++)
+				listed = strcmp(names[k], c) == 0;
+			if (listed || !vq_cred_busy(c, vq_claiming))
+				continue;
+			names = repalloc(names, sizeof(char *) * (n + 2));
+			names[n++] = (char *) c;
+		}
+	}
 	return vq_text_array(names, n);
 }
 
@@ -665,7 +739,7 @@ VqUnit *
 vq_unit_add(VqRun *run, const char *owner, const char *cred, int nids)
 {
 	VqUnit	   *u;
-	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
+	MemoryContext old = MemoryContextSwitchTo(run->cxt ? run->cxt : vq_cxt);
 
 	if (run->n == run->cap)
 	{
@@ -733,7 +807,7 @@ vq_outcome_sql(const VqUnit *u)
 typedef struct VqSendArg
 {
 	VqRun	   *run;
-	VqUnit	  **units;
+	VqUnit	   *u;
 	bool		second;
 } VqSendArg;
 
@@ -749,60 +823,209 @@ vq_classify(VqRun *run, VqUnit *u, VsRequest *req, VsResponse *resp, bool second
 		return;
 	}
 	u->outcome = vs_outcome(req, resp, 0);
+	if (u->outcome.kind != VS_OUTCOME_THROTTLE && resp->status != 0)
+		vq_throttle_clear(u->cred);
 	if (u->outcome.kind == VS_OUTCOME_DONE)
 		return;
 	u->error = vs_describe_error(req, resp);
 	if (u->outcome.kind == VS_OUTCOME_THROTTLE)
-		vq_throttle_set(u->cred, u->outcome.delay_ms);
+		u->outcome.delay_ms = vq_throttle_set(u->cred, u->outcome.delay_ms);
+}
+
+/* ---------------------------------------------------------------------
+ * Runs and flights: what is claimed, sent and not yet recorded
+ * ---------------------------------------------------------------------
+ * A run is what one claim of a step took; it lives (in a memory context of
+ * its own) until each of its units is recorded. Its requests are flights
+ * (transport.c): sent without waiting, driven by vq_flights_pump() between
+ * the worker's claims, each unit recorded as soon as it is finished. So a
+ * server that never answers holds only its own units, for at most
+ * vectorstore.worker_request_timeout, and every other credential's work is
+ * claimed, sent and recorded meanwhile.
+ */
+
+/* What a run's steps allocate lives as long as the run. */
+static MemoryContext
+vq_enter(VqRun *run, MemoryContext *saved)
+{
+	*saved = vq_cxt;
+	vq_cxt = run->cxt;
+	return MemoryContextSwitchTo(run->cxt);
 }
 
 static void
-vq_sent(int i, VsResponse *resp, void *arg)
+vq_leave(MemoryContext old, MemoryContext saved)
 {
-	VqSendArg  *a = (VqSendArg *) arg;
-	VqUnit	   *u = a->units[i];
-	VsResponse *r = a->second ? &u->resp2 : &u->resp;
-	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
-
-	/* the unit keeps the response (status, headers); its body goes once read */
-	*r = *resp;
-	vq_classify(a->run, u, a->second ? &u->req2 : &u->req, r, a->second);
-	/* a step with its own send reads its answers itself */
-	if (u->outcome.kind == VS_OUTCOME_DONE && a->run->step->digest && a->run->step->send == NULL)
-		a->run->step->digest(a->run, u);
-	vs_response_release(r);
-	resp->body = NULL;
-	resp->body_len = 0;
+	vq_cxt = saved;
 	MemoryContextSwitchTo(old);
 }
 
-/* Send units' first (or second) requests, concurrently; outcomes set. */
-void
-vq_send_units(VqRun *run, VqUnit **units, int n, bool second)
-{
-	VsRequest  *reqs;
-	VsResponse *resps;
-	VqSendArg	a = {run, units, second};
+static void vq_unit_send(VqRun *run, VqUnit *u, bool second);
 
-	if (n == 0)
-		return;
-	reqs = palloc(sizeof(VsRequest) * n);
-	resps = palloc0(sizeof(VsResponse) * n);
-	for (int i = 0; i < n; i++)
-		reqs[i] = second ? units[i]->req2 : units[i]->req;
-	vs_http_execute_each(reqs, resps, n, vs_worker_concurrency, false, vq_sent, &a, NULL);
+/* how long attaches wait for uploads of the same credential sent together */
+#define VQ_GATHER_MS 1000
+
+/* A flight of a unit ended (from vs_flights_pump, no transaction open). */
+static void
+vq_flight_done(int i, VsResponse *resp, void *arg)
+{
+	VqSendArg  *a = (VqSendArg *) arg;
+	VqRun	   *run = a->run;
+	VqUnit	   *u = a->u;
+	const VqStep *step = run->step;
+	MemoryContext saved;
+	MemoryContext old = vq_enter(run, &saved);
+	VsResponse *r = a->second ? &u->resp2 : &u->resp;
+
+	volatile bool again = false;
+
+	if (r != resp)
+		*r = *resp;
+	/* what a step makes of an answer is its unit's alone: an ERROR fails it */
+	PG_TRY();
+	{
+		vq_classify(run, u, a->second ? &u->req2 : &u->req, r, a->second);
+		if (step->then && step->then(run, u, a->second))
+			again = true;
+		else if (!a->second && u->outcome.kind == VS_OUTCOME_DONE && step->digest)
+			step->digest(run, u);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(run->cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		u->outcome.kind = VS_OUTCOME_RETRY;
+		u->outcome.delay_ms = -1;
+		u->error = psprintf("%s", e->message ? e->message : "error reading the answer");
+		FreeErrorData(e);
+		again = false;
+	}
+	PG_END_TRY();
+	vs_response_release(r);
+	if (again)
+		vq_unit_send(run, u, true);	/* a removal's delete after its detach */
+	else
+		u->finished = true;
+	vq_leave(old, saved);
 }
 
+/* Send a unit's first (or second) request, without waiting. */
 static void
-vq_send_default(VqRun *run)
+vq_unit_send(VqRun *run, VqUnit *u, bool second)
 {
-	VqUnit	  **s = palloc(sizeof(VqUnit *) * Max(run->n, 1));
-	int			ns = 0;
+	VqSendArg  *a = palloc(sizeof(VqSendArg));
 
-	for (int i = 0; i < run->n; i++)
-		if (run->units[i].invalid == NULL && !run->units[i].nosend)
-			s[ns++] = &run->units[i];
-	vq_send_units(run, s, ns, false);
+	a->run = run;
+	a->u = u;
+	a->second = second;
+	u->sent = true;
+	vs_flight_send(vq_flights, second ? &u->req2 : &u->req, second ? &u->resp2 : &u->resp,
+				   u->cred, vq_flight_done, a, 0);
+}
+
+/* Units claimed and not yet recorded, in every open run (of cred, if given). */
+static int
+vq_units_open(const char *cred)
+{
+	ListCell   *lc;
+	int			k = 0;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+			if (!run->units[i].recorded && !run->units[i].skip &&
+				(cred == NULL || strcmp(run->units[i].cred, cred) == 0))
+				k++;
+	}
+	return k;
+}
+
+/* Is a job in another open run (its request in flight, or not recorded)? */
+static bool
+vq_job_open(int64 id, VqRun *self)
+{
+	ListCell   *lc;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		if (run == self)
+			continue;
+
+		for (int i = 0; i < run->n; i++)
+		{
+			VqUnit	   *u = &run->units[i];
+
+			if (u->recorded || u->skip)
+				continue;
+			for (int j = 0; j < u->nids; j++)
+				if (u->ids[j] == id)
+					return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Not to be claimed for now: a credential with worker_concurrency units
+ * open (its server is slow: what is claimed for it waits for a slot anyway);
+ * and, for attaches, one whose uploads were sent less than a second ago
+ * and are still open, so that files uploaded together are attached with one
+ * file batch (an upload that takes longer holds its credential's attaches
+ * back no longer than that).
+ */
+static bool
+vq_cred_busy(const char *cred, const VqStep *claiming)
+{
+	ListCell   *lc;
+
+	if (vq_units_open(cred) >= vs_worker_concurrency)
+		return true;
+	if (claiming != &vq_step_attach)
+		return false;
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		if (run->step != &vq_step_upload ||
+			TimestampDifferenceExceeds(run->started, GetCurrentTimestamp(), VQ_GATHER_MS))
+			continue;
+		for (int i = 0; i < run->n; i++)
+			if (!run->units[i].recorded && !run->units[i].skip &&
+				strcmp(run->units[i].cred, cred) == 0)
+				return true;
+	}
+	return false;
+}
+
+int
+vq_flights_inflight(void)
+{
+	return vq_runs == NIL ? 0 : Max(vs_flights_count(vq_flights), 1);
+}
+
+/* Forget every run and release every flight (after an ERROR): leases end. */
+void
+vq_flights_abort(void)
+{
+	ListCell   *lc;
+
+	vs_flights_abort(vq_flights);
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		MemoryContextDelete(run->cxt);
+		pfree(run);
+	}
+	list_free(vq_runs);
+	vq_runs = NIL;
 }
 
 /* Build one unit, containing any ERROR the building raises (bad data). */
@@ -839,9 +1062,9 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 			  **errors,
 			  **targets;
 	int		   *delays;
-	Oid			types[8] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID, INT4OID,
-	TEXTARRAYOID};
-	Datum		vals[8];
+	Oid			types[9] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID, INT4OID,
+	TEXTARRAYOID, INT4OID};
+	Datum		vals[9];
 
 	for (int i = 0; i < n; i++)
 		total += units[i].nids;
@@ -874,8 +1097,9 @@ vq_record_failures(VqUnit *units, int n, const char *retry_status)
 	vals[5] = Int32GetDatum(vs_worker_max_attempts);
 	vals[6] = Int32GetDatum(vs_worker_reconcile_delay_ms);
 	vals[7] = vq_text_array(targets, total);
-	vq_exec("SELECT failed FROM vectorstore._job_record_failure($1, $2, $3, $4, $5, $6, $7, $8)",
-			8, types, vals, NULL);
+	vals[8] = Int32GetDatum(vs_worker_max_throttles);
+	vq_exec("SELECT failed FROM vectorstore._job_record_failure($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			9, types, vals, NULL);
 	if (SPI_processed == 1)
 		vq_counters.failed += vq_int4(0, 1);
 }
@@ -919,11 +1143,11 @@ vq_record_call(void *arg)
 	r->run->step->record(r->run, r->units, r->n);
 }
 
-/* Record every unit: set-based, else one by one, else fail the unit. */
+/* Record units of a run: set-based, else one by one, else fail the unit. */
 static void
-vq_record(VqRun *run)
+vq_record(VqRun *run, VqUnit *units, int n)
 {
-	VqRecordArg all = {run, run->units, run->n};
+	VqRecordArg all = {run, units, n};
 	VqCounters	before = vq_counters;
 	char	   *err;
 
@@ -932,15 +1156,15 @@ vq_record(VqRun *run)
 	{
 		vq_counters = before;
 		elog(LOG, "vectorstore worker: recording %d %s at once failed (%s); recording them one by one",
-			 run->n, run->step->name, err);
-		for (int i = 0; i < run->n; i++)
+			 n, run->step->name, err);
+		for (int i = 0; i < n; i++)
 		{
-			VqRecordArg one = {run, &run->units[i], 1};
+			VqRecordArg one = {run, &units[i], 1};
 			VqCounters	b1 = vq_counters;
 
 			if (!vq_try(vq_record_call, &one, &err))
 			{
-				VqFailArg	f = {&run->units[i], err};
+				VqFailArg	f = {&units[i], err};
 				char	   *err2;
 
 				vq_counters = b1;
@@ -953,25 +1177,155 @@ vq_record(VqRun *run)
 	vq_commit();
 }
 
-int
-vq_step_run(const VqStep *step)
+/*
+ * Record the finished units of every open run, each run in one short
+ * transaction; close the runs with nothing left. Returns units recorded.
+ */
+static int
+vq_record_finished(void)
 {
-	VqRun		run = {0};
-	MemoryContext old;
+	ListCell   *lc;
+	List	   *keep = NIL;
+	int			recorded = 0;
+	MemoryContext top;
 
-	run.step = step;
-	old = MemoryContextSwitchTo(vq_cxt);
-	vq_authority_reset();
-
-	/* 1. claim, and check each owner's authority over its credential */
-	vq_begin(psprintf("vectorstore: claim %s", step->name));
-	step->claim(&run);
-	for (int i = 0; i < run.n; i++)
+	foreach(lc, vq_runs)
 	{
-		VqUnit	   *u = &run.units[i];
+		VqRun	   *run = lfirst(lc);
+		VqUnit	   *done = NULL;
+		int			nd = 0;
+		bool		open = false;
+
+		for (int i = 0; i < run->n; i++)
+		{
+			VqUnit	   *u = &run->units[i];
+
+			if (u->recorded || u->skip)
+				continue;
+			if (!u->finished)
+			{
+				open = true;
+				continue;
+			}
+			if (done == NULL)
+				done = MemoryContextAlloc(run->cxt, sizeof(VqUnit) * run->n);
+			done[nd++] = *u;	/* a record may change its copy */
+			u->recorded = true;
+		}
+		if (nd > 0)
+		{
+			MemoryContext saved;
+			MemoryContext old = vq_enter(run, &saved);
+
+			vq_record(run, done, nd);
+			if (run->step->after)
+				run->step->after(run, done, nd);
+			vq_leave(old, saved);
+			recorded += nd;
+		}
+		if (open)
+		{
+			top = MemoryContextSwitchTo(TopMemoryContext);
+			keep = lappend(keep, run);
+			MemoryContextSwitchTo(top);
+		}
+		else
+		{
+			MemoryContextDelete(run->cxt);
+			pfree(run);
+		}
+	}
+	list_free(vq_runs);
+	vq_runs = keep;
+	return recorded;
+}
+
+/*
+ * Drive the flights for at most wait_ms (less when one ends or the latch
+ * is set), then record what finished. Returns requests ended plus units
+ * recorded.
+ */
+int
+vq_flights_pump(long wait_ms)
+{
+	int			ended = 0;
+
+	if (vq_flights && vs_flights_count(vq_flights) > 0)
+	{
+		pgstat_report_activity(STATE_RUNNING, "vectorstore: requests in flight");
+		ended = vs_flights_pump(vq_flights, vs_worker_concurrency, wait_ms);
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	return ended + vq_record_finished();
+}
+
+/*
+ * Claim a step's work and send it, without waiting for the answers
+ * (vq_flights_pump records them). A credential that already has
+ * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * job whose unit is still open. Returns the work claimed.
+ */
+/* A new open run of step (after an ERROR, vq_flights_abort frees it). */
+VqRun *
+vq_run_new(const VqStep *step)
+{
+	VqRun	   *run;
+	MemoryContext top;
+
+	if (vq_flights == NULL)
+		vq_flights = vs_flights_create(TopMemoryContext);
+	run = MemoryContextAllocZero(TopMemoryContext, sizeof(VqRun));
+	run->step = step;
+	run->started = GetCurrentTimestamp();
+	run->cxt = AllocSetContextCreate(TopMemoryContext, "vectorstore step run",
+									 ALLOCSET_DEFAULT_SIZES);
+	top = MemoryContextSwitchTo(TopMemoryContext);
+	vq_runs = lappend(vq_runs, run);
+	MemoryContextSwitchTo(top);
+	return run;
+}
+
+static void
+vq_run_drop(VqRun *run)
+{
+	vq_runs = list_delete_ptr(vq_runs, run);
+	MemoryContextDelete(run->cxt);
+	pfree(run);
+}
+
+/* Has step a unit of (owner, cred) not yet recorded (a listing in flight)? */
+bool
+vq_unit_open(const VqStep *step, const char *owner, const char *cred)
+{
+	ListCell   *lc;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		if (run->step != step)
+			continue;
+		for (int i = 0; i < run->n; i++)
+			if (!run->units[i].recorded && !run->units[i].skip &&
+				strcmp(run->units[i].owner, owner) == 0 && strcmp(run->units[i].cred, cred) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* In a transaction: the authority of each unit's owner over its credential. */
+static void
+vq_run_authorize(VqRun *run)
+{
+	for (int i = 0; i < run->n; i++)
+	{
+		VqUnit	   *u = &run->units[i];
 		char	   *err;
 
-		if (u->invalid || u->nosend)
+		/* a job still open in another run (its lease ended in flight) */
+		for (int j = 0; j < u->nids && !u->skip; j++)
+			u->skip = vq_job_open(u->ids[j], run);
+		if (u->invalid || u->nosend || u->skip)
 			continue;
 		u->credential = vq_authority(u->owner, u->cred, &err);
 		if (u->credential == NULL)
@@ -980,25 +1334,23 @@ vq_step_run(const VqStep *step)
 			u->unauthorized = true;
 		}
 	}
-	if (step->claimed)
-		step->claimed(&run);
-	vq_commit();
-	if (run.n == 0)
-	{
-		MemoryContextSwitchTo(old);
-		return 0;
-	}
+}
 
-	/* 2. build and send, with no transaction open */
-	for (int i = 0; i < run.n; i++)
+/* Build and send a run's units, with no transaction open, without waiting. */
+static void
+vq_run_start(VqRun *run)
+{
+	for (int i = 0; i < run->n; i++)
 	{
-		VqUnit	   *u = &run.units[i];
+		VqUnit	   *u = &run->units[i];
 
+		if (u->skip)
+			continue;
 		if (u->invalid == NULL && !u->nosend)
 		{
 			u->req.cred = u->credential;
 			u->req2.cred = u->credential;
-			vq_build(&run, u);
+			vq_build(run, u);
 		}
 		if (u->nosend && u->invalid == NULL)
 			u->outcome.kind = VS_OUTCOME_DONE;
@@ -1007,15 +1359,77 @@ vq_step_run(const VqStep *step)
 			u->outcome.kind = VS_OUTCOME_PERMANENT;
 			u->error = u->invalid;
 		}
+		if (u->invalid || u->nosend)
+			u->finished = true;
+		else
+			vq_unit_send(run, u, u->req.method == NULL);
 	}
-	pgstat_report_activity(STATE_RUNNING, psprintf("vectorstore: sending %s", step->name));
-	if (step->send)
-		step->send(&run);
-	else
-		vq_send_default(&run);
+}
 
-	/* 3. record */
-	vq_record(&run);
-	MemoryContextSwitchTo(old);
-	return Max(run.claimed, run.n);
+/*
+ * Send a run made by hand (vq_run_new, vq_unit_add): authority checked in
+ * a short transaction of its own, then sent like a claimed run.
+ */
+void
+vq_run_send(VqRun *run)
+{
+	MemoryContext saved;
+	MemoryContext old;
+
+	if (run->n == 0)
+	{
+		vq_run_drop(run);
+		return;
+	}
+	old = vq_enter(run, &saved);
+	vq_authority_reset();
+	vq_begin(psprintf("vectorstore: authority for %s", run->step->name));
+	vq_run_authorize(run);
+	vq_commit();
+	vq_run_start(run);
+	vq_leave(old, saved);
+}
+
+/*
+ * Claim a step's work and send it, without waiting for the answers
+ * (vq_flights_pump records them). A credential that already has
+ * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * job whose unit is still open. Returns the work claimed.
+ */
+int
+vq_step_run(const VqStep *step)
+{
+	VqRun	   *run;
+	MemoryContext saved;
+	MemoryContext old;
+	int			claimed;
+
+	/* what is open is bounded: claim more when some of it is recorded */
+	if (vq_units_open(NULL) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
+		return 0;
+	run = vq_run_new(step);
+	old = vq_enter(run, &saved);
+	vq_authority_reset();
+
+	/* 1. claim, and check each owner's authority over its credential */
+	vq_begin(psprintf("vectorstore: claim %s", step->name));
+	vq_claiming = step;
+	step->claim(run);
+	vq_claiming = NULL;
+	vq_run_authorize(run);
+	if (step->claimed)
+		step->claimed(run);
+	vq_commit();
+	claimed = Max(run->claimed, run->n);
+	if (run->n == 0)
+	{
+		vq_leave(old, saved);
+		vq_run_drop(run);
+		return 0;
+	}
+
+	/* 2. build and send, with no transaction open, without waiting */
+	vq_run_start(run);
+	vq_leave(old, saved);
+	return claimed;
 }

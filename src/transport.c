@@ -78,6 +78,10 @@ typedef struct VsTransfer
 	const VsWire *wire;
 	VsResponse *resp;
 	VsBudget   *budget;
+	CURLM	   *multi;			/* the multi handle it runs in */
+	const char *group;			/* flights: whose server (fair starts) */
+	VsDoneFn	done;			/* flights: told when it ends */
+	void	   *done_arg;
 	VsTransferState state;
 	CURL	   *easy;			/* from the pool while running */
 	struct curl_slist *headers; /* this attempt's, malloc'd by libcurl */
@@ -98,8 +102,10 @@ typedef struct VsTransfer
 
 static CURLM *vs_multi = NULL;
 static CURLSH *vs_share = NULL;
-static CURL *vs_pool[VS_MAX_CONCURRENCY];
-static bool vs_pool_busy[VS_MAX_CONCURRENCY];
+/* easy handles: for the calls of a statement and for flights, side by side */
+#define VS_POOL_SIZE (2 * VS_MAX_CONCURRENCY)
+static CURL *vs_pool[VS_POOL_SIZE];
+static bool vs_pool_busy[VS_POOL_SIZE];
 static char vs_user_agent[128];
 
 /* ---------------------------------------------------------------------
@@ -143,7 +149,7 @@ static int	vs_progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 static CURL *
 vs_pool_take(void)
 {
-	for (int i = 0; i < VS_MAX_CONCURRENCY; i++)
+	for (int i = 0; i < VS_POOL_SIZE; i++)
 	{
 		if (vs_pool_busy[i])
 			continue;
@@ -178,7 +184,7 @@ vs_pool_take(void)
 static void
 vs_pool_give(CURL *easy)
 {
-	for (int i = 0; i < VS_MAX_CONCURRENCY; i++)
+	for (int i = 0; i < VS_POOL_SIZE; i++)
 		if (vs_pool[i] == easy)
 			vs_pool_busy[i] = false;
 }
@@ -452,7 +458,7 @@ vs_transfer_start(VsTransfer *t)
 	if (strcmp(w->method, "GET") != 0 && strcmp(w->method, "POST") != 0)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, w->method);
 
-	if (curl_multi_add_handle(vs_multi, e) != CURLM_OK)
+	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
 	{
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 		curl_easy_setopt(e, CURLOPT_RESOLVE, NULL);
@@ -491,7 +497,7 @@ vs_transfer_release(VsTransfer *t)
 {
 	if (t->easy)
 	{
-		curl_multi_remove_handle(vs_multi, t->easy);
+		curl_multi_remove_handle(t->multi, t->easy);
 		/* drop pointers into memory we may free, before reuse */
 		curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
 		curl_easy_setopt(t->easy, CURLOPT_RESOLVE, NULL);
@@ -643,6 +649,7 @@ vs_transport_run(VsTransportRun *run)
 		ts[i].wire = &run->wires[i];
 		ts[i].resp = &run->resps[i];
 		ts[i].budget = run->budget;
+		ts[i].multi = vs_multi;
 		ts[i].cxt = CurrentMemoryContext;
 		ts[i].state = VS_T_PENDING;
 	}
@@ -788,4 +795,240 @@ vs_transport_run(VsTransportRun *run)
 	/* an interrupt that aborted a transfer is raised now, after cleanup */
 	CHECK_FOR_INTERRUPTS();
 	pfree(ts);
+}
+
+/* ---------------------------------------------------------------------
+ * Flights: transfers that outlive a call (the background worker's)
+ * ---------------------------------------------------------------------
+ * The worker sends its requests without waiting for them: each is added to
+ * the flights and runs in a multi handle of its own (so a statement-style
+ * call in between, like the sweep's, never reads their completions), while
+ * the worker claims and records other work; vs_flights_pump() drives them
+ * for a while and hands each finished one to its done callback. There are
+ * no retries (the worker's policy decides, in SQL), no admission and no
+ * statement cap.
+ *
+ * Starts are fair between groups (a group is whose server a request goes
+ * to): a pending transfer starts when fewer than `concurrency` run and its
+ * group has fewer than its share running; and a group with nothing running
+ * may always start one, even when every slot is held (by servers that do not
+ * answer), so no group waits behind another's silence. The time of any one
+ * transfer is bounded by its wire's timeout.
+ */
+struct VsFlights
+{
+	CURLM	   *multi;
+	MemoryContext cxt;			/* the array of transfers */
+	VsTransfer **ts;			/* pending or running */
+	int			n;
+	int			cap;
+	VsTransportRun run;			/* done callbacks: per transfer (no retry, no pacing) */
+	VsBudget	budget;			/* response bytes alive at once, all flights together */
+};
+
+static void
+vs_flight_done(int i, VsResponse *resp, void *arg)
+{
+	/* never called: flights call each transfer's own callback */
+}
+
+VsFlights *
+vs_flights_create(MemoryContext cxt)
+{
+	VsFlights  *f;
+
+	vs_transport_setup();
+	f = MemoryContextAllocZero(cxt, sizeof(VsFlights));
+	f->cxt = cxt;
+	f->multi = curl_multi_init();
+	if (f->multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl multi handle")));
+	curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long) VS_MAX_CONCURRENCY);
+	f->run.done = vs_flight_done;
+	return f;
+}
+
+/*
+ * Add a transfer: wire and resp must live until it is done; done(index, resp,
+ * arg) is called from vs_flights_pump (or vs_flights_abort: status 0).
+ */
+void
+vs_flights_add(VsFlights *f, const VsWire *wire, VsResponse *resp, const char *group,
+			   VsDoneFn done, void *arg, int index, MemoryContext cxt)
+{
+	VsTransfer *t;
+
+	if (f->n == f->cap)
+	{
+		int			cap = Max(16, f->cap * 2);
+
+		f->ts = f->ts ? repalloc(f->ts, sizeof(VsTransfer *) * cap)
+			: MemoryContextAlloc(f->cxt, sizeof(VsTransfer *) * cap);
+		f->cap = cap;
+	}
+	t = MemoryContextAllocZero(f->cxt, sizeof(VsTransfer));
+	memset(resp, 0, sizeof(VsResponse));
+	resp->poll_after_ms = resp->retry_after_ms = resp->should_retry = -1;
+	t->index = index;
+	t->wire = wire;
+	t->resp = resp;
+	/*
+	 * one budget for every response in flight or not yet released: a
+	 * hostile server cannot make the worker hold more than
+	 * max_response_size at once, however many requests are in flight
+	 */
+	f->budget.cap = (size_t) vs_max_response_kb * 1024;
+	t->budget = &f->budget;
+	t->multi = f->multi;
+	t->group = group ? group : "";
+	t->done = done;
+	t->done_arg = arg;
+	t->cxt = cxt;
+	t->state = VS_T_PENDING;
+	f->ts[f->n++] = t;
+}
+
+int
+vs_flights_count(VsFlights *f)
+{
+	return f ? f->n : 0;
+}
+
+/* Running transfers of a group. */
+static int
+vs_flights_running(VsFlights *f, const char *group)
+{
+	int			k = 0;
+
+	for (int i = 0; i < f->n; i++)
+		if (f->ts[i]->state == VS_T_RUNNING && strcmp(f->ts[i]->group, group) == 0)
+			k++;
+	return k;
+}
+
+/* Forget finished transfers (their callbacks have run). */
+static void
+vs_flights_compact(VsFlights *f)
+{
+	int			k = 0;
+
+	for (int i = 0; i < f->n; i++)
+	{
+		if (f->ts[i]->state == VS_T_DONE)
+			pfree(f->ts[i]);
+		else
+			f->ts[k++] = f->ts[i];
+	}
+	f->n = k;
+}
+
+/* Hand a transfer's final response to its callback. */
+static void
+vs_flight_finish(VsFlights *f, VsTransfer *t, CURLcode code)
+{
+	f->run.done = t->done;
+	f->run.done_arg = t->done_arg;
+	vs_transfer_finish(&f->run, t, code);
+}
+
+/*
+ * Start what may start, drive the transfers, and wait at most wait_ms for
+ * one to end (less if the latch is set). Finished transfers are handed to
+ * their callbacks (which may raise: every transfer is then released by
+ * vs_flights_abort, which the caller runs on ERROR). Returns how many ended.
+ */
+int
+vs_flights_pump(VsFlights *f, int concurrency, long wait_ms)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	int			ended = 0;
+
+	if (f == NULL || f->n == 0)
+		return 0;
+	concurrency = Max(1, Min(concurrency, VS_MAX_CONCURRENCY));
+	for (;;)
+	{
+		int			running = 0;
+		int			groups = 0;
+		int			still;
+		CURLMsg    *msg;
+		int			left;
+		long		waited;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the share of a group: the slots divided between groups with work */
+		for (int i = 0; i < f->n; i++)
+		{
+			bool		seen = false;
+
+			if (f->ts[i]->state == VS_T_RUNNING)
+				running++;
+			for (int j = 0; j < i && !seen; j++)
+				seen = strcmp(f->ts[j]->group, f->ts[i]->group) == 0;
+			if (!seen)
+				groups++;
+		}
+		for (int i = 0; i < f->n; i++)
+		{
+			VsTransfer *t = f->ts[i];
+			int			mine;
+
+			if (t->state != VS_T_PENDING)
+				continue;
+			mine = vs_flights_running(f, t->group);
+			if (mine > 0 && (running >= concurrency || mine >= Max(1, concurrency / Max(groups, 1))))
+				continue;
+			if (vs_transfer_start(t))
+				running++;
+		}
+
+		if (curl_multi_perform(f->multi, &still) != CURLM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("libcurl multi interface failed")));
+		while ((msg = curl_multi_info_read(f->multi, &left)) != NULL)
+		{
+			VsTransfer *t = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+			if (t == NULL)
+				continue;
+			vs_flight_finish(f, t, msg->data.result);
+			ended++;
+		}
+		vs_flights_compact(f);
+		if (ended > 0 || f->n == 0)
+			break;
+		waited = TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+		if (waited >= wait_ms || MyLatch->is_set)
+			break;
+		curl_multi_poll(f->multi, NULL, 0, (int) Min(wait_ms - waited, VS_POLL_MS), NULL);
+	}
+	/* an interrupt that aborted a transfer is raised now */
+	CHECK_FOR_INTERRUPTS();
+	return ended;
+}
+
+/*
+ * Release every transfer (after an ERROR, or when leaving): their callbacks
+ * are not called; what they were for is left to its lease.
+ */
+void
+vs_flights_abort(VsFlights *f)
+{
+	if (f == NULL)
+		return;
+	for (int i = 0; i < f->n; i++)
+	{
+		vs_transfer_release(f->ts[i]);
+		vs_transfer_drop_body(f->ts[i]);
+		pfree(f->ts[i]);
+	}
+	f->n = 0;
+	/* the responses go with the runs the caller forgets now */
+	f->budget.live = 0;
 }

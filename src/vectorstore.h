@@ -303,6 +303,22 @@ extern VsResponse *vs_http_execute(const VsRequest *req);
  * vectorstore.max_response_size for this call.
  */
 typedef void (*VsDoneFn) (int i, VsResponse *resp, void *arg);
+
+/* The background worker's bound on any one request (0: none). */
+extern int	vs_request_timeout_cap_ms;
+
+/*
+ * A request sent without waiting (the worker's): see transport.c's flights.
+ * done is called from vs_flights_pump() when it ends (or at once when the
+ * request cannot be built).
+ */
+typedef struct VsFlights VsFlights;
+extern VsFlights *vs_flights_create(MemoryContext cxt);
+extern int	vs_flights_pump(VsFlights *f, int concurrency, long wait_ms);
+extern int	vs_flights_count(VsFlights *f);
+extern void vs_flights_abort(VsFlights *f);
+extern void vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp,
+						   const char *group, VsDoneFn done, void *arg, int index);
 extern void vs_http_execute_many(const VsRequest *reqs, VsResponse *resps,
 								 int n, int concurrency, bool retry);
 extern void vs_http_execute_each(const VsRequest *reqs, VsResponse *resps,
@@ -409,6 +425,8 @@ typedef struct VsPager
 	int64		max_items;		/* stop after this many items; 0: all */
 	int			max_pages;		/* stop after this many pages; 0: no limit */
 	bool		raise;			/* raise on a failure (SQL), or record it (worker) */
+	/* !raise: the answer to the first page, sent by the caller (vs_pager_request) */
+	VsResponse *first_response;
 	/* results */
 	int64		items;			/* items passed to the callback */
 	int			pages;			/* pages fetched */
@@ -425,6 +443,8 @@ typedef struct VsPager
  * when it stopped on a failure (only when !raise; error says why).
  */
 extern bool vs_paginate(VsPager *pager, VsItemFn fn, void *arg);
+/* The request for the page after cursor (for a caller that sends it itself). */
+extern void vs_pager_request(const VsPager *pager, const char *cursor, VsRequest *req);
 
 /* ---------------------------------------------------------------------
  * JSON (json.c): the only module that parses/prints with cJSON

@@ -31,6 +31,8 @@
  */
 extern int	vs_worker_concurrency;
 extern int	vs_worker_max_attempts;
+extern int	vs_worker_max_throttles;
+extern int	vs_worker_request_timeout_ms;
 extern int	vs_worker_batch_size;
 extern int	vs_worker_poll_interval_ms;
 extern int	vs_worker_reconcile_delay_ms;
@@ -121,7 +123,8 @@ extern void vs_fixed_gucs(void);
  */
 extern const VsCredential *vq_authority(const char *owner, const char *cred, char **err);
 extern void vq_authority_reset(void);
-extern void vq_throttle_set(const char *cred, int delay_ms);
+extern int	vq_throttle_set(const char *cred, int delay_ms);
+extern void vq_throttle_clear(const char *cred);
 extern Datum vq_throttled(void);
 extern TimestampTz vq_throttle_end(void);
 
@@ -166,6 +169,11 @@ typedef struct VqUnit
 	char	   *result;			/* the step's result (file id, batch id, ...) */
 	int			delay_ms;		/* the step's delay (a poll interval) */
 	void	   *data;			/* the step's own */
+	/* the driver's */
+	bool		skip;			/* its job is still open in another run: left alone */
+	bool		sent;			/* a request went */
+	bool		finished;		/* its outcome is known: to be recorded */
+	bool		recorded;
 } VqUnit;
 
 typedef struct VqRun VqRun;
@@ -178,12 +186,18 @@ typedef struct VqStep
 	void		(*claimed) (VqRun *run);
 	/* outside a transaction: build u->req (or set u->invalid / u->nosend) */
 	void		(*build) (VqRun *run, VqUnit *u);
-	/* send every unit (optional: default one request per unit) */
-	void		(*send) (VqRun *run);
+	/*
+	 * outside a transaction, when a request of u ended (outcome set;
+	 * optional): true to send u->req2 next (a removal's delete after its
+	 * detach). A unit whose req has no method starts with req2.
+	 */
+	bool		(*then) (VqRun *run, VqUnit *u, bool second);
 	/* outside a transaction, once sent: read a DONE answer */
 	void		(*digest) (VqRun *run, VqUnit *u);
 	/* in a (sub)transaction: record n units; may raise */
 	void		(*record) (VqRun *run, VqUnit *units, int n);
+	/* after the record committed, no transaction open (optional) */
+	void		(*after) (VqRun *run, VqUnit *units, int n);
 } VqStep;
 
 struct VqRun
@@ -193,12 +207,24 @@ struct VqRun
 	int			n;
 	int			cap;
 	int			claimed;		/* jobs claimed (how much work the step did) */
+	MemoryContext cxt;			/* everything of the run, until each unit is recorded */
+	TimestampTz started;		/* when it was claimed */
 };
 
 extern VqUnit *vq_unit_add(VqRun *run, const char *owner, const char *cred, int nids);
+/* claim a step's work and send it without waiting; returns the work claimed */
 extern int	vq_step_run(const VqStep *step);
-/* send the given requests (no transaction open); each unit's outcome set */
-extern void vq_send_units(VqRun *run, VqUnit **units, int n, bool second);
+/* a run made by hand (units added with vq_unit_add), then sent: see step.c */
+extern VqRun *vq_run_new(const VqStep *step);
+extern void vq_run_send(VqRun *run);
+/* has step a unit of (owner, cred) not yet recorded? */
+extern bool vq_unit_open(const VqStep *step, const char *owner, const char *cred);
+/* drive the requests in flight for at most wait_ms, then record what finished */
+extern int	vq_flights_pump(long wait_ms);
+/* > 0 while any claimed unit is not yet recorded */
+extern int	vq_flights_inflight(void);
+/* after an ERROR: release every request in flight, forget every run */
+extern void vq_flights_abort(void);
 /* what a unit's outcome is called in the SQL policy */
 extern const char *vq_outcome_sql(const VqUnit *u);
 /* The common failure record: u's jobs by u->outcome, back to retry_status. */
@@ -214,6 +240,7 @@ extern const VqStep vq_step_upload;
 extern const VqStep vq_step_attach;
 extern const VqStep vq_step_poll;
 extern const VqStep vq_step_remove;
+extern const VqStep vq_step_sweep;
 extern int	vq_sweep(void);
 extern int	vq_sync_pass(void);
 

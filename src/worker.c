@@ -36,12 +36,15 @@
  *	  owner).
  *
  * A pass
- *	  heartbeat (and pause check) -> trigger-mode syncs whose table changed
- *	  -> sweep -> uploads -> attaches -> polls -> removals -> retention.
- *	  Each step is bounded (claims, pages per listing, a time budget), takes
- *	  turns between roles and credentials, skips what anyone holds locked,
- *	  and contains its own failures (step.c), so the heartbeat keeps ticking
- *	  and one role's or one server's trouble stays theirs.
+ *	  heartbeat (and pause check) -> start the sync worker if a sync is due
+ *	  -> sweep -> uploads -> attaches -> polls -> removals (each claims and
+ *	  sends without waiting) -> pump the requests in flight for at most
+ *	  VS_PUMP_MS and record what finished -> retention. Each step is bounded,
+ *	  takes turns between roles and credentials, skips what anyone holds
+ *	  locked, and contains its own failures (step.c); no request is waited
+ *	  for and no user SQL runs here (syncs have their own process), so the
+ *	  heartbeat keeps ticking and one role's or one server's trouble stays
+ *	  theirs.
  *
  *-------------------------------------------------------------------------
  */
@@ -89,10 +92,13 @@ PG_FUNCTION_INFO_V1(vs_queue_wake);
 
 PGDLLEXPORT void vs_launcher_main(Datum arg);
 PGDLLEXPORT void vs_worker_main(Datum arg);
+PGDLLEXPORT void vs_sync_worker_main(Datum arg);
 
 /* settings */
 int			vs_worker_concurrency = 8;
 int			vs_worker_max_attempts = 5;
+int			vs_worker_max_throttles = 50;
+int			vs_worker_request_timeout_ms = 120000;
 int			vs_worker_batch_size = 100;
 int			vs_worker_poll_interval_ms = 1000;
 int			vs_worker_reconcile_delay_ms = 120000;
@@ -102,6 +108,9 @@ int			vs_worker_sync_timeout_ms = 60000;
 int			vs_job_retention_s = 7 * 24 * 3600;
 
 bool		vs_am_worker = false;
+
+/* longest wait for answers in flight before the worker claims again */
+#define VS_PUMP_MS 250
 
 /* ---------------------------------------------------------------------
  * Shared memory
@@ -113,6 +122,7 @@ typedef struct VsDbSlot
 {
 	Oid			dboid;			/* InvalidOid: free */
 	pid_t		pid;			/* the worker, 0 when none */
+	pid_t		sync_pid;		/* the sync worker, 0 when none */
 	Latch	   *latch;			/* its latch */
 	bool		wanted;			/* a commit queued work: start a worker */
 	bool		visited;		/* a worker ran here since the server started */
@@ -273,6 +283,7 @@ vs_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	{
 		VsDbSlot   *s;
 		pid_t		pid = 0;
+		pid_t		sync_pid = 0;
 
 		LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
 		s = vs_slot(objectId, true);
@@ -281,11 +292,14 @@ vs_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			s->blocked_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 15000);
 			s->wanted = false;
 			pid = s->pid;
+			sync_pid = s->sync_pid;
 		}
 		LWLockRelease(vs_shared->lock);
 		/* dropdb() waits a few seconds for the other backends to leave */
 		if (pid != 0)
 			kill(pid, SIGTERM);
+		if (sync_pid != 0)
+			kill(sync_pid, SIGTERM);
 	}
 }
 
@@ -304,6 +318,16 @@ vs_worker_init(void)
 							"Failed tries after which a queued job fails (429 responses do not count).",
 							NULL, &vs_worker_max_attempts, 5, 1, 1000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vectorstore.worker_max_throttles",
+							"429 answers after which a queued job fails with the 429 as its error.",
+							"Each 429 in a row from a credential's server doubles how long its jobs are held back, from 1 s up to a minute.",
+							&vs_worker_max_throttles, 50, 1, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vectorstore.worker_request_timeout",
+							"Longest time any one request of the background worker may take.",
+							"A job's request_options timeout above it is cut to it; it also bounds vectorstore.timeout for the worker.",
+							&vs_worker_request_timeout_ms, 120000, 1000, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("vectorstore.worker_batch_size",
 							"Jobs the worker claims per step, and files per file batch.",
 							NULL, &vs_worker_batch_size, 100, 1, 2000,
@@ -971,13 +995,169 @@ vs_worker_next_due(void)
 	return t;
 }
 
+/* ---------------------------------------------------------------------
+ * The sync worker: trigger-mode syncs, in a process of their own
+ * ---------------------------------------------------------------------
+ * A sync's difference runs user SQL (its content expression, its source,
+ * which may be a view), as the sync's owner, for up to
+ * vectorstore.worker_sync_timeout. That never happens in the queue's
+ * worker, which serves every role: when a trigger-mode sync is due
+ * (_sync_next_due), the queue's worker starts a second background worker
+ * for the database, which computes the due syncs — in turns between owners,
+ * a failed or timed-out one backing off exponentially (_sync_failed) — and
+ * leaves when none is due. However slow a role's syncs, the queue's worker
+ * claims, sends, records and beats on; the jobs a sync queues wake it at
+ * commit.
+ */
+static BackgroundWorkerHandle *vs_sync_handle = NULL;
+
+static bool
+vs_sync_worker_alive(void)
+{
+	pid_t		pid;
+
+	if (vs_sync_handle == NULL)
+		return false;
+	if (GetBackgroundWorkerPid(vs_sync_handle, &pid) != BGWH_STOPPED)
+		return true;
+	pfree(vs_sync_handle);
+	vs_sync_handle = NULL;
+	return false;
+}
+
+/* In the queue's worker: start the sync worker when a sync is due. */
+static void
+vs_sync_worker_start_if_due(void)
+{
+	static TimestampTz last = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz due = 0;
+	bool		isnull = true;
+	BackgroundWorker bgw;
+	MemoryContext old;
+	bool		ok;
+
+	if (!TimestampDifferenceExceeds(last, now, 500) || vs_sync_worker_alive())
+		return;
+	last = now;
+	vq_begin("vectorstore: syncs due");
+	vq_exec("SELECT vectorstore._sync_next_due()", 0, NULL, NULL, NULL);
+	if (SPI_processed == 1)
+		due = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	vq_commit();
+	if (isnull || due > now)
+		return;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "vectorstore");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "vs_sync_worker_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "vectorstore sync worker for database %u", MyDatabaseId);
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "vectorstore sync worker");
+	bgw.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	bgw.bgw_notify_pid = MyProcPid;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ok = RegisterDynamicBackgroundWorker(&bgw, &vs_sync_handle);
+	MemoryContextSwitchTo(old);
+	if (!ok)
+	{
+		vs_sync_handle = NULL;
+		ereport(LOG,
+				(errmsg("vectorstore worker: could not start a sync worker for database \"%s\"", vs_dbname),
+				 errhint("Raise max_worker_processes.")));
+	}
+}
+
+static void
+vs_sync_worker_detach(int code, Datum arg)
+{
+	VsDbSlot   *s;
+
+	LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
+	s = vs_slot(MyDatabaseId, false);
+	if (s && s->sync_pid == MyProcPid)
+		s->sync_pid = 0;
+	LWLockRelease(vs_shared->lock);
+}
+
+void
+vs_sync_worker_main(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+	MemoryContext loop_cxt;
+	VsDbSlot   *s;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("vectorstore sync worker");
+	/* vs_am_worker stays false: the jobs it queues wake the queue's worker */
+
+	/* one per database */
+	LWLockAcquire(vs_shared->lock, LW_EXCLUSIVE);
+	s = vs_slot(dboid, true);
+	if (s == NULL || s->blocked_until > GetCurrentTimestamp() ||
+		(s->sync_pid != 0 && s->sync_pid != MyProcPid && kill(s->sync_pid, 0) == 0))
+	{
+		LWLockRelease(vs_shared->lock);
+		proc_exit(0);
+	}
+	s->sync_pid = MyProcPid;
+	LWLockRelease(vs_shared->lock);
+	on_shmem_exit(vs_sync_worker_detach, (Datum) 0);
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vectorstore sync worker loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	vq_cxt = loop_cxt;
+	vs_worker_harden();
+	StartTransactionCommand();
+	vs_dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
+	CommitTransactionCommand();
+
+	for (;;)
+	{
+		int			done = 0;
+		char	   *version;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			vs_worker_fix_settings();
+		}
+		MemoryContextSwitchTo(loop_cxt);
+		MemoryContextReset(loop_cxt);
+		if (RecoveryInProgress() || vs_extension_state(&version) != VS_EXT_READY)
+			proc_exit(0);
+		PG_TRY();
+		{
+			done = vq_sync_pass();
+		}
+		PG_CATCH();
+		{
+			EmitErrorReport();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			proc_exit(1);
+		}
+		PG_END_TRY();
+		/* none was due: leave (the queue's worker starts another when one is) */
+		if (done == 0)
+			proc_exit(0);
+	}
+}
+
 void
 vs_worker_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
 	MemoryContext loop_cxt;
 	bool		started = false;
-	long		timeout = 0;
+	volatile long timeout = 0;
 	TimestampTz last_work = GetCurrentTimestamp();
 	VsDbSlot   *s;
 
@@ -1037,6 +1217,7 @@ vs_worker_main(Datum arg)
 		MemoryContextReset(loop_cxt);
 		vq_authority_reset();
 		timeout = vs_worker_naptime_ms;
+		vs_request_timeout_cap_ms = vs_worker_request_timeout_ms;
 
 		if (RecoveryInProgress())
 			continue;
@@ -1072,17 +1253,26 @@ vs_worker_main(Datum arg)
 					vs_worker_leave(0, true, false, false);
 				started = true;
 			}
-			if (!vs_worker_heartbeat())
+			/*
+			 * Every pass (it also sees a pause before anything is claimed);
+			 * a pass lasts at most VS_PUMP_MS longer than its claims and
+			 * records, whatever is in flight.
+			 */
 			{
-				ereport(LOG, (errmsg("vectorstore worker: paused")));
-				vs_worker_leave(0, true, false, true);
+				if (!vs_worker_heartbeat())
+				{
+					ereport(LOG, (errmsg("vectorstore worker: paused")));
+					vs_worker_leave(0, true, false, true);
+				}
 			}
-			work += vq_sync_pass();
+			vs_sync_worker_start_if_due();
 			work += vq_sweep();
 			work += vq_step_run(&vq_step_upload);
 			work += vq_step_run(&vq_step_attach);
 			work += vq_step_run(&vq_step_poll);
 			work += vq_step_run(&vq_step_remove);
+			/* answers: record each unit as it finishes; claim again soon */
+			work += vq_flights_pump(work > 0 ? 0 : VS_PUMP_MS);
 			work += vs_worker_purge();
 
 			if (work > 0)
@@ -1090,6 +1280,8 @@ vs_worker_main(Datum arg)
 				timeout = 0;
 				last_work = GetCurrentTimestamp();
 			}
+			else if (vq_flights_inflight() > 0)
+				timeout = 0;	/* the pump waits for answers */
 			else
 			{
 				next = vs_worker_next_due();
@@ -1128,6 +1320,8 @@ vs_worker_main(Datum arg)
 			EmitErrorReport();
 			FlushErrorState();
 			AbortOutOfAnyTransaction();
+			/* what was in flight is left to its lease */
+			vq_flights_abort();
 			if (vs_worker_error)
 				pfree(vs_worker_error);
 			vs_worker_error = MemoryContextStrdup(TopMemoryContext, e->message ? e->message : "error");

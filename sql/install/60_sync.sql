@@ -29,7 +29,8 @@ CREATE TABLE vectorstore.sync (
     last_run_at       timestamptz,
     last_run          jsonb,
     last_error        text,
-    retry_at          timestamptz
+    retry_at          timestamptz,
+    errors            integer NOT NULL DEFAULT 0 CHECK (errors >= 0)
 );
 REVOKE ALL ON vectorstore.sync FROM PUBLIC;
 
@@ -169,7 +170,7 @@ BEGIN
         FROM gone RETURNING 1)
     SELECT pg_catalog.count(*) INTO deleted FROM ins;
     unchanged := pg_catalog.cardinality(p_keys) - p_new - p_changed;
-    UPDATE vectorstore.sync y SET last_run_at = pg_catalog.now(), last_error = NULL, retry_at = NULL,
+    UPDATE vectorstore.sync y SET last_run_at = pg_catalog.now(), last_error = NULL, retry_at = NULL, errors = 0,
            last_run = pg_catalog.jsonb_build_object('new', p_new, 'changed', p_changed,
                                                     'deleted', deleted, 'unchanged', unchanged)
      WHERE y.name = s.name;
@@ -181,8 +182,11 @@ END $$;
 CREATE FUNCTION vectorstore._sync_failed(p_name text, p_error text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    UPDATE vectorstore.sync y SET last_error = p_error,
-           retry_at = pg_catalog.now() + interval '10 seconds'
+    -- 10 s, doubling with every failure in a row, up to an hour: a sync that
+    -- keeps timing out takes less and less of the sync worker's time
+    UPDATE vectorstore.sync y SET last_error = p_error, errors = least(y.errors, 1000000) + 1,
+           retry_at = pg_catalog.now()
+                      + least(10 * (1 << least(y.errors, 9)), 3600) * interval '1 second'
     WHERE y.name = p_name;
 END
 $$;
@@ -197,12 +201,28 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM vectorstore.sync y
                       WHERE y.name = c.sync_name AND y.use_trigger
                         AND pg_catalog.to_regclass(y.source) = c.relid);
+    -- in turns between owners: the oldest change of every owner, then the
+    -- second of each, ... so one role's many syncs do not come before
+    -- another role's one
     RETURN QUERY
-    SELECT y.name, y.owner FROM vectorstore.sync y
-    JOIN (SELECT c.sync_name, pg_catalog.min(c.changed_at) AS since FROM vectorstore.sync_change c
-          GROUP BY c.sync_name) c ON c.sync_name = y.name
-    WHERE y.retry_at IS NULL OR y.retry_at <= pg_catalog.now()
-    ORDER BY c.since LIMIT p_max;
+    SELECT d.name, d.owner FROM (
+        SELECT y.name, y.owner, c.since,
+               pg_catalog.row_number() OVER (PARTITION BY y.owner ORDER BY c.since, y.name) AS turn
+        FROM vectorstore.sync y
+        JOIN (SELECT c.sync_name, pg_catalog.min(c.changed_at) AS since FROM vectorstore.sync_change c
+              GROUP BY c.sync_name) c ON c.sync_name = y.name
+        WHERE y.retry_at IS NULL OR y.retry_at <= pg_catalog.now()) d
+    ORDER BY d.turn, d.since, d.name LIMIT p_max;
+END $$;
+
+-- When a trigger-mode sync is next due (NULL: none): the queue's worker
+-- starts the sync worker then.
+CREATE FUNCTION vectorstore._sync_next_due() RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT pg_catalog.min(greatest(c.changed_at, y.retry_at))
+              FROM vectorstore.sync_change c JOIN vectorstore.sync y ON y.name = c.sync_name
+             WHERE y.use_trigger);
 END $$;
 
 -- Forget a sync (vs_sync_drop), first queueing the deletion of its files.
@@ -255,6 +275,7 @@ REVOKE ALL ON FUNCTION vectorstore._sync_insert(name, text, text, text, text, te
     vectorstore._sync_finish(text, text[], bigint, bigint, bigint),
     vectorstore._sync_failed(text, text),
     vectorstore._sync_due(integer),
+    vectorstore._sync_next_due(),
     vectorstore._sync_drop(text, boolean),
     vectorstore._worker_next_due(interval)
   FROM PUBLIC;
@@ -356,6 +377,7 @@ COMMENT ON FUNCTION vectorstore._sync_lock(text, boolean) IS 'Internal: lock a s
 COMMENT ON FUNCTION vectorstore._sync_apply(text, text[], text[], text[], jsonb[]) IS 'Internal transition: queue uploads and replacements for a chunk of a sync''s rows (-> queued).';
 COMMENT ON FUNCTION vectorstore._sync_finish(text, text[], bigint, bigint, bigint) IS 'Internal transition: queue deletions for rows that are gone (-> deleting); record the run.';
 COMMENT ON FUNCTION vectorstore._sync_failed(text, text) IS 'Internal: a worker''s run of a sync failed.';
-COMMENT ON FUNCTION vectorstore._sync_due(integer) IS 'Internal: trigger-mode syncs whose source changed.';
+COMMENT ON FUNCTION vectorstore._sync_due(integer) IS 'Internal: trigger-mode syncs whose source changed, in turns between owners.';
+COMMENT ON FUNCTION vectorstore._sync_next_due() IS 'Internal: when a trigger-mode sync is next due (the sync worker is started then).';
 COMMENT ON FUNCTION vectorstore._sync_drop(text, boolean) IS 'Internal: forget a sync, optionally queueing the deletion of its files.';
 COMMENT ON FUNCTION vectorstore._worker_next_due(interval) IS 'Internal: when the worker next has something to do.';

@@ -48,6 +48,7 @@ ALTER TABLE vectorstore.job
     ADD COLUMN secret text NOT NULL DEFAULT pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''),
     ADD COLUMN target text,
     ADD COLUMN solo boolean NOT NULL DEFAULT false,
+    ADD COLUMN throttles integer NOT NULL DEFAULT 0 CHECK (throttles >= 0),
     ADD CONSTRAINT job_attempts_check CHECK (attempts >= 0),
     DROP CONSTRAINT job_check,
     DROP CONSTRAINT job_check1;
@@ -107,7 +108,8 @@ ALTER TABLE vectorstore.sync RENAME COLUMN owner TO owner_oid;
 ALTER TABLE vectorstore.sync RENAME COLUMN source TO source_oid;
 ALTER TABLE vectorstore.sync ADD COLUMN owner name, ADD COLUMN source text,
     ADD COLUMN request_options jsonb, ADD COLUMN credential text,
-    ADD COLUMN last_error text, ADD COLUMN retry_at timestamptz;
+    ADD COLUMN last_error text, ADD COLUMN retry_at timestamptz,
+    ADD COLUMN errors integer NOT NULL DEFAULT 0 CHECK (errors >= 0);
 UPDATE vectorstore.sync y SET owner = pg_catalog.pg_get_userbyid(y.owner_oid),
        source = coalesce((SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
                                  OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)
@@ -171,33 +173,53 @@ $$;
 
 -- A try of jobs that did not succeed, by the outcome of its request
 -- (outcome.c's classifier: 'retry', 'throttle', 'unknown', 'permanent'):
---   throttle   back to retry_status after delay_ms; costs no attempt
+--   throttle   back to retry_status after the credential's hold (delay_ms:
+--              at least what the server asked, doubling with every 429 of
+--              the credential in a row, from 1 s up to a minute; step.c's
+--              vq_throttle_set), never less than 1 s; costs no attempt but
+--              counts in throttles: the job fails with the 429 after
+--              max_throttles of them (vectorstore.worker_max_throttles)
 --   retry      back to retry_status after the back-off; one attempt
 --   unknown    an upload (retry_status 'queued') whose answer was lost:
 --              stays 'uploading' without a file id until the sweep
 --              (reconcile_ms from now); one attempt. Elsewhere as retry.
 --   permanent  failed now
 -- A job that has used max_attempts fails. A job finished meanwhile
--- (cancelled) keeps its status. Rows someone holds locked are skipped (their
+-- (cancelled), or no longer in the state its claim put it in (an upload
+-- adopted by the sweep while its request was still in flight), is left as
+-- it is. Rows someone holds locked are skipped (their
 -- lease ends and they are tried again). Returns how many failed.
 CREATE FUNCTION vectorstore._job_record_failure(p_ids bigint[], p_outcomes text[], p_delays integer[],
                                                 p_errors text[], p_retry_status text,
                                                 p_max_attempts integer, p_reconcile_ms integer,
-                                                p_targets text[], OUT failed integer)
+                                                p_targets text[], p_max_throttles integer,
+                                                OUT failed integer)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors, p_targets)
                f(id, outcome, delay, err, target)),
     l AS (SELECT j.id, j.attempts, f.outcome, f.delay, f.err, f.target,
                  CASE WHEN f.outcome = 'throttle' THEN j.attempts
-                      ELSE least(j.attempts, 1000000) + 1 END AS tries
+                      ELSE least(j.attempts, 1000000) + 1 END AS tries,
+                 CASE WHEN f.outcome = 'throttle' THEN least(j.throttles, 1000000) + 1
+                      ELSE j.throttles END AS throttled,
+                 f.outcome = 'permanent'
+                 OR (f.outcome = 'throttle' AND least(j.throttles, 1000000) + 1 >= p_max_throttles)
+                 OR (f.outcome <> 'throttle' AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
+                     AS gives_up
           FROM vectorstore.job j JOIN f ON f.id = j.id
-          WHERE j.status NOT IN ('completed', 'failed', 'cancelled')
+          -- still where the claim put it: not finished, nor moved on meanwhile
+          -- (an upload whose lease ended in flight and that the sweep adopted)
+          WHERE j.status = CASE p_retry_status WHEN 'queued' THEN 'uploading'
+                                               WHEN 'uploaded' THEN 'attaching'
+                                               ELSE p_retry_status END
+            AND (p_retry_status <> 'queued' OR j.file_id IS NULL)
           FOR UPDATE OF j SKIP LOCKED),
     u AS (UPDATE vectorstore.job j SET
             attempts = l.tries,
+            throttles = l.throttled,
             last_error = l.err,
-            status = CASE WHEN l.outcome = 'permanent' OR l.tries >= p_max_attempts THEN 'failed'
+            status = CASE WHEN l.gives_up THEN 'failed'
                           WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN 'uploading'
                           ELSE p_retry_status END,
             file_id = CASE WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN NULL
@@ -205,10 +227,10 @@ BEGIN
             target = CASE WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN l.target
                           ELSE j.target END,
             batch_id = NULL,
-            finished_at = CASE WHEN l.outcome = 'permanent' OR l.tries >= p_max_attempts
-                               THEN pg_catalog.now() END,
+            finished_at = CASE WHEN l.gives_up THEN pg_catalog.now() END,
             not_before = pg_catalog.now() +
-                CASE WHEN l.outcome = 'throttle' THEN greatest(l.delay, 0) * interval '1 millisecond'
+                CASE WHEN l.outcome = 'throttle'
+                     THEN least(greatest(l.delay, 1000), 3600000) * interval '1 millisecond'
                      WHEN l.outcome = 'unknown' AND p_retry_status = 'queued'
                      THEN p_reconcile_ms * interval '1 millisecond'
                      ELSE vectorstore._job_backoff(l.attempts, l.delay) END,
@@ -917,7 +939,7 @@ BEGIN
                SET status = CASE WHEN j.kind = 'delete' THEN 'deleting'
                                  WHEN j.file_id IS NOT NULL THEN 'uploaded'
                                  ELSE 'queued' END,
-                   attempts = 0, last_error = NULL, not_before = pg_catalog.now(), solo = false,
+                   attempts = 0, throttles = 0, last_error = NULL, not_before = pg_catalog.now(), solo = false,
                    batch_id = NULL, target = NULL, finished_at = NULL, updated_at = pg_catalog.now()
                WHERE j.id = p_id AND (p_owner IS NULL OR j.owner = p_owner)
                  AND j.status IN ('failed', 'cancelled')
@@ -929,7 +951,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
-    vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[]),
+    vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[], integer),
     vectorstore._job_fail(bigint[], text[]),
     vectorstore._job_fair_pick(text, text[], integer),
     vectorstore._job_claim_uploads(text[], integer, integer, bigint),
@@ -1024,8 +1046,10 @@ CREATE VIEW vectorstore.recent_failures WITH (security_barrier = true) AS
       AND j.finished_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')
     ORDER BY j.finished_at DESC;
 
+-- pid: only while that process is this database's worker (a restored copy
+-- carries the original's pid in worker_state until a worker starts there)
 CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
-    SELECT w.pid, a.backend_type, a.application_name, w.started_at, w.heartbeat_at,
+    SELECT CASE WHEN a.pid IS NOT NULL THEN w.pid END AS pid, a.backend_type, a.application_name, w.started_at, w.heartbeat_at,
            pg_catalog.now() OPERATOR(pg_catalog.-) w.heartbeat_at AS since_heartbeat,
            w.paused, w.paused_reason, w.paused_at,
            w.jobs_done, w.jobs_failed, w.files_uploaded, w.uploads_adopted, w.duplicates_deleted,
@@ -1040,7 +1064,9 @@ CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
            (SELECT pg_catalog.max(s.last_done_at) FROM vectorstore.sweep s) AS last_sweep_at,
            w.last_error
     FROM vectorstore.worker_state w
-    LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) w.pid;
+    LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) w.pid
+          AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+          AND a.backend_type OPERATOR(pg_catalog.=) 'vectorstore worker';
 
 GRANT SELECT ON vectorstore.jobs, vectorstore.queue_depth, vectorstore.recent_failures,
     vectorstore.worker_status TO PUBLIC;
@@ -1058,6 +1084,7 @@ COMMENT ON COLUMN vectorstore.job.target IS 'The base URL an upload was sent to;
 COMMENT ON COLUMN vectorstore.job.solo IS 'Attach this job in a file batch of its own (a batch holding it was refused).';
 COMMENT ON COLUMN vectorstore.job.not_before IS 'When the worker may next act on the job (back-off, poll time, or the end of a claim''s lease).';
 COMMENT ON COLUMN vectorstore.job.attempts IS 'Failed tries so far (a 429 is not one); the job fails at vectorstore.worker_max_attempts.';
+COMMENT ON COLUMN vectorstore.job.throttles IS '429 answers so far (they cost no attempt); the job fails with the 429 at vectorstore.worker_max_throttles.';
 COMMENT ON VIEW vectorstore.jobs IS 'Your jobs (all jobs for a superuser), without their content.';
 COMMENT ON VIEW vectorstore.queue_depth IS 'Your jobs per vector store and status.';
 COMMENT ON VIEW vectorstore.recent_failures IS 'Your jobs that failed in the last day, newest first.';
@@ -1066,7 +1093,7 @@ COMMENT ON FUNCTION vectorstore._queue_wake() IS
   'Internal trigger: wake this database''s worker when the transaction commits.';
 COMMENT ON FUNCTION vectorstore._job_backoff(integer, integer) IS
   'Internal: the back-off after a failed try (the one retry policy).';
-COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[]) IS
+COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[], integer) IS
   'Internal transition: a try that did not succeed, by its outcome (retry, throttle, unknown, permanent).';
 COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
   'Internal transition: fail jobs now with their error.';
@@ -1226,7 +1253,7 @@ BEGIN
         FROM gone RETURNING 1)
     SELECT pg_catalog.count(*) INTO deleted FROM ins;
     unchanged := pg_catalog.cardinality(p_keys) - p_new - p_changed;
-    UPDATE vectorstore.sync y SET last_run_at = pg_catalog.now(), last_error = NULL, retry_at = NULL,
+    UPDATE vectorstore.sync y SET last_run_at = pg_catalog.now(), last_error = NULL, retry_at = NULL, errors = 0,
            last_run = pg_catalog.jsonb_build_object('new', p_new, 'changed', p_changed,
                                                     'deleted', deleted, 'unchanged', unchanged)
      WHERE y.name = s.name;
@@ -1238,8 +1265,11 @@ END $$;
 CREATE FUNCTION vectorstore._sync_failed(p_name text, p_error text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    UPDATE vectorstore.sync y SET last_error = p_error,
-           retry_at = pg_catalog.now() + interval '10 seconds'
+    -- 10 s, doubling with every failure in a row, up to an hour: a sync that
+    -- keeps timing out takes less and less of the sync worker's time
+    UPDATE vectorstore.sync y SET last_error = p_error, errors = least(y.errors, 1000000) + 1,
+           retry_at = pg_catalog.now()
+                      + least(10 * (1 << least(y.errors, 9)), 3600) * interval '1 second'
     WHERE y.name = p_name;
 END
 $$;
@@ -1254,12 +1284,28 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM vectorstore.sync y
                       WHERE y.name = c.sync_name AND y.use_trigger
                         AND pg_catalog.to_regclass(y.source) = c.relid);
+    -- in turns between owners: the oldest change of every owner, then the
+    -- second of each, ... so one role's many syncs do not come before
+    -- another role's one
     RETURN QUERY
-    SELECT y.name, y.owner FROM vectorstore.sync y
-    JOIN (SELECT c.sync_name, pg_catalog.min(c.changed_at) AS since FROM vectorstore.sync_change c
-          GROUP BY c.sync_name) c ON c.sync_name = y.name
-    WHERE y.retry_at IS NULL OR y.retry_at <= pg_catalog.now()
-    ORDER BY c.since LIMIT p_max;
+    SELECT d.name, d.owner FROM (
+        SELECT y.name, y.owner, c.since,
+               pg_catalog.row_number() OVER (PARTITION BY y.owner ORDER BY c.since, y.name) AS turn
+        FROM vectorstore.sync y
+        JOIN (SELECT c.sync_name, pg_catalog.min(c.changed_at) AS since FROM vectorstore.sync_change c
+              GROUP BY c.sync_name) c ON c.sync_name = y.name
+        WHERE y.retry_at IS NULL OR y.retry_at <= pg_catalog.now()) d
+    ORDER BY d.turn, d.since, d.name LIMIT p_max;
+END $$;
+
+-- When a trigger-mode sync is next due (NULL: none): the queue's worker
+-- starts the sync worker then.
+CREATE FUNCTION vectorstore._sync_next_due() RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT pg_catalog.min(greatest(c.changed_at, y.retry_at))
+              FROM vectorstore.sync_change c JOIN vectorstore.sync y ON y.name = c.sync_name
+             WHERE y.use_trigger);
 END $$;
 
 -- Forget a sync (vs_sync_drop), first queueing the deletion of its files.
@@ -1312,6 +1358,7 @@ REVOKE ALL ON FUNCTION vectorstore._sync_insert(name, text, text, text, text, te
     vectorstore._sync_finish(text, text[], bigint, bigint, bigint),
     vectorstore._sync_failed(text, text),
     vectorstore._sync_due(integer),
+    vectorstore._sync_next_due(),
     vectorstore._sync_drop(text, boolean),
     vectorstore._worker_next_due(interval)
   FROM PUBLIC;
@@ -1413,7 +1460,8 @@ COMMENT ON FUNCTION vectorstore._sync_lock(text, boolean) IS 'Internal: lock a s
 COMMENT ON FUNCTION vectorstore._sync_apply(text, text[], text[], text[], jsonb[]) IS 'Internal transition: queue uploads and replacements for a chunk of a sync''s rows (-> queued).';
 COMMENT ON FUNCTION vectorstore._sync_finish(text, text[], bigint, bigint, bigint) IS 'Internal transition: queue deletions for rows that are gone (-> deleting); record the run.';
 COMMENT ON FUNCTION vectorstore._sync_failed(text, text) IS 'Internal: a worker''s run of a sync failed.';
-COMMENT ON FUNCTION vectorstore._sync_due(integer) IS 'Internal: trigger-mode syncs whose source changed.';
+COMMENT ON FUNCTION vectorstore._sync_due(integer) IS 'Internal: trigger-mode syncs whose source changed, in turns between owners.';
+COMMENT ON FUNCTION vectorstore._sync_next_due() IS 'Internal: when a trigger-mode sync is next due (the sync worker is started then).';
 COMMENT ON FUNCTION vectorstore._sync_drop(text, boolean) IS 'Internal: forget a sync, optionally queueing the deletion of its files.';
 COMMENT ON FUNCTION vectorstore._worker_next_due(interval) IS 'Internal: when the worker next has something to do.';
 

@@ -233,6 +233,7 @@ COMMENT ON COLUMN vectorstore.sync.last_run_at IS 'When a run last finished (vs_
 COMMENT ON COLUMN vectorstore.sync.last_run IS 'The last run''s counts: {"new", "changed", "deleted", "unchanged"}.';
 COMMENT ON COLUMN vectorstore.sync.last_error IS 'The last trigger-mode run''s error; NULL after a success.';
 COMMENT ON COLUMN vectorstore.sync.retry_at IS 'When the worker tries a failed trigger-mode run again.';
+COMMENT ON COLUMN vectorstore.sync.errors IS 'Failed trigger-mode runs in a row; each doubles the wait before the next (10 s up to an hour).';
 
 COMMENT ON COLUMN vectorstore.syncs.name IS 'The sync''s name, given to vs_sync_create.';
 COMMENT ON COLUMN vectorstore.syncs.vector_store_id IS 'The vector store the rows go to.';

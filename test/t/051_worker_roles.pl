@@ -255,7 +255,7 @@ like(sq("SELECT status || ': ' || last_error FROM vectorstore.job WHERE id = $jf
 	'fallback: the job whose record raised failed alone, with that error');
 is(sq("SELECT count(*) FROM vectorstore.job WHERE id IN ($jf[0], $jf[2], $jf[3]) AND status = 'completed'"), '3',
 	'fallback: the jobs recorded with it completed');
-like(slurp_file($node->logfile), qr/recording 4 uploads at once failed .*boom.*recording them one by one/,
+like(slurp_file($node->logfile), qr/recording \d+ uploads at once failed .*boom.*recording them one by one/,
 	'fallback: the set-based record raised and the worker recorded them one by one');
 sq("DROP TRIGGER boom ON vectorstore.job");
 

@@ -77,6 +77,12 @@ sq("UPDATE vectorstore.job SET not_before = now() WHERE id = $jl;
     SELECT vectorstore.vs_enqueue_upload('$vs', 'queued-in-copy.txt', 'queued in the copy')", 'copy');
 ok($node->poll_query_until('copy', "SELECT paused AND paused_reason ~ '^copy of database' FROM vectorstore.worker_status"),
 	'the copy\'s worker found it is a copy and paused');
+# a restored copy carries the original's pid in worker_state: it is not shown
+# as the copy's worker (here: a live process of no database, the launcher)
+my $alien = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore launcher'");
+sq("UPDATE vectorstore.worker_state SET pid = $alien", 'copy');
+is(sq("SELECT pid IS NULL FROM vectorstore.worker_status", 'copy'), 't',
+	'worker_status shows no pid carried from elsewhere, only this database\'s worker');
 like(slurp_file($node->logfile), qr/database "copy" is a copy \(restored or made from a template\): its worker is paused/,
 	'and said so in the log');
 sleep 2;

@@ -57,8 +57,11 @@ sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'k' || g || '.txt', 'crash test 
 for my $round (1 .. 3)
 {
 	my $pid = worker_pid();
+	# uploads run ahead of attaches (each unit is recorded as it finishes):
+	# count the jobs past their upload, so the kills still land while uploads
+	# are in flight
 	$node->poll_query_until('postgres',
-		"SELECT count(*) >= $round * 100 FROM vectorstore.job WHERE status = 'completed'") or die;
+		"SELECT count(*) >= $round * 100 FROM vectorstore.job WHERE status NOT IN ('queued', 'uploading')") or die;
 	my $done = sq("SELECT count(*) FROM vectorstore.job WHERE status = 'completed'");
 	$node->poll_query_until('postgres',
 		"SELECT count(*) > 0 FROM vectorstore.job WHERE status = 'uploading'") or die;
