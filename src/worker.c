@@ -1121,6 +1121,7 @@ vs_sync_worker_main(Datum arg)
 	{
 		int			done = 0;
 		char	   *version;
+		const char *problem;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -1131,7 +1132,8 @@ vs_sync_worker_main(Datum arg)
 		}
 		MemoryContextSwitchTo(loop_cxt);
 		MemoryContextReset(loop_cxt);
-		if (RecoveryInProgress() || vs_extension_state(&version) != VS_EXT_READY)
+		/* (the queue's worker logs a schema problem; this one just leaves) */
+		if (RecoveryInProgress() || vs_extension_state(&version, &problem) != VS_EXT_READY)
 			proc_exit(0);
 		PG_TRY();
 		{
