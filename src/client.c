@@ -1053,7 +1053,15 @@ vs_percent_encoded(const char *secret)
  * Scrub one secret from a NUL-terminated string: every occurrence, its
  * percent-encoded form, and a start of it cut off at the end of the string
  * (a field we or the server truncated, followed by "..." or not).
+ *
+ * A cut-off start counts only from half the secret and at least
+ * VS_SCRUB_CUT_MIN bytes: a caller controls the end of many strings a
+ * server echoes ("No such File object: <id>"), so if any start of the key
+ * were redacted, whether a guess came back redacted would tell the caller,
+ * one character at a time, what the key is (red team, round three). A guess
+ * must now be half the key at once.
  */
+#define VS_SCRUB_CUT_MIN 16
 static char *
 vs_scrub_one(char *msg, const char *secret)
 {
@@ -1073,7 +1081,7 @@ vs_scrub_one(char *msg, const char *secret)
 	tail = len;
 	if (tail >= 3 && strcmp(msg + tail - 3, "...") == 0)
 		tail -= 3;
-	for (size_t k = Min(tail, slen - 1); k >= VS_SCRUB_MIN; k--)
+	for (size_t k = Min(tail, slen - 1); k >= Max((size_t) VS_SCRUB_CUT_MIN, (slen + 1) / 2); k--)
 	{
 		if (memcmp(msg + tail - k, secret, k) == 0)
 		{
