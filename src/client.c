@@ -36,6 +36,7 @@
  */
 #include "vectorstore.h"
 #include "transport.h"
+#include "vs_worker.h"
 
 #include "access/xact.h"
 #include "common/pg_prng.h"
@@ -699,7 +700,12 @@ vs_wire_build(const VsRequest *req, const VsCredential *cred, VsWire *w, char **
  * The per-statement request cap
  * ---------------------------------------------------------------------
  */
-static LocalTransactionId vs_cap_lxid = InvalidLocalTransactionId;
+/*
+ * A statement is what the client sent: its start timestamp is set once per
+ * client message and stays the same across the COMMITs of a DO block or a
+ * procedure (which start new transactions: counting per transaction let a
+ * loop with COMMIT send without limit, 185_redteam_cap_commit).
+ */
 static TimestampTz vs_cap_stmt = 0;
 static uint64 vs_cap_start = 0;
 
@@ -711,9 +717,8 @@ vs_cap_remaining(void)
 
 	if (!vs_request_cap_enabled || vs_max_requests_per_statement <= 0 || MyProc == NULL)
 		return -1;
-	if (MyProc->lxid != vs_cap_lxid || GetCurrentStatementStartTimestamp() != vs_cap_stmt)
+	if (GetCurrentStatementStartTimestamp() != vs_cap_stmt)
 	{
-		vs_cap_lxid = MyProc->lxid;
 		vs_cap_stmt = GetCurrentStatementStartTimestamp();
 		vs_cap_start = vs_transport_attempts;
 	}
@@ -899,6 +904,14 @@ vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
 	{
 		const VsCredential *cred = reqs[i].cred ? reqs[i].cred : vs_credential_current();
 		char	   *err;
+
+		/*
+		 * A session's right to the credential, again now (a revoke since a
+		 * cursor or a search table resolved it); the worker checks its
+		 * roles' authority each pass itself and must not fail a whole step.
+		 */
+		if (!vs_am_worker && (i == 0 || cred != creds[i - 1]))
+			vs_credential_recheck(cred);
 
 		memset(&resps[i], 0, sizeof(VsResponse));
 		resps[i].poll_after_ms = resps[i].retry_after_ms = resps[i].should_retry = -1;

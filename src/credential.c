@@ -750,7 +750,12 @@ vs_credential_current(void)
 		vs_cache_valid = true;
 	}
 	if (vs_cache_cred)
-		return vs_credential_ready(vs_cache_cred);
+	{
+		VsCredential *r = vs_credential_ready(vs_cache_cred);
+
+		r->user = role;
+		return r;
+	}
 	/* checked every time: USAGE on server "vectorstore" may change */
 	if (!vs_may_use_settings(role))
 		ereport(ERROR,
@@ -759,7 +764,12 @@ vs_credential_current(void)
 						GetUserNameFromId(role, false)),
 				 errdetail("USAGE on foreign server \"vectorstore\" decides who may use vectorstore.api_key."),
 				 errhint("A superuser grants it with GRANT USAGE ON FOREIGN SERVER vectorstore, or grants a named credential with vs_credential_grant().")));
-	return vs_settings_credential();
+	{
+		VsCredential *r = vs_settings_credential();
+
+		r->user = role;
+		return r;
+	}
 }
 
 VsCredential *
@@ -810,7 +820,9 @@ vs_credential_for_role(const char *role_name, const char *cred_name, char **err)
 							role_name);
 			return NULL;
 		}
-		return vs_settings_credential();
+		c = vs_settings_credential();
+		c->user = role;
+		return c;
 	}
 	if (!superuser_arg(role) && !vs_role_may_use(role, cred_name))
 	{
@@ -827,7 +839,29 @@ vs_credential_for_role(const char *role_name, const char *cred_name, char **err)
 	}
 	r = vs_credential_ready(c);
 	vs_credential_free(c);
+	r->user = role;
 	return r;
+}
+
+void
+vs_credential_recheck(const VsCredential *c)
+{
+	bool		ok;
+
+	if (c == NULL || !OidIsValid(c->user))
+		return;
+	/* see what other sessions committed (a REVOKE), even mid-transaction */
+	AcceptInvalidationMessages();
+	if (superuser_arg(c->user))
+		return;
+	ok = c->name ? vs_role_may_use(c->user, c->name) : vs_may_use_settings(c->user);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" may no longer use %s",
+						GetUserNameFromId(c->user, false),
+						c->name ? psprintf("credential \"%s\"", c->name) : "the settings credential"),
+				 errdetail("It was revoked after this statement or cursor started using it.")));
 }
 
 /* ---------------------------------------------------------------------

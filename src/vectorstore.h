@@ -93,6 +93,10 @@ typedef struct VsCredential
 								 * file that cannot be used, a key lost in a
 								 * dump), or NULL; the client refuses to build
 								 * a request then, with this text */
+	Oid			user;			/* the role whose right to use it was checked
+								 * when it was resolved, checked again before
+								 * each send (vs_credential_recheck); InvalidOid:
+								 * none to check */
 } VsCredential;
 
 /* A list of name/value pairs in one malloc'd block (GUC "extra" data). */
@@ -132,6 +136,12 @@ extern VsCredential *vs_credential_copy(const VsCredential *c);
  * checked now: NULL and *err when the role is gone or may not use it. The
  * worker's check of authority at send time; never raises for those.
  */
+/*
+ * Before a request goes: may the role that resolved c still use it? A
+ * revoke committed by another session takes effect at the next request,
+ * also inside an open transaction or a cursor that resolved c earlier.
+ */
+extern void vs_credential_recheck(const VsCredential *c);
 extern VsCredential *vs_credential_for_role(const char *role_name, const char *cred_name,
 											char **err);
 
