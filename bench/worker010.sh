@@ -155,10 +155,28 @@ FROM vectorstore.jobs WHERE vector_store_id = '$store';
 EOF
 }
 
+# requests SIDE -> "total file_batches_created route=count,…" the server answered
+# since its reset (the store's creation included)
+declare -A REQ
+requests() {
+  curl -s "${EMU[$1]}/_emulator/stats" | node -e 'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => {
+    const r = JSON.parse(s).requests, n = (k) => Object.values(r[k] || {}).reduce((a, b) => a + b, 0);
+    const all = Object.keys(r).sort().map((k) => k.replace(/ /, "_") + "=" + n(k));
+    console.log(Object.keys(r).reduce((a, k) => a + n(k), 0), n("POST /v1/vector_stores/{id}/file_batches"), all.join(",")); })'
+}
+
 # warm-up (not counted): the worker of each database starts, connections open
 for s in new old; do
   read -r t _ ok _ _ < <(run $s 50)
   log "warm-up $s: 50 jobs in $(fmt "$t") s, $ok completed"
+done
+
+# which library each worker runs (its memory map), as evidence
+declare -A LIB
+for s in new old; do
+  pid=$(q $s "SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' AND datname = current_database() LIMIT 1")
+  LIB[$s]=$(grep -o '/[^ ]*/vectorstore\.so' "/proc/$pid/maps" 2>/dev/null | head -n 1 || true)
+  LIB[$s]=${LIB[$s]:-unknown}; log "worker of $s (pid $pid) runs ${LIB[$s]}"
 done
 
 # alternating: odd runs 0.1.0 first, even runs this build first
@@ -167,8 +185,10 @@ for run in $(seq $RUNS); do
   for s in $order; do
     log "run $run/$RUNS, $s: $ROWS jobs"
     read -r t enq ok failed total < <(run $s $ROWS)
-    add t.$s "$t"; add enq.$s "$enq"; add ok.$s "$ok"; add failed.$s "$failed"
-    log "  $(fmt "$t") s after COMMIT (enqueue $(fmt "$enq") s), $ok completed, $failed failed of $total"
+    read -r nreq nb routes < <(requests $s)
+    add t.$s "$t"; add enq.$s "$enq"; add ok.$s "$ok"; add failed.$s "$failed"; add nb.$s "$nb"; add req.$s "$nreq"
+    REQ[$s.$run]=$routes
+    log "  $(fmt "$t") s after COMMIT (enqueue $(fmt "$enq") s), $ok completed, $failed failed of $total; $nreq requests, $nb file batches"
   done
   add ratio "$(div "$(echo "${R[t.new]}" | awk '{print $NF}')" "$(echo "${R[t.old]}" | awk '{print $NF}')")"
 done
@@ -185,6 +205,7 @@ RATIO=$(div "$MED_NEW" "$MED_OLD")
   echo "- Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM, $(. /etc/os-release; echo "$PRETTY_NAME"); load average before the run $LOAD_BEFORE, after $LOAD_AFTER (shared with other engineers' test runs)"
   echo "- Command: \`${BENCH_CMD:-bash bench/worker010.sh}\` ($MODE: $RUNS runs per build, alternating, medians)"
   echo "- Versions: $(postgres --version); this build: extension $VER_NEW (commit ${VS_COMMIT:-?}); old: extension $VER_OLD built from the \`v0.1.0\` tag, unchanged, in a private copy of the same PostgreSQL"
+  echo "- Libraries the workers had mapped (/proc/PID/maps): this build \`${LIB[new]}\`, 0.1.0 \`${LIB[old]}\`"
   echo "- Servers: one local emulator per cluster (\`--processing-delay-ms 50 --request-log 0\`, no latency), reset before each run"
   echo "- Worker settings, this build: ${SET[new]}"
   echo "- Worker settings, 0.1.0: ${SET[old]}"
@@ -194,12 +215,13 @@ RATIO=$(div "$MED_NEW" "$MED_OLD")
   echo "PL/pgSQL loop in the same session, committing between polls) until no job of the store is left"
   echo "unfinished. Time from COMMIT to the poll that saw every job finished (resolution 0.1 s)."
   echo "Runs alternate (odd runs 0.1.0 first, even runs this build first) so that the load of the"
-  echo "machine falls on both builds alike."
+  echo "machine falls on both builds alike. Finished jobs stay in the table, as in a deployed database:"
+  echo "run k starts with 50 + $ROWS × (k − 1) finished jobs (the warm-up's and earlier runs'), on both sides."
   echo
-  echo "| Build | Seconds after COMMIT (median) | Rows/s | Enqueue transaction (s, median) | Completed (every run) | Failed |"
-  echo "|---|---|---|---|---|---|"
-  echo "| 0.1.0 (tag v0.1.0) | $(fmt "$MED_OLD") | $(awk -v r=$ROWS -v t="$MED_OLD" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.old)") |${R[ok.old]} |${R[failed.old]} |"
-  echo "| this build | $(fmt "$MED_NEW") | $(awk -v r=$ROWS -v t="$MED_NEW" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.new)") |${R[ok.new]} |${R[failed.new]} |"
+  echo "| Build | Seconds after COMMIT (median) | Rows/s | Enqueue transaction (s, median) | Completed (every run) | Failed | Requests to the server (every run) | File batches created (every run) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  echo "| 0.1.0 (tag v0.1.0) | $(fmt "$MED_OLD") | $(awk -v r=$ROWS -v t="$MED_OLD" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.old)") |${R[ok.old]} |${R[failed.old]} |${R[req.old]} |${R[nb.old]} |"
+  echo "| this build | $(fmt "$MED_NEW") | $(awk -v r=$ROWS -v t="$MED_NEW" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.new)") |${R[ok.new]} |${R[failed.new]} |${R[req.new]} |${R[nb.new]} |"
   echo
   echo "Ratio new/old of the medians: **${RATIO}×** the time (throughput $(div "$MED_OLD" "$MED_NEW")× 0.1.0's);"
   echo "median of the per-run ratios (run k of this build ÷ run k of 0.1.0): $(median ${R[ratio]})×."
@@ -218,6 +240,13 @@ RATIO=$(div "$MED_NEW" "$MED_OLD")
   for i in $(seq 0 $((RUNS - 1))); do
     first=0.1.0; [ $(((i + 1) % 2)) = 0 ] && first="this build"
     echo "| $((i + 1)) | $first | $(fmt "${to[$i]}" 3) | $(fmt "${tn[$i]}" 3) | ${ra[$i]} | $(fmt "${eo[$i]}" 3) | $(fmt "${en[$i]}" 3) |"
+  done
+  echo
+  echo "Requests the server answered in each run (route=count, the store's creation included):"
+  echo
+  for i in $(seq $RUNS); do
+    echo "- run $i, 0.1.0: \`${REQ[old.$i]}\`"
+    echo "- run $i, this build: \`${REQ[new.$i]}\`"
   done
 } >"$OUT"
 cp "$OUT" "$B/results-worker010.md"
