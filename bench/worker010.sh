@@ -172,9 +172,13 @@ for s in new old; do
 done
 
 # which library each worker runs (its memory map), as evidence
-declare -A LIB
+declare -A LIB WPID
+TCK=$(getconf CLK_TCK)
+# cpu SIDE -> seconds of CPU (user + system) the worker has used so far
+cpu() { awk -v t="$TCK" '{sub(/^.*\) /, ""); print ($12 + $13) / t}' "/proc/${WPID[$1]}/stat" 2>/dev/null || echo nan; }
 for s in new old; do
-  pid=$(q $s "SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' AND datname = current_database() LIMIT 1")
+  WPID[$s]=$(q $s "SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' AND datname = current_database() LIMIT 1")
+  pid=${WPID[$s]}
   LIB[$s]=$(grep -o '/[^ ]*/vectorstore\.so' "/proc/$pid/maps" 2>/dev/null | head -n 1 || true)
   LIB[$s]=${LIB[$s]:-unknown}; log "worker of $s (pid $pid) runs ${LIB[$s]}"
 done
@@ -184,11 +188,13 @@ for run in $(seq $RUNS); do
   order="old new"; [ $((run % 2)) = 0 ] && order="new old"
   for s in $order; do
     log "run $run/$RUNS, $s: $ROWS jobs"
+    c0=$(cpu $s)
     read -r t enq ok failed total < <(run $s $ROWS)
+    c=$(awk -v a="$c0" -v b="$(cpu $s)" 'BEGIN {print b - a}'); add cpu.$s "$c"
     read -r nreq nb routes < <(requests $s)
     add t.$s "$t"; add enq.$s "$enq"; add ok.$s "$ok"; add failed.$s "$failed"; add nb.$s "$nb"; add req.$s "$nreq"
     REQ[$s.$run]=$routes
-    log "  $(fmt "$t") s after COMMIT (enqueue $(fmt "$enq") s), $ok completed, $failed failed of $total; $nreq requests, $nb file batches"
+    log "  $(fmt "$t") s after COMMIT (enqueue $(fmt "$enq") s), $ok completed, $failed failed of $total; $nreq requests, $nb file batches; worker CPU $(fmt "$c") s"
   done
   add ratio "$(div "$(echo "${R[t.new]}" | awk '{print $NF}')" "$(echo "${R[t.old]}" | awk '{print $NF}')")"
 done
@@ -218,10 +224,10 @@ RATIO=$(div "$MED_NEW" "$MED_OLD")
   echo "machine falls on both builds alike. Finished jobs stay in the table, as in a deployed database:"
   echo "run k starts with 50 + $ROWS × (k − 1) finished jobs (the warm-up's and earlier runs'), on both sides."
   echo
-  echo "| Build | Seconds after COMMIT (median) | Rows/s | Enqueue transaction (s, median) | Completed (every run) | Failed | Requests to the server (every run) | File batches created (every run) |"
-  echo "|---|---|---|---|---|---|---|---|"
-  echo "| 0.1.0 (tag v0.1.0) | $(fmt "$MED_OLD") | $(awk -v r=$ROWS -v t="$MED_OLD" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.old)") |${R[ok.old]} |${R[failed.old]} |${R[req.old]} |${R[nb.old]} |"
-  echo "| this build | $(fmt "$MED_NEW") | $(awk -v r=$ROWS -v t="$MED_NEW" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.new)") |${R[ok.new]} |${R[failed.new]} |${R[req.new]} |${R[nb.new]} |"
+  echo "| Build | Seconds after COMMIT (median) | Rows/s | Enqueue transaction (s, median) | Completed (every run) | Failed | Worker CPU, user + system (s, median) | Requests to the server (every run) | File batches created (every run) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| 0.1.0 (tag v0.1.0) | $(fmt "$MED_OLD") | $(awk -v r=$ROWS -v t="$MED_OLD" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.old)") |${R[ok.old]} |${R[failed.old]} | $(fmt "$(med cpu.old)") |${R[req.old]} |${R[nb.old]} |"
+  echo "| this build | $(fmt "$MED_NEW") | $(awk -v r=$ROWS -v t="$MED_NEW" 'BEGIN {printf "%.0f", r / t}') | $(fmt "$(med enq.new)") |${R[ok.new]} |${R[failed.new]} | $(fmt "$(med cpu.new)") |${R[req.new]} |${R[nb.new]} |"
   echo
   echo "Ratio new/old of the medians: **${RATIO}×** the time (throughput $(div "$MED_OLD" "$MED_NEW")× 0.1.0's);"
   echo "median of the per-run ratios (run k of this build ÷ run k of 0.1.0): $(median ${R[ratio]})×."
@@ -233,13 +239,14 @@ RATIO=$(div "$MED_NEW" "$MED_OLD")
   echo
   echo "## Every run (seconds, in run order)"
   echo
-  echo "| Run | First | 0.1.0 after COMMIT | this build after COMMIT | new/old | 0.1.0 enqueue | this build enqueue |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| Run | First | 0.1.0 after COMMIT | this build after COMMIT | new/old | 0.1.0 enqueue | this build enqueue | 0.1.0 worker CPU | this build worker CPU |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   read -r -a to <<<"${R[t.old]}"; read -r -a tn <<<"${R[t.new]}"
   read -r -a eo <<<"${R[enq.old]}"; read -r -a en <<<"${R[enq.new]}"; read -r -a ra <<<"${R[ratio]}"
+  read -r -a co <<<"${R[cpu.old]}"; read -r -a cn <<<"${R[cpu.new]}"
   for i in $(seq 0 $((RUNS - 1))); do
     first=0.1.0; [ $(((i + 1) % 2)) = 0 ] && first="this build"
-    echo "| $((i + 1)) | $first | $(fmt "${to[$i]}" 3) | $(fmt "${tn[$i]}" 3) | ${ra[$i]} | $(fmt "${eo[$i]}" 3) | $(fmt "${en[$i]}" 3) |"
+    echo "| $((i + 1)) | $first | $(fmt "${to[$i]}" 3) | $(fmt "${tn[$i]}" 3) | ${ra[$i]} | $(fmt "${eo[$i]}" 3) | $(fmt "${en[$i]}" 3) | $(fmt "${co[$i]}") | $(fmt "${cn[$i]}") |"
   done
   echo
   echo "Requests the server answered in each run (route=count, the store's creation included):"
