@@ -6,8 +6,9 @@
 #   every job is `completed` (the jobs view polled every 100 ms), alternating
 #   the builds, medians and the ratio new/old.
 #
-#   bash bench/worker010.sh            5 runs per build (medians); ~5 min
-#   bash bench/worker010.sh --quick    3 runs per build; ~3 min
+#   bash bench/worker010.sh            5 runs per build (medians); ~2 min
+#   bash bench/worker010.sh --quick    3 runs per build; ~1.5 min
+# (with the two builds; each run lasts as long as the slower build needs)
 #
 # Two clusters, each with its worker preloaded and its own local server: this
 # build from PG_CONFIG's PostgreSQL, 0.1.0 built from its tag and installed,
@@ -20,7 +21,7 @@ MODE=full
 case "${1:-}" in
   --quick) MODE=quick ;;
   "") ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
 esac
 export PG_CONFIG=${PG_CONFIG:-pg_config}
 
