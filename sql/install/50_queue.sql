@@ -197,7 +197,7 @@ BEGIN
                  OR (f.outcome = 'throttle' AND least(j.throttles, 1000000) + 1 >= p_max_throttles)
                  OR (f.outcome <> 'throttle' AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
                      AS gives_up
-          FROM vectorstore.job j JOIN f ON f.id = j.id
+          FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
           -- still where the claim put it: not finished, nor moved on meanwhile
           -- (an upload whose lease ended in flight and that the sweep adopted)
           WHERE j.status = CASE p_retry_status WHEN 'queued' THEN 'uploading'
@@ -237,7 +237,7 @@ CREATE FUNCTION vectorstore._job_fail(p_ids bigint[], p_errors text[], OUT faile
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_errors) f(id, err)),
-    l AS (SELECT j.id, f.err FROM vectorstore.job j JOIN f ON f.id = j.id
+    l AS (SELECT j.id, f.err FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
           WHERE j.status NOT IN ('completed', 'failed', 'cancelled')
           FOR UPDATE OF j SKIP LOCKED),
     u AS (UPDATE vectorstore.job j SET status = 'failed', last_error = l.err, batch_id = NULL,
@@ -283,7 +283,7 @@ BEGIN
     SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT $2
     $q$, p_status) USING p_throttled, p_max;
 END
-$$;
+$$ ROWS 50;
 
 -- queued -> uploading: at most max_jobs and about max_bytes of content (one
 -- larger file is taken alone). The lease is the reconcile delay: an upload
@@ -319,7 +319,7 @@ CREATE FUNCTION vectorstore._job_record_uploaded(p_ids bigint[], p_file_ids text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_file_ids) f(id, fid)),
-    l AS (SELECT j.id, f.fid FROM vectorstore.job j JOIN f ON f.id = j.id
+    l AS (SELECT j.id, f.fid FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
           WHERE j.file_id IS NULL AND j.status IN ('uploading', 'queued', 'failed', 'cancelled')
           FOR UPDATE OF j SKIP LOCKED),
     u AS (UPDATE vectorstore.job j SET file_id = l.fid, last_error = NULL,
@@ -553,7 +553,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors) f(id, outcome, delay, err)),
     l AS (SELECT j.id, j.attempts, j.file_id, f.outcome, f.delay, f.err
-          FROM vectorstore.job j JOIN f ON f.id = j.id
+          FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
           WHERE j.status IN ('failed', 'cancelled') AND j.file_id IS NOT NULL
           FOR UPDATE OF j SKIP LOCKED)
     UPDATE vectorstore.job j SET
