@@ -392,17 +392,19 @@ vs_json_pairs_parse(const char *text, char *why, size_t whylen)
 #define VS_JSON_MAX_VALUES 250000
 
 /*
- * An upper bound of the number of JSON values in a text, counted without
- * parsing: each value but the first follows a comma or an opening bracket
- * (outside strings), so the count is 1 + commas + opening brackets. Stops
- * counting past limit. The text is valid UTF-8 (checked before), so a
- * string's multibyte characters never look like quotes or backslashes.
+ * The number of JSON values in a text, counted without parsing: each value
+ * but the first follows a comma or the opening bracket of a non-empty array
+ * or object (outside strings), so the count is 1 + commas + non-empty
+ * containers (exact for valid JSON). Stops counting past limit. The text is
+ * valid UTF-8 (checked before), so a string's multibyte characters never
+ * look like quotes or backslashes.
  */
 static long
 vs_json_count_values(const char *text, size_t len, long limit)
 {
 	long		n = 1;
 	bool		in_string = false;
+	bool		opened = false; /* a bracket was opened: is it empty? */
 
 	for (size_t i = 0; i < len && n <= limit; i++)
 	{
@@ -414,10 +416,21 @@ vs_json_count_values(const char *text, size_t len, long limit)
 				i++;			/* the escaped character is part of the string */
 			else if (c == '"')
 				in_string = false;
+			continue;
 		}
-		else if (c == '"')
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (opened && (c == ']' || c == '}'))
+			n--;				/* empty: it holds no value */
+		opened = false;
+		if (c == '"')
 			in_string = true;
-		else if (c == ',' || c == '[' || c == '{')
+		else if (c == '[' || c == '{')
+		{
+			n++;
+			opened = true;
+		}
+		else if (c == ',')
 			n++;
 	}
 	return n;
