@@ -316,25 +316,65 @@ vsfd_inputs(ForeignScanState *node, VsfdSearch *s)
  */
 typedef struct VsfdRead
 {
+	VsfdScan   *scan;
 	VsfdSearch *search;
 	const VsRequest *reqs;
-	cJSON	  **pages;
-	char	  **errors;
+	MemoryContext tmp;			/* one page's parse, reset after its rows */
+	List	   *rows;			/* VsfdRow *, in the search's context */
+	bool	   *read;			/* page i's rows are made */
+	char	  **errors;			/* page i is not a JSON object: why */
+	ErrorData **failed;			/* page i is not a results page: its error */
 } VsfdRead;
 
-/* A search finished: read its page now and release the body (no raising). */
+static void vsfd_page_rows(VsfdScan *st, VsfdSearch *s, const VsRequest *req,
+						   const cJSON *page, int query, List **rows);
+
+/*
+ * A search finished: read its page now, make its rows (copies of the results
+ * kept, at most max_num_results), and release the body and the parsed page,
+ * so what a scan holds while other queries are still out is rows, not pages.
+ * Errors wait for their turn (vsfd_search reports them in query order): a
+ * page that is not JSON leaves errors[i], one that is not a results page
+ * leaves its ERROR in failed[i]; nothing else is caught.
+ */
 static void
 vsfd_read_page(int i, VsResponse *resp, void *arg)
 {
 	VsfdRead   *rd = (VsfdRead *) arg;
+	MemoryContext keep = rd->search->cxt;
 	MemoryContext old;
+	cJSON	   *page;
+	char	   *why;
 
 	if (!VS_HTTP_OK(resp) || resp->invalid)
 		return;					/* kept for vs_report_error */
-	old = MemoryContextSwitchTo(rd->search->cxt);
-	rd->pages[i] = vs_json_try_parse_response(&rd->reqs[i], resp, &rd->errors[i]);
-	MemoryContextSwitchTo(old);
+	old = MemoryContextSwitchTo(rd->tmp);
+	page = vs_json_try_parse_response(&rd->reqs[i], resp, &why);
 	vs_response_release(resp);
+	if (page == NULL)
+		rd->errors[i] = MemoryContextStrdup(keep, why ? why : "");
+	else
+	{
+		PG_TRY();
+		{
+			vsfd_page_rows(rd->scan, rd->search, &rd->reqs[i], page, i, &rd->rows);
+			rd->read[i] = true;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *e;
+
+			MemoryContextSwitchTo(keep);
+			e = CopyErrorData();
+			if (e->sqlerrcode != ERRCODE_PROTOCOL_VIOLATION)
+				PG_RE_THROW();
+			FlushErrorState();
+			rd->failed[i] = e;
+		}
+		PG_END_TRY();
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(rd->tmp);
 }
 
 static void
@@ -375,22 +415,24 @@ vsfd_page_context(void *arg)
  * orders it; what a search table needs besides is checked here.
  */
 static void
-vsfd_page_rows(VsfdScan *st, const VsRequest *req, const cJSON *page, int query,
-			   List **rows)
+vsfd_page_rows(VsfdScan *st, VsfdSearch *s, const VsRequest *req, const cJSON *page,
+			   int query, List **rows)
 {
 	ErrorContextCallback errcb;
 	VsSearchHit *sh;
 	VsfdRow    *hits;
+	cJSON	   *kept;
+	MemoryContext old;
 	int			n;
 
 	errcb.callback = vsfd_page_context;
 	errcb.arg = (void *) req;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	sh = vs_search_hits(page, &n);
+	/* at most the max_num_results sent, the best */
+	sh = vs_search_hits(page, s->asked, &n);
 	error_context_stack = errcb.previous;
 
-	hits = palloc(sizeof(VsfdRow) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		const cJSON *item = sh[i].item;
@@ -401,13 +443,31 @@ vsfd_page_rows(VsfdScan *st, const VsRequest *req, const cJSON *page, int query,
 			vsfd_invalid(req, "A search result has no file_id.");
 		if (attrs != NULL && !cJSON_IsNull(attrs) && !cJSON_IsObject(attrs))
 			vsfd_invalid(req, "Field \"attributes\" of a search result must be an object.");
-		hits[i].item = item;
+	}
+
+	/* the rows outlive the page: copies of the kept results, one tree */
+	old = MemoryContextSwitchTo(s->cxt);
+	hits = palloc(sizeof(VsfdRow) * Max(n, 1));
+	kept = vs_json_new_array();
+	for (int i = 0; i < n; i++)
+	{
+		cJSON	   *copy = cJSON_Duplicate(sh[i].item, true);
+
+		if (copy == NULL || !cJSON_AddItemToArray(kept, copy))
+		{
+			cJSON_Delete(copy);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory building JSON")));
+		}
+		hits[i].item = copy;
 		hits[i].score = sh[i].score;
 		hits[i].query = query;
 		hits[i].pos = sh[i].pos;
 		hits[i].rank = i + 1;
 		*rows = lappend(*rows, &hits[i]);
 	}
+	MemoryContextSwitchTo(old);
 	st->total_results += n;
 }
 
@@ -497,10 +557,14 @@ vsfd_search(ForeignScanState *node)
 		return;
 	}
 
+	rd.scan = st;
 	rd.search = s;
 	rd.reqs = reqs;
-	rd.pages = palloc0(sizeof(cJSON *) * n);
+	rd.tmp = AllocSetContextCreate(cxt, "vectorstore search page", ALLOCSET_DEFAULT_SIZES);
+	rd.rows = NIL;
+	rd.read = palloc0(sizeof(bool) * n);
 	rd.errors = palloc0(sizeof(char *) * n);
+	rd.failed = palloc0(sizeof(ErrorData *) * n);
 	vs_http_execute_each(reqs, resps, n, Min(n, VSFD_CONCURRENCY), true,
 						 vsfd_read_page, &rd, NULL);
 	st->total_requests += n;
@@ -513,14 +577,17 @@ vsfd_search(ForeignScanState *node)
 					 errcontext("vectorstore request: %s %s", reqs[i].method, reqs[i].path)));
 		if (!VS_HTTP_OK(&resps[i]))
 			vs_report_error(&reqs[i], &resps[i]);
-		if (rd.pages[i] == NULL)
+		if (rd.failed[i])
+			ReThrowError(rd.failed[i]);
+		if (!rd.read[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("invalid response from the vector store API"),
 					 errdetail_internal("%s", rd.errors[i] ? rd.errors[i] : ""),
 					 errcontext("vectorstore request: %s %s", reqs[i].method, reqs[i].path)));
-		vsfd_page_rows(st, &reqs[i], rd.pages[i], i, &rows);
 	}
+	MemoryContextDelete(rd.tmp);
+	rows = rd.rows;
 	s->nrows = list_length(rows);
 	s->rows = palloc(sizeof(VsfdRow) * Max(s->nrows, 1));
 	n = 0;

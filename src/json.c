@@ -378,6 +378,65 @@ vs_json_pairs_parse(const char *text, char *why, size_t whylen)
 }
 
 /*
+ * How many JSON values (objects, arrays, strings, numbers, literals) may one
+ * response hold. vectorstore.max_response_size bounds a body's bytes, not
+ * what parsing them costs: every value becomes a cJSON node (about 100 bytes
+ * with its key, malloc'd) and often a row or a jsonb value, so a body of
+ * tiny values ({"a":1,...} or [0,0,...]) would take 50-100 times its size.
+ * The largest page the API documents is a file list of 10,000 files
+ * (GET /files, limit up to 10,000): 80,006 values (1.9 MB) measured against
+ * the emulator, 8 a file; the API's file object has up to 10 (100,000).
+ * 250,000 leaves room for that and for fields the API may add, and keeps
+ * one parsed response near 25 MB, whatever the body's size.
+ */
+#define VS_JSON_MAX_VALUES 250000
+
+/*
+ * The number of JSON values in a text, counted without parsing: each value
+ * but the first follows a comma or the opening bracket of a non-empty array
+ * or object (outside strings), so the count is 1 + commas + non-empty
+ * containers (exact for valid JSON). Stops counting past limit. The text is
+ * valid UTF-8 (checked before), so a string's multibyte characters never
+ * look like quotes or backslashes.
+ */
+static long
+vs_json_count_values(const char *text, size_t len, long limit)
+{
+	long		n = 1;
+	bool		in_string = false;
+	bool		opened = false; /* a bracket was opened: is it empty? */
+
+	for (size_t i = 0; i < len && n <= limit; i++)
+	{
+		char		c = text[i];
+
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;			/* the escaped character is part of the string */
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (opened && (c == ']' || c == '}'))
+			n--;				/* empty: it holds no value */
+		opened = false;
+		if (c == '"')
+			in_string = true;
+		else if (c == '[' || c == '{')
+		{
+			n++;
+			opened = true;
+		}
+		else if (c == ',')
+			n++;
+	}
+	return n;
+}
+
+/*
  * Parse an API response body into an owned JSON object; on failure return
  * NULL and a description of what is wrong (never raises for bad input).
  */
@@ -402,6 +461,13 @@ vs_json_parse_body(const VsResponse *resp, char **why)
 	if (vs_json_has_escaped_nul(resp->body, resp->body_len))
 	{
 		*why = pstrdup("The response body contains an escaped NUL character (\\u0000).");
+		return NULL;
+	}
+	/* what parsing costs is bounded by the number of values, not bytes */
+	if (vs_json_count_values(resp->body, resp->body_len, VS_JSON_MAX_VALUES) > VS_JSON_MAX_VALUES)
+	{
+		*why = psprintf("The response body holds more than %d JSON values, more than any API response needs.",
+						VS_JSON_MAX_VALUES);
 		return NULL;
 	}
 	/* the body is NUL-terminated: require the value to end there, so
@@ -959,6 +1025,11 @@ vs_json_error_fields(const char *body, size_t len, char **message, char **type,
 		vs_json_has_escaped_nul(body, len))
 	{
 		*message = vs_excerpt(body, len);
+		return false;
+	}
+	if (vs_json_count_values(body, len, VS_JSON_MAX_VALUES) > VS_JSON_MAX_VALUES)
+	{
+		*message = vs_excerpt(body, len);	/* not parsed: too many values */
 		return false;
 	}
 	tmp = AllocSetContextCreate(outer, "vectorstore error body", ALLOCSET_SMALL_SIZES);

@@ -167,7 +167,7 @@ vs_search_body(text *query, const cJSON *query_array, const cJSON *filters,
  * query argument is text or text[] depending on the overload.
  */
 static cJSON *
-vs_search_call(FunctionCallInfo fcinfo, bool is_array)
+vs_search_call(FunctionCallInfo fcinfo, bool is_array, int *max_results)
 {
 	cJSON	   *query_array = NULL;
 	text	   *query = NULL;
@@ -193,6 +193,8 @@ vs_search_call(FunctionCallInfo fcinfo, bool is_array)
 		vs_search_check_query(query, "query");
 	}
 	vs_search_params(fcinfo, 2, 4, 5, &params);
+	if (max_results)
+		*max_results = params.max_num_results;
 	filters = vs_arg_json(fcinfo, 3);
 	if (filters && !cJSON_IsNull(filters))
 		vs_validate_filters(filters, "filters");
@@ -234,11 +236,15 @@ vs_utf8_datum(const char *s, int len)
 
 /*
  * The results of a search results page in rank order: descending score,
- * ties in the API's order. Raises 08P01 when the page or a result is not
- * the shape the API documents. The hits point into page.
+ * ties in the API's order, at most max_results of them (the max_num_results
+ * the search sent; 0 or less when it sent none: the API's largest, 50). A
+ * server that sends more than asked for gets the best kept and the rest
+ * dropped, so what a search holds (rows, or a fan-out's held rows) never
+ * grows with what the server chooses to send. Raises 08P01 when the page
+ * or a result is not the shape the API documents. The hits point into page.
  */
 VsSearchHit *
-vs_search_hits(const cJSON *page, int *nhits)
+vs_search_hits(const cJSON *page, int max_results, int *nhits)
 {
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");
 	const cJSON *item;
@@ -262,7 +268,9 @@ vs_search_hits(const cJSON *page, int *nhits)
 		n++;
 	}
 	qsort(hits, n, sizeof(VsSearchHit), vs_hit_cmp);
-	*nhits = n;
+	if (max_results <= 0 || max_results > VS_SEARCH_MAX_RESULTS)
+		max_results = VS_SEARCH_MAX_RESULTS;
+	*nhits = Min(n, max_results);
 	return hits;
 }
 
@@ -345,13 +353,14 @@ vs_search_hit_columns(const VsSearchHit *hit, bool extra, VsSearchColumns *cols)
 static Datum
 vs_search_rows(FunctionCallInfo fcinfo, bool is_array)
 {
-	cJSON	   *res = vs_search_call(fcinfo, is_array);
+	int			max_results;
+	cJSON	   *res = vs_search_call(fcinfo, is_array, &max_results);
 	ReturnSetInfo *rsinfo;
 	VsSearchHit *hits;
 	int			n;
 	int			natts;
 
-	hits = vs_search_hits(res, &n);
+	hits = vs_search_hits(res, max_results, &n);
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	natts = rsinfo->setDesc->natts;
@@ -398,11 +407,11 @@ vs_search_array(PG_FUNCTION_ARGS)
 Datum
 vs_search_json(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(vs_json_to_jsonb(vs_search_call(fcinfo, false)));
+	PG_RETURN_DATUM(vs_json_to_jsonb(vs_search_call(fcinfo, false, NULL)));
 }
 
 Datum
 vs_search_json_array(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(vs_json_to_jsonb(vs_search_call(fcinfo, true)));
+	PG_RETURN_DATUM(vs_json_to_jsonb(vs_search_call(fcinfo, true, NULL)));
 }

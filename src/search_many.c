@@ -30,8 +30,10 @@
  *	  - An empty array sends nothing and returns no rows.
  *	  - Rows come in input order (then rank): an answer that arrives early
  *		is turned into tuples and held until the ones before it are out,
- *		so memory holds the rows of the answers that came out of turn, and
- *		each response body is released as soon as it is read.
+ *		so memory holds the rows of the answers that came out of turn (a
+ *		search's rows are at most its max_num_results, whatever the server
+ *		sends: vs_search_hits), and each response body and its parsed tree
+ *		are released as soon as its rows are made.
  *	  - A request that still fails after its retries raises its ERROR (the
  *		one reporter, client.c) with a context line naming its position
  *		("vs_search_many: queries[3]"); the requests still in flight are
@@ -250,6 +252,7 @@ vs_arg_text_elements(FunctionCallInfo fcinfo, int argno, const char *argname, in
 typedef struct VsSearchManyState
 {
 	Datum	   *queries;		/* the elements, as given */
+	int			max_results;	/* max_num_results sent (-1: none) */
 } VsSearchManyState;
 
 /* One search's results page: rows (query_index, query, rank, ...). */
@@ -260,7 +263,7 @@ vs_search_many_rows(VsFanout *f, int i, const cJSON *page)
 	VsSearchHit *hits;
 	int			n;
 
-	hits = vs_search_hits(page, &n);
+	hits = vs_search_hits(page, st->max_results, &n);
 	for (int r = 0; r < n; r++)
 	{
 		VsSearchColumns c;
@@ -352,6 +355,7 @@ vs_search_many(PG_FUNCTION_ARGS)
 	/* every argument is checked before anything is sent */
 	st.queries = vs_arg_text_elements(fcinfo, 1, "queries", &n);
 	vs_search_params(fcinfo, 2, 4, 5, &params);
+	st.max_results = params.max_num_results;
 	filters = vs_search_many_filters(fcinfo, 3, n);
 	concurrency = vs_arg_concurrency(fcinfo, 6);
 	opts = vs_arg_request_options(fcinfo, 7);

@@ -749,7 +749,7 @@ typedef struct VsSearchColumns
 	Datum		content_parts;	/* text[]; with extra only */
 } VsSearchColumns;
 
-extern VsSearchHit *vs_search_hits(const cJSON *page, int *nhits);
+extern VsSearchHit *vs_search_hits(const cJSON *page, int max_results, int *nhits);
 extern void vs_search_hit_columns(const VsSearchHit *hit, bool extra, VsSearchColumns *cols);
 
 /* ---------------------------------------------------------------------
