@@ -263,11 +263,15 @@ vs_extra_header_problem(const char *name, const char *value)
  * Default headers of a credential (vectorstore.headers, or a named
  * credential's headers): HTTP tokens, none of the headers a caller may not
  * set (the key goes through auth, identity through organization and
- * project), no control characters, no name twice. Never names a value.
+ * project), no control characters, no name twice, at most VS_MAX_PAIRS (so
+ * the check for a name given twice, pair by pair, stays small). Never names
+ * a value.
  */
 char *
 vs_credential_headers_problem(const VsHeader *h, int n)
 {
+	if (n > VS_MAX_PAIRS)
+		return psprintf("%d headers are given; at most %d are allowed", n, VS_MAX_PAIRS);
 	for (int i = 0; i < n; i++)
 	{
 		char	   *why;
@@ -293,6 +297,8 @@ vs_credential_headers_problem(const VsHeader *h, int n)
 char *
 vs_credential_query_problem(const VsHeader *q, int n)
 {
+	if (n > VS_MAX_PAIRS)
+		return psprintf("%d query parameters are given; at most %d are allowed", n, VS_MAX_PAIRS);
 	for (int i = 0; i < n; i++)
 	{
 		char	   *why;
