@@ -874,6 +874,66 @@ vs_run_and_wipe(VsTransportRun *run)
 	vs_wipe_wires(run);
 }
 
+/*
+ * Build every request of a send; one that cannot be built is answered at
+ * once. The caller decides n: cancellable, and the header lines built so
+ * far (they hold the key) wiped on ERROR. wires comes zeroed.
+ */
+static void
+vs_build_wires_loop(const VsRequest *reqs, VsResponse *resps, int n,
+					const VsCredential **creds, VsWire *wires, VsRequest *sreqs,
+					const VsCredential **wcreds, int *map, int *nw,
+					VsDoneFn done, void *arg)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const VsCredential *cred = reqs[i].cred ? reqs[i].cred : vs_credential_current();
+		char	   *err;
+
+		CHECK_FOR_INTERRUPTS();
+		memset(&resps[i], 0, sizeof(VsResponse));
+		resps[i].poll_after_ms = resps[i].retry_after_ms = resps[i].should_retry = -1;
+		resps[i].cred = creds[i] = cred;
+		if (vs_wire_build(&reqs[i], cred, &wires[*nw], &err))
+		{
+			sreqs[*nw] = reqs[i];
+			if (wcreds)
+				wcreds[*nw] = cred;
+			map[(*nw)++] = i;
+		}
+		else
+		{
+			resps[i].invalid = true;
+			strlcpy(resps[i].error, err, sizeof(resps[i].error));
+			resps[i].body = pstrdup("");
+			if (done)
+				done(i, &resps[i], arg);
+		}
+	}
+}
+
+static void
+vs_build_wires(const VsRequest *reqs, VsResponse *resps, int n,
+			   const VsCredential **creds, VsWire *wires, VsRequest *sreqs,
+			   const VsCredential **wcreds, int *map, int *nw,
+			   VsDoneFn done, void *arg)
+{
+	PG_TRY();
+	{
+		vs_build_wires_loop(reqs, resps, n, creds, wires, sreqs, wcreds, map, nw, done, arg);
+	}
+	PG_CATCH();
+	{
+		VsTransportRun built = {0};
+
+		built.wires = wires;
+		built.n = n;
+		vs_wipe_wires(&built);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
 static void
 vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
 			 bool retry, bool paced, VsDoneFn done, void *arg, VsBudget *budget)
@@ -900,31 +960,7 @@ vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
 	if (paced)
 		wcreds = palloc(sizeof(VsCredential *) * n);
 
-	/* build every request; one that cannot be built is answered at once */
-	for (int i = 0; i < n; i++)
-	{
-		const VsCredential *cred = reqs[i].cred ? reqs[i].cred : vs_credential_current();
-		char	   *err;
-
-		memset(&resps[i], 0, sizeof(VsResponse));
-		resps[i].poll_after_ms = resps[i].retry_after_ms = resps[i].should_retry = -1;
-		resps[i].cred = creds[i] = cred;
-		if (vs_wire_build(&reqs[i], cred, &wires[nw], &err))
-		{
-			sreqs[nw] = reqs[i];
-			if (wcreds)
-				wcreds[nw] = cred;
-			map[nw++] = i;
-		}
-		else
-		{
-			resps[i].invalid = true;
-			strlcpy(resps[i].error, err, sizeof(resps[i].error));
-			resps[i].body = pstrdup("");
-			if (done)
-				done(i, &resps[i], arg);
-		}
-	}
+	vs_build_wires(reqs, resps, n, creds, wires, sreqs, wcreds, map, &nw, done, arg);
 
 	/* the call's budget of response bytes held at once */
 	if (budget == NULL)

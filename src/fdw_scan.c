@@ -475,8 +475,10 @@ vsfd_search(ForeignScanState *node)
 	initStringInfo(&sig);
 	for (int i = 0; i < n; i++)
 	{
-		cJSON	   *body = vs_json_new_object();
+		cJSON	   *body;
 
+		CHECK_FOR_INTERRUPTS(); /* n is the caller's: query = ANY(array) */
+		body = vs_json_new_object();
 		vs_json_add_string(body, "query", s->queries[i]);
 		vs_json_add_number(body, "max_num_results", s->asked);
 		if (filter_json)
