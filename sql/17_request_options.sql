@@ -190,6 +190,12 @@ SELECT e->>'route' AS route, count(*) >= 1 AS sent,
 FROM pg_temp.wire() e GROUP BY 1 ORDER BY min((e->>'seq')::int);
 SELECT vstest.emu_config('{"lenient": false}');
 
+-- at most 256 names in extra_headers (and in extra_query): 256 are sent
+SELECT pg_temp.wire_clear();
+SELECT count(*) FROM vs_stores(max_items => 1, request_options => jsonb_build_object('extra_headers',
+    (SELECT jsonb_object_agg('X-H' || g, 'v') FROM generate_series(1, 256) g)));
+SELECT count(*) AS x_h_headers FROM pg_temp.wire() e, jsonb_object_keys(e->'headers') k WHERE k LIKE 'x-h%';
+
 ---------------------------------------------------------------------------
 -- refusals: each raises 22023 before anything is sent
 ---------------------------------------------------------------------------
@@ -229,6 +235,17 @@ INSERT INTO refused VALUES
 SELECT r.n, t.code, t.message
 FROM refused r, LATERAL vstest.try(format('SELECT vs_store_create(name => ''r'', request_options => %L)', r.opts)) t
 ORDER BY r.n;
+-- at most 256 header names and 256 query parameters in a list (every
+-- request merges the lists by name): 257 refused before any request; the
+-- same bound for a credential's lists
+SELECT code, message FROM vstest.try($$SELECT count(*) FROM vs_stores(max_items => 1, request_options => jsonb_build_object('extra_headers',
+    (SELECT jsonb_object_agg('X-H' || g, 'v') FROM generate_series(1, 257) g)))$$);
+SELECT code, message FROM vstest.try($$SELECT count(*) FROM vs_stores(max_items => 1, request_options => jsonb_build_object('extra_query',
+    (SELECT jsonb_object_agg('q' || g, 'v') FROM generate_series(1, 257) g)))$$);
+SELECT code, message, detail FROM vstest.try(format('SET vectorstore.headers = %L',
+    (SELECT jsonb_object_agg('X-H' || g, 'v') FROM generate_series(1, 257) g)));
+SELECT code, message, detail FROM vstest.try(format('SET vectorstore.query = %L',
+    (SELECT jsonb_object_agg('q' || g, 'v') FROM generate_series(1, 257) g)));
 -- a body field or query parameter the function sets: use its argument
 SELECT code, message FROM vstest.try($$SELECT vs_store_create(name => 'a', request_options => '{"extra_body": {"name": "b"}}')$$);
 SELECT code, message FROM vstest.try(format($$SELECT count(*) FROM vs_search(%L, 'q', max_num_results => 2, request_options => '{"extra_body": {"max_num_results": 50}}')$$, :'vs'));

@@ -209,6 +209,9 @@ vs_options_pairs(const cJSON *obj, const char *what, int *n)
 
 	if (!cJSON_IsObject(obj))
 		vs_options_error(psprintf("request_options.%s must be a JSON object", what), NULL);
+	if (cJSON_GetArraySize(obj) > VS_MAX_PAIRS)
+		vs_options_error(psprintf("request_options.%s has %d names; at most %d are allowed",
+								  what, cJSON_GetArraySize(obj), VS_MAX_PAIRS), NULL);
 	pairs = palloc0(sizeof(VsHeader) * Max(cJSON_GetArraySize(obj), 1));
 	cJSON_ArrayForEach(kv, obj)
 	{

@@ -490,6 +490,7 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 	VsRequest  *breqs;
 	VsResponse *bresps;
 	char	  **batch_ids;
+	VsStrSet   *id_set = NULL;
 	TimestampTz start = GetCurrentTimestamp();
 
 	/* filenames and contents may both be NULL when file_ids says what to attach */
@@ -539,6 +540,7 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 	{
 		VsUploadItem *it = &items[i];
 
+		CHECK_FOR_INTERRUPTS();
 		if (names_null[i] || contents_null[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -564,10 +566,15 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 		}
 	}
 	/* existing files: non-empty ids, each once; after the uploads in the rows */
+	if (nids > 0)
+		id_set = vs_strset_create("vectorstore file_ids", nids);
 	for (int j = 0; j < nids; j++)
 	{
 		VsUploadItem *it = &items[n + j];
+		int		   *first;
+		bool		found;
 
+		CHECK_FOR_INTERRUPTS();
 		if (ids_null[j])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -577,12 +584,13 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("file_ids[%d] is empty", j + 1)));
-		for (int k = 0; k < j; k++)
-			if (strcmp(items[n + k].file_id, it->file_id) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("file_ids[%d] repeats file_ids[%d] (\"%s\")", j + 1, k + 1,
-								pg_any_to_server(it->file_id, strlen(it->file_id), PG_UTF8))));
+		first = vs_strset_enter(id_set, it->file_id, &found);
+		if (found)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("file_ids[%d] repeats file_ids[%d] (\"%s\")", j + 1, *first + 1,
+							pg_any_to_server(it->file_id, strlen(it->file_id), PG_UTF8))));
+		*first = j;
 		it->existing = true;
 		it->status = "uploaded";
 	}
@@ -591,6 +599,7 @@ vs_upload_many_common(FunctionCallInfo fcinfo, bool is_bytea)
 		VsUploadItem *it = &items[i];
 		char		argname[32];
 
+		CHECK_FOR_INTERRUPTS();
 		if (attrs_null[i])
 			continue;
 		snprintf(argname, sizeof(argname), "attributes[%d]", i + 1);

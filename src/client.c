@@ -264,11 +264,15 @@ vs_extra_header_problem(const char *name, const char *value)
  * Default headers of a credential (vectorstore.headers, or a named
  * credential's headers): HTTP tokens, none of the headers a caller may not
  * set (the key goes through auth, identity through organization and
- * project), no control characters, no name twice. Never names a value.
+ * project), no control characters, no name twice, at most VS_MAX_PAIRS (so
+ * the check for a name given twice, pair by pair, stays small). Never names
+ * a value.
  */
 char *
 vs_credential_headers_problem(const VsHeader *h, int n)
 {
+	if (n > VS_MAX_PAIRS)
+		return psprintf("%d headers are given; at most %d are allowed", n, VS_MAX_PAIRS);
 	for (int i = 0; i < n; i++)
 	{
 		char	   *why;
@@ -294,6 +298,8 @@ vs_credential_headers_problem(const VsHeader *h, int n)
 char *
 vs_credential_query_problem(const VsHeader *q, int n)
 {
+	if (n > VS_MAX_PAIRS)
+		return psprintf("%d query parameters are given; at most %d are allowed", n, VS_MAX_PAIRS);
 	for (int i = 0; i < n; i++)
 	{
 		char	   *why;
@@ -873,6 +879,74 @@ vs_run_and_wipe(VsTransportRun *run)
 	vs_wipe_wires(run);
 }
 
+/*
+ * Build every request of a send; one that cannot be built is answered at
+ * once. The caller decides n: cancellable, and the header lines built so
+ * far (they hold the key) wiped on ERROR. wires comes zeroed.
+ */
+static void
+vs_build_wires_loop(const VsRequest *reqs, VsResponse *resps, int n,
+					const VsCredential **creds, VsWire *wires, VsRequest *sreqs,
+					const VsCredential **wcreds, int *map, int *nw,
+					VsDoneFn done, void *arg)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const VsCredential *cred = reqs[i].cred ? reqs[i].cred : vs_credential_current();
+		char	   *err;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * A session's right to the credential, again now (a revoke since a
+		 * cursor or a search table resolved it); the worker checks its
+		 * roles' authority each pass itself and must not fail a whole step.
+		 */
+		if (!vs_am_worker && (i == 0 || cred != creds[i - 1]))
+			vs_credential_recheck(cred);
+		memset(&resps[i], 0, sizeof(VsResponse));
+		resps[i].poll_after_ms = resps[i].retry_after_ms = resps[i].should_retry = -1;
+		resps[i].cred = creds[i] = cred;
+		if (vs_wire_build(&reqs[i], cred, &wires[*nw], &err))
+		{
+			sreqs[*nw] = reqs[i];
+			if (wcreds)
+				wcreds[*nw] = cred;
+			map[(*nw)++] = i;
+		}
+		else
+		{
+			resps[i].invalid = true;
+			strlcpy(resps[i].error, err, sizeof(resps[i].error));
+			resps[i].body = pstrdup("");
+			if (done)
+				done(i, &resps[i], arg);
+		}
+	}
+}
+
+static void
+vs_build_wires(const VsRequest *reqs, VsResponse *resps, int n,
+			   const VsCredential **creds, VsWire *wires, VsRequest *sreqs,
+			   const VsCredential **wcreds, int *map, int *nw,
+			   VsDoneFn done, void *arg)
+{
+	PG_TRY();
+	{
+		vs_build_wires_loop(reqs, resps, n, creds, wires, sreqs, wcreds, map, nw, done, arg);
+	}
+	PG_CATCH();
+	{
+		VsTransportRun built = {0};
+
+		built.wires = wires;
+		built.n = n;
+		vs_wipe_wires(&built);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
 static void
 vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
 			 bool retry, bool paced, VsDoneFn done, void *arg, VsBudget *budget)
@@ -899,39 +973,7 @@ vs_http_send(const VsRequest *reqs, VsResponse *resps, int n, int concurrency,
 	if (paced)
 		wcreds = palloc(sizeof(VsCredential *) * n);
 
-	/* build every request; one that cannot be built is answered at once */
-	for (int i = 0; i < n; i++)
-	{
-		const VsCredential *cred = reqs[i].cred ? reqs[i].cred : vs_credential_current();
-		char	   *err;
-
-		/*
-		 * A session's right to the credential, again now (a revoke since a
-		 * cursor or a search table resolved it); the worker checks its
-		 * roles' authority each pass itself and must not fail a whole step.
-		 */
-		if (!vs_am_worker && (i == 0 || cred != creds[i - 1]))
-			vs_credential_recheck(cred);
-
-		memset(&resps[i], 0, sizeof(VsResponse));
-		resps[i].poll_after_ms = resps[i].retry_after_ms = resps[i].should_retry = -1;
-		resps[i].cred = creds[i] = cred;
-		if (vs_wire_build(&reqs[i], cred, &wires[nw], &err))
-		{
-			sreqs[nw] = reqs[i];
-			if (wcreds)
-				wcreds[nw] = cred;
-			map[nw++] = i;
-		}
-		else
-		{
-			resps[i].invalid = true;
-			strlcpy(resps[i].error, err, sizeof(resps[i].error));
-			resps[i].body = pstrdup("");
-			if (done)
-				done(i, &resps[i], arg);
-		}
-	}
+	vs_build_wires(reqs, resps, n, creds, wires, sreqs, wcreds, map, &nw, done, arg);
 
 	/* the call's budget of response bytes held at once */
 	if (budget == NULL)

@@ -22,6 +22,7 @@
  */
 #include "vs_fdw.h"
 
+#include "access/htup_details.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
 #include "mb/pg_wchar.h"
@@ -31,6 +32,11 @@
 #include <math.h>
 
 #define VSFD_SAMPLE_DEFAULT 1000
+
+/* the columns every imported table has before its attribute columns */
+#define VSFD_FIXED_COLUMNS 8
+/* attribute keys a table can take: a table has at most 1600 columns */
+#define VSFD_MAX_KEYS (MaxHeapAttributeNumber - VSFD_FIXED_COLUMNS)
 
 /* What the files of one store hold under one attribute key. */
 typedef struct VsfdKeySeen
@@ -46,8 +52,17 @@ typedef struct VsfdKeySeen
 typedef struct VsfdStoreSeen
 {
 	MemoryContext cxt;
+	const char *store;			/* its id, for errors */
 	List	   *keys;			/* VsfdKeySeen, in order of first sight */
+	VsStrSet   *index;			/* key -> its position in keys */
 } VsfdStoreSeen;
+
+/* Names given so far (tables, or one table's columns), and what to try next. */
+typedef struct VsfdNames
+{
+	VsStrSet   *used;
+	VsStrSet   *next;			/* a name clipped to NAMEDATALEN - 1 -> the next suffix */
+} VsfdNames;
 
 typedef struct VsfdStoreList
 {
@@ -72,19 +87,35 @@ vsfd_see_file(const cJSON *file, void *arg)
 	if (!cJSON_IsObject(attrs))
 		return;
 	old = MemoryContextSwitchTo(seen->cxt);
+	if (seen->index == NULL)
+		seen->index = vs_strset_create("vectorstore import keys", 64);
+	/* the server decides how many keys: hashed, counted, cancellable */
 	cJSON_ArrayForEach(kv, attrs)
 	{
 		char	   *key = pg_any_to_server(kv->string, strlen(kv->string), PG_UTF8);
-		VsfdKeySeen *k = NULL;
-		ListCell   *lc;
+		VsfdKeySeen *k;
+		int		   *pos;
 
-		foreach(lc, seen->keys)
-			if (strcmp(((VsfdKeySeen *) lfirst(lc))->key, key) == 0)
-				k = lfirst(lc);
-		if (k == NULL)
+		CHECK_FOR_INTERRUPTS();
+		if ((pos = vs_strset_find(seen->index, key)) != NULL)
+			k = list_nth(seen->keys, *pos);
+		else
 		{
+			bool		found;
+
+			if (list_length(seen->keys) >= VSFD_MAX_KEYS)
+				ereport(ERROR,
+						(errcode(ERRCODE_TOO_MANY_COLUMNS),
+						 errmsg("the files of vector store \"%s\" have more attribute keys than a table can have columns",
+								seen->store),
+						 errdetail("An imported table has a column for each key and %d others; a table has at most %d columns.",
+								   VSFD_FIXED_COLUMNS, MaxHeapAttributeNumber),
+						 errhint("Create the search table yourself, with columns for the attributes you filter on.")));
 			k = palloc0(sizeof(VsfdKeySeen));
 			k->key = pstrdup(key);
+			/* the set keeps k->key, which lives in seen->cxt as the set does */
+			pos = vs_strset_enter(seen->index, k->key, &found);
+			*pos = list_length(seen->keys);
 			seen->keys = lappend(seen->keys, k);
 		}
 		if (cJSON_IsString(kv))
@@ -135,46 +166,69 @@ vsfd_see_store(const cJSON *store, void *arg)
 	MemoryContextSwitchTo(old);
 }
 
-/* A name of at most NAMEDATALEN - 1 bytes, not yet in used (a suffix otherwise). */
-static char *
-vsfd_unique_name(const char *want, List **used)
+static void
+vsfd_names_init(VsfdNames *names)
 {
-	char	   *name = pnstrdup(want, pg_mbcliplen(want, strlen(want), NAMEDATALEN - 1));
-	ListCell   *lc;
-	bool		taken;
+	names->used = vs_strset_create("vectorstore import names", 64);
+	names->next = vs_strset_create("vectorstore import suffixes", 64);
+}
 
-	for (int n = 2;; n++)
+static void
+vsfd_names_free(VsfdNames *names)
+{
+	vs_strset_free(names->used);
+	vs_strset_free(names->next);
+}
+
+static char *
+vsfd_suffixed(const char *base, int n)
+{
+	char		suffix[16];
+	int			room;
+
+	snprintf(suffix, sizeof(suffix), "_%d", n);
+	room = NAMEDATALEN - 1 - strlen(suffix);
+	return psprintf("%s%s", pnstrdup(base, pg_mbcliplen(base, strlen(base), room)), suffix);
+}
+
+/*
+ * A name of at most NAMEDATALEN - 1 bytes not yet used (with a suffix _2,
+ * _3, ... otherwise). Names that agree in their first NAMEDATALEN - 1 bytes
+ * share a counter of the suffixes tried, so n such names cost n lookups,
+ * not n * n.
+ */
+static char *
+vsfd_unique_name(const char *want, VsfdNames *names)
+{
+	char	   *base = pnstrdup(want, pg_mbcliplen(want, strlen(want), NAMEDATALEN - 1));
+	char	   *name = base;
+	bool		found;
+	bool		dummy;
+	int		   *next = vs_strset_enter(names->next, base, &found);
+	int			n = found ? *next : 2;
+
+	/* found: base was given before (to this name or to an earlier one) */
+	if (found)
+		name = vsfd_suffixed(base, n++);
+	while (vs_strset_find(names->used, name) != NULL)
 	{
-		taken = false;
-		foreach(lc, *used)
-			taken |= strcmp((char *) lfirst(lc), name) == 0;
-		if (!taken)
-			break;
-		{
-			char		suffix[16];
-			int			room;
-
-			snprintf(suffix, sizeof(suffix), "_%d", n);
-			room = NAMEDATALEN - 1 - strlen(suffix);
-			name = psprintf("%s%s", pnstrdup(want, pg_mbcliplen(want, strlen(want), room)), suffix);
-		}
+		CHECK_FOR_INTERRUPTS();
+		name = vsfd_suffixed(base, n++);
 	}
-	*used = lappend(*used, name);
+	*next = n;
+	(void) vs_strset_enter(names->used, name, &dummy);
 	return name;
 }
 
-/* Is table name wanted by LIMIT TO / EXCEPT? */
+/* Is table name wanted by LIMIT TO / EXCEPT (listed: the names, or NULL)? */
 static bool
-vsfd_wanted(ImportForeignSchemaStmt *stmt, const char *name)
+vsfd_wanted(ImportForeignSchemaStmt *stmt, VsStrSet *listed, const char *name)
 {
-	ListCell   *lc;
-	bool		listed = false;
-
 	if (stmt->list_type == FDW_IMPORT_SCHEMA_ALL)
 		return true;
-	foreach(lc, stmt->table_list)
-		listed |= strcmp(((RangeVar *) lfirst(lc))->relname, name) == 0;
-	return stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO ? listed : !listed;
+	if (stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO)
+		return vs_strset_find(listed, name) != NULL;
+	return vs_strset_find(listed, name) == NULL;
 }
 
 List *
@@ -184,7 +238,8 @@ vsfd_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	ForeignServer *server = GetForeignServer(serverOid);
 	int64		sample = VSFD_SAMPLE_DEFAULT;
 	VsfdStoreList stores = {CurrentMemoryContext, NIL};
-	List	   *tables = NIL;
+	VsfdNames	tables;
+	VsStrSet   *listed = vs_strset_create("vectorstore import list", 64);
 	List	   *commands = NIL;
 	ListCell   *lc;
 
@@ -209,6 +264,14 @@ vsfd_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("invalid option \"%s\"", def->defname),
 					 errhint("Valid options in this context are: sample_files.")));
+	}
+
+	vsfd_names_init(&tables);
+	foreach(lc, stmt->table_list)
+	{
+		bool		found;
+
+		(void) vs_strset_enter(listed, ((RangeVar *) lfirst(lc))->relname, &found);
 	}
 
 	if (strcmp(stmt->remote_schema, "vector_stores") == 0)
@@ -237,21 +300,28 @@ vsfd_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	foreach(lc, stores.stores)
 	{
 		VsfdStore  *s = (VsfdStore *) lfirst(lc);
-		VsfdStoreSeen seen = {CurrentMemoryContext, NIL};
+		VsfdStoreSeen seen = {CurrentMemoryContext, s->id, NIL, NULL};
 		VsPager		pager = {0};
 		StringInfoData sql;
-		List	   *columns = NIL;
-		char	   *table = vsfd_unique_name(s->name, &tables);
+		VsfdNames	columns;
+		char	   *table;
 		ListCell   *kc;
 		static const char *const fixed[] = {
 			"query", "file_id", "filename", "score", "content", "rank", "attributes",
 			"raw", "max_num_results", "rewrite_query", "ranker", NULL
 		};
 
-		if (!vsfd_wanted(stmt, table))
+		CHECK_FOR_INTERRUPTS();
+		table = vsfd_unique_name(s->name, &tables);
+		if (!vsfd_wanted(stmt, listed, table))
 			continue;
+		vsfd_names_init(&columns);
 		for (int i = 0; fixed[i]; i++)
-			columns = lappend(columns, (char *) fixed[i]);
+		{
+			bool		found;
+
+			(void) vs_strset_enter(columns.used, fixed[i], &found);
+		}
 		pager.path = vs_path("/vector_stores/%s/files", s->id);
 		pager.beta = true;
 		pager.cred = cred;
@@ -275,6 +345,7 @@ vsfd_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 
 			for (int i = 0; fixed[i]; i++)
 				plain &= strcmp(k->key, fixed[i]) != 0;
+			CHECK_FOR_INTERRUPTS();
 			column = vsfd_unique_name(plain ? k->key : psprintf("%s_attribute", k->key),
 									  &columns);
 			appendStringInfo(&sql, ", %s %s", quote_identifier(column), vsfd_seen_type(k));
@@ -284,6 +355,11 @@ vsfd_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 		appendStringInfo(&sql, ") SERVER %s OPTIONS (vector_store_id %s)",
 						 quote_identifier(server->servername), quote_literal_cstr(s->id));
 		commands = lappend(commands, sql.data);
+		vsfd_names_free(&columns);
+		if (seen.index)
+			vs_strset_free(seen.index);
 	}
+	vsfd_names_free(&tables);
+	vs_strset_free(listed);
 	return commands;
 }

@@ -183,24 +183,28 @@ vsfd_inputs(ForeignScanState *node, VsfdSearch *s)
 		Datum	   *elems;
 		bool	   *nulls;
 		int			n;
+		VsStrSet   *seen;
 
 		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &nulls, &n);
 		s->queries = palloc(sizeof(char *) * Max(n, 1));
 		s->nqueries = 0;
+		/* the array is the caller's, of any size: hashed, and cancellable */
+		seen = vs_strset_create("vectorstore query = ANY", n);
 		for (int i = 0; i < n; i++)
 		{
 			char	   *q;
-			bool		seen = false;
+			bool		found;
 
+			CHECK_FOR_INTERRUPTS();
 			if (nulls[i])
 				continue;
 			q = TextDatumGetCString(elems[i]);
-			for (int k = 0; k < s->nqueries && !seen; k++)
-				seen = strcmp(s->queries[k], q) == 0;
-			if (!seen)
+			(void) vs_strset_enter(seen, q, &found);
+			if (!found)
 				s->queries[s->nqueries++] = q;
 		}
+		vs_strset_free(seen);
 	}
 	else
 	{
@@ -531,8 +535,10 @@ vsfd_search(ForeignScanState *node)
 	initStringInfo(&sig);
 	for (int i = 0; i < n; i++)
 	{
-		cJSON	   *body = vs_json_new_object();
+		cJSON	   *body;
 
+		CHECK_FOR_INTERRUPTS(); /* n is the caller's: query = ANY(array) */
+		body = vs_json_new_object();
 		vs_json_add_string(body, "query", s->queries[i]);
 		vs_json_add_number(body, "max_num_results", s->asked);
 		if (filter_json)

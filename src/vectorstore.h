@@ -13,6 +13,7 @@
  *	  api.c          the SQL functions' toolkit: arguments, options, rows, polling
  *	  json.c         every cJSON call: owned trees, typed fields, jsonb
  *	  validate.c     request validation done before anything is sent
+ *	  strset.c       hash sets of strings for duplicate checks over input of any size
  *	  stores.c, files.c, store_files.c, batches.c, search.c: one API resource each
  *	  worker.c, step.c, jobs.c, reconcile.c, queue.c, sync.c: the background
  *	  worker and the queue (vs_worker.h)
@@ -68,6 +69,14 @@ typedef struct VsHeader
 	const char *name;
 	const char *value;
 } VsHeader;
+
+/*
+ * At most this many headers, or query parameters, in one list: a
+ * credential's (vectorstore.headers, vectorstore.query, a named
+ * credential's) and a call's request_options.extra_headers / extra_query.
+ * Every request merges the lists by name, so their length is bounded.
+ */
+#define VS_MAX_PAIRS 256
 
 typedef enum VsAuthStyle
 {
@@ -768,5 +777,18 @@ extern void vs_progress_done(void);
  * ---------------------------------------------------------------------
  */
 extern void vs_worker_init(void);
+
+/* ---------------------------------------------------------------------
+ * Sets of strings (strset.c): duplicate checks over input whose size a role
+ * or a server decides cost a hash lookup per string, never a comparison
+ * with every earlier one. The set keeps pointers: strings outlive it.
+ * ---------------------------------------------------------------------
+ */
+typedef struct VsStrSet VsStrSet;
+extern VsStrSet *vs_strset_create(const char *name, long nelem);
+extern int *vs_strset_enter(VsStrSet *set, const char *s, bool *found);
+extern int *vs_strset_find(VsStrSet *set, const char *s);
+extern long vs_strset_count(VsStrSet *set);
+extern void vs_strset_free(VsStrSet *set);
 
 #endif							/* VECTORSTORE_H */

@@ -6,6 +6,7 @@
 #             every other query gets N tiny results, whatever max_num_results
 #   keys-N    GET  .../vector_stores/ID: a store; .../files: one file with N
 #             attribute keys, each 76 bytes, alike in their first 70
+#   keys-N-L  the same with keys of L bytes (L >= 7), alike but for the last 6
 # Writes DIR/port; logs "<mode> METHOD PATH" to DIR/requests.
 use strict;
 use warnings;
@@ -61,16 +62,16 @@ while (1)
 		  . join(',', ($hit) x $n) . '],"has_more":false,"next_page":null}';
 		answer($c, '200 OK', $b);
 	}
-	elsif ($path =~ m{^/keys-(\d+)/v1/vector_stores/([^/?]+)/files})
+	elsif ($path =~ m{^/keys-(\d+)(?:-(\d+))?/v1/vector_stores/([^/?]+)/files})
 	{
-		my $n = $1;
-		my $attrs = join(',', map { sprintf('"%s%06d":1', 'a' x 70, $_) } 1 .. $n);
+		my ($n, $l) = ($1, $2 // 76);
+		my $attrs = join(',', map { sprintf('"%s%06d":1', 'a' x ($l - 6), $_) } 1 .. $n);
 		answer($c, '200 OK', '{"object":"list","data":[{"id":"file-k","object":"vector_store.file",'
 			  . '"created_at":1,"vector_store_id":"vs_k","status":"completed","usage_bytes":1,'
 			  . '"last_error":null,"attributes":{' . $attrs . '}}],"first_id":"file-k",'
 			  . '"last_id":"file-k","has_more":false}');
 	}
-	elsif ($path =~ m{^/keys-\d+/v1/vector_stores/([^/?]+)})
+	elsif ($path =~ m{^/keys-\d+(?:-\d+)?/v1/vector_stores/([^/?]+)})
 	{
 		answer($c, '200 OK', '{"id":"vs_k","object":"vector_store","created_at":1,"name":"k",'
 			  . '"status":"completed","usage_bytes":0,"file_counts":{"in_progress":0,"completed":1,'
