@@ -214,8 +214,8 @@ JQ[e]="SELECT count(*) FROM t100k WHERE id % 10000 = 0 AND vs_search_json('$STOR
 COSTS=(1 100 1000 10000 100000 1000000)
 declare -A JR
 for c in "${COSTS[@]}"; do
-  DB=cur q "ALTER FUNCTION vectorstore.vs_search_json(text, text, integer, jsonb, jsonb, boolean) COST $c;
-            ALTER FUNCTION vectorstore.vs_search(text, text, integer, jsonb, jsonb, boolean) COST $c"
+  DB=cur q "ALTER FUNCTION vectorstore.vs_search_json(text, text, integer, jsonb, jsonb, boolean, jsonb) COST $c;
+            ALTER FUNCTION vectorstore.vs_search(text, text, integer, jsonb, jsonb, boolean, jsonb) COST $c"
   for k in a b c d e; do
     # at COST 1, d and e would send 10,000 and 100,000 searches: planned only
     mode=analyze; [ "$c" = 1 ] && [[ $k == [de] ]] && mode=plan
@@ -223,8 +223,8 @@ for c in "${COSTS[@]}"; do
     log "  COST $c, query $k: ${JR[$c.$k]} (total cost|JIT functions|JIT ms|execution ms|searches)"
   done
 done
-DB=cur q "ALTER FUNCTION vectorstore.vs_search_json(text, text, integer, jsonb, jsonb, boolean) COST 1000;
-          ALTER FUNCTION vectorstore.vs_search(text, text, integer, jsonb, jsonb, boolean) COST 1000"
+DB=cur q "ALTER FUNCTION vectorstore.vs_search_json(text, text, integer, jsonb, jsonb, boolean, jsonb) COST 1000;
+          ALTER FUNCTION vectorstore.vs_search(text, text, integer, jsonb, jsonb, boolean, jsonb) COST 1000"
 
 # ---- case 3: backend CPU per vs_search, this build and 0.1.0 ------------------------
 export PGOPTIONS="-c vectorstore.base_url=$CANNED/v1"
