@@ -64,7 +64,13 @@ is(sq("SELECT rows || '/' || attached || '/' || failed FROM vectorstore.sync_pro
 	'2000/2000/0', 'sync_progress: all 2000 attached');
 is(store($vs)->{file_counts}{completed}, 2000, 'store holds 2000 completed files');
 is(store($vs)->{file_counts}{total}, 2000, 'and nothing else');
-ok($emu->count('POST /v1/vector_stores/{id}/file_batches') < 40, 'files attached in batches, not one by one');
+# one by one would be 2,000 batches. How many uploads end together, and so
+# share a batch, depends on the machine's load (4 on an idle machine, over 40
+# once under a loaded CI run): the bound says batches, not how full they are
+# (bench/ measures that)
+my $batches = $emu->count('POST /v1/vector_stores/{id}/file_batches');
+note("$batches file batches for 2000 files");
+ok($batches > 0 && $batches < 200, 'files attached in batches, not one by one');
 
 # search results join back to rows
 my $hits = sq("SELECT count(*) || '/' || count(r.row_key)
