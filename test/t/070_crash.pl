@@ -158,12 +158,18 @@ my $rss1 = rss_anon($pid);
 sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'n' || g || '.txt', repeat('y', 1000)) FROM generate_series(1, 2000) g");
 wait_idle();
 my $rss2 = rss_anon($pid);
-is(worker_pid(), $pid, 'the same worker did both bursts');
+sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'o' || g || '.txt', repeat('z', 1000)) FROM generate_series(1, 2000) g");
+wait_idle();
+my $rss3 = rss_anon($pid);
+is(worker_pid(), $pid, 'the same worker did all three bursts');
 $emu->clear_faults;
 sq("ALTER SYSTEM RESET vectorstore.worker_naptime");
 sq("SELECT pg_reload_conf()");
-note("worker RssAnon after the first 2,000 jobs $rss1 kB, after the second $rss2 kB");
-ok($rss2 ne '' && $rss2 - $rss1 < 4096, 'worker memory stays flat (private memory grows < 4 MB over 2,000 more jobs)');
+note("worker RssAnon after the first 2,000 jobs $rss1 kB, after the second $rss2 kB, after the third $rss3 kB");
+# the allocator keeps what a busy pass needed (a warm-up of a few MB that it
+# does not give back); a leak grows with every burst
+ok($rss3 ne '' && $rss3 - $rss1 < 20000, 'worker memory stays flat (private memory grows < 20 MB over 4,000 more jobs)');
+ok($rss3 ne '' && $rss3 - $rss2 < 4096, 'and does not keep growing (< 4 MB over the third burst)');
 
 $node->stop;
 $emu->stop;
