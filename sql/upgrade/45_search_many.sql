@@ -1,0 +1,1 @@
+../install/45_search_many.sql
