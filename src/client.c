@@ -1451,6 +1451,8 @@ vs_api_delete(const char *path, bool beta)
 typedef struct VsFlightReq
 {
 	VsWire		wire;
+	VsRequest	req;			/* what scrubbing its answer needs: the
+								 * credential, and whether it is a download */
 	const VsCredential *cred;
 	VsDoneFn	done;
 	void	   *arg;
@@ -1465,6 +1467,8 @@ vs_flight_req_done(int i, VsResponse *resp, void *arg)
 	for (int j = 0; j < fr->wire.nheaders; j++)
 		explicit_bzero((char *) fr->wire.headers[j], strlen(fr->wire.headers[j]));
 	resp->cred = fr->cred;
+	/* as every answer of vs_http_send: scrubbed before anyone reads it */
+	vs_scrub_response(&fr->req, resp);
 	fr->done(i, resp, fr->arg);
 }
 
@@ -1493,6 +1497,8 @@ vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp, const char 
 		done(index, resp, arg);
 		return;
 	}
+	fr->req.cred = cred;
+	fr->req.binary = req->binary;
 	fr->cred = cred;
 	fr->done = done;
 	fr->arg = arg;

@@ -361,19 +361,26 @@ vq_try(void (*fn) (void *arg), void *arg, char **err)
  * The extension's owner
  * ---------------------------------------------------------------------
  */
-Oid
-vs_extension_owner(void)
+/*
+ * The extension's row, read once per extension oid (a DROP and CREATE
+ * EXTENSION gives another): its owner and the schema the control file named
+ * (pg_catalog from 0.2.0 on; "vectorstore" for a database updated from 0.1.0).
+ */
+static Oid	vs_ext_cached = InvalidOid;
+static Oid	vs_ext_owner = InvalidOid;
+static Oid	vs_ext_nsp = InvalidOid;
+
+static Oid
+vs_extension_row(void)
 {
-	static Oid	cached_ext = InvalidOid;
-	static Oid	cached_owner = InvalidOid;
 	Oid			ext = get_extension_oid(VS_EXTENSION_NAME, false);
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 
-	if (ext == cached_ext)
-		return cached_owner;
+	if (ext == vs_ext_cached)
+		return ext;
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(ext));
@@ -381,11 +388,19 @@ vs_extension_owner(void)
 	tup = systable_getnext(scan);
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "vectorstore: extension %u not found", ext);
-	cached_owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-	cached_ext = ext;
+	vs_ext_owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	vs_ext_nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	vs_ext_cached = ext;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	return cached_owner;
+	return ext;
+}
+
+Oid
+vs_extension_owner(void)
+{
+	(void) vs_extension_row();
+	return vs_ext_owner;
 }
 
 /*
@@ -400,41 +415,31 @@ vs_extension_owner(void)
  * could put its own functions where ours are looked for. NULL when all is
  * well, else what is wrong.
  */
-static Oid
-vs_extension_namespace(Oid ext)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			nsp = InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return nsp;
-}
 
 const char *
 vs_extension_schema_problem(void)
 {
-	Oid			ext = get_extension_oid(VS_EXTENSION_NAME, true);
+	static Oid	member_ext = InvalidOid;	/* (ext, nsp) last found a member */
+	static Oid	member_nsp = InvalidOid;
+	Oid			ext;
 	Oid			nsp = get_namespace_oid("vectorstore", true);
 	HeapTuple	tup;
 	Oid			owner;
 
-	if (!OidIsValid(ext))
+	if (!OidIsValid(get_extension_oid(VS_EXTENSION_NAME, true)))
 		return "extension \"vectorstore\" is not installed";
-	if (!OidIsValid(nsp) ||
-		(nsp != vs_extension_namespace(ext) &&
-		 getExtensionOfObject(NamespaceRelationId, nsp) != ext))
+	ext = vs_extension_row();
+	if (!OidIsValid(nsp))
 		return "schema \"vectorstore\" is not the extension's schema";
+	/* membership changes only by ALTER EXTENSION: looked up once */
+	if (nsp != vs_ext_nsp && !(ext == member_ext && nsp == member_nsp))
+	{
+		if (getExtensionOfObject(NamespaceRelationId, nsp) != ext)
+			return "schema \"vectorstore\" is not the extension's schema";
+		member_ext = ext;
+		member_nsp = nsp;
+	}
+	/* the owner every time (a syscache lookup): ALTER SCHEMA may change it */
 	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
 	if (!HeapTupleIsValid(tup))
 		return "schema \"vectorstore\" is not the extension's schema";

@@ -28,8 +28,9 @@ BEGIN
                   DETAIL = pg_catalog.format('The extension is in schema %s.', ext_nsp::pg_catalog.regnamespace),
                   HINT = 'A superuser renames the schemas back (and looks at what the other one holds) before updating.';
     END IF;
-    SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(o.classid, o.objid, 0), ', '
-                                 ORDER BY pg_catalog.pg_describe_object(o.classid, o.objid, 0))
+    -- (pg_identify_object: names qualified whatever the search_path)
+    SELECT pg_catalog.string_agg(i.type OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) i.identity, ', '
+                                 ORDER BY i.identity)
       INTO foreign_objects
       FROM (SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, c.oid AS objid, c.relowner AS owner
               FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) ext_nsp
@@ -51,6 +52,7 @@ BEGIN
             SELECT 'pg_catalog.pg_conversion'::pg_catalog.regclass, cv.oid, cv.conowner
               FROM pg_catalog.pg_conversion cv WHERE cv.connamespace OPERATOR(pg_catalog.=) ext_nsp) o
       JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) o.owner
+      CROSS JOIN LATERAL pg_catalog.pg_identify_object(o.classid, o.objid, 0) i
      WHERE NOT r.rolsuper
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                         WHERE d.classid OPERATOR(pg_catalog.=) o.classid

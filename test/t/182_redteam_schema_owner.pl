@@ -52,6 +52,24 @@ is($node->safe_psql('owned', "SELECT nspowner::regrole FROM pg_namespace WHERE n
 	'postgres', 'after the update the extension\'s schema belongs to the extension\'s owner');
 like($err, qr/must be owner of schema vectorstore/, 'the database owner may not rename it');
 
+# the update's refusals (01_schema.sql): a schema holding a role's own
+# objects among the extension's, and a schema replaced before the update
+$node->safe_psql('postgres', 'CREATE ROLE dbo3 LOGIN; CREATE DATABASE owned3 OWNER dbo3');
+$node->safe_psql('owned3', 'CREATE SCHEMA vectorstore', extra_params => [ '-U', 'dbo3' ]);
+$node->safe_psql('owned3', "CREATE EXTENSION vectorstore VERSION '0.1.0'");
+$node->safe_psql('owned3', 'CREATE FUNCTION vectorstore.helper() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+	extra_params => [ '-U', 'dbo3' ]);
+($ret, $out, $err) = $node->psql('owned3', 'ALTER EXTENSION vectorstore UPDATE');
+like($err, qr/holds objects that are neither the extension's nor a superuser's: function vectorstore\.helper\(\)/,
+	'the update refuses a schema holding a role\'s function, naming it');
+$node->safe_psql('owned3', 'DROP FUNCTION vectorstore.helper(); ALTER SCHEMA vectorstore RENAME TO vs_moved; CREATE SCHEMA vectorstore',
+	extra_params => [ '-U', 'dbo3' ]);
+($ret, $out, $err) = $node->psql('owned3', 'ALTER EXTENSION vectorstore UPDATE');
+like($err, qr/schema "vectorstore" is not the schema extension vectorstore was installed into/,
+	'the update refuses a schema put in place of the one the extension was installed into');
+is($node->safe_psql('owned3', "SELECT extversion FROM pg_extension WHERE extname = 'vectorstore'"), '0.1.0',
+	'and stays at 0.1.0');
+
 # the library's layer (vs_extension_schema_problem): with the schema in a
 # role's hands anyway (a superuser's mistake, here on a fresh 0.2.0
 # install), nothing runs there with borrowed rights
