@@ -67,7 +67,8 @@ if [ "${VS_INNER:-}" != 1 ]; then
     runuser -u postgres -- env VS_INNER=1 VS_ROOT="$WORK" PATH="$PATH" HOME="$WORK" \
       PG_CONFIG="$PG_CONFIG" VS_EMULATOR_BIN="$WORK/vectorstore-emulator" BENCH_CMD="$CMD" \
       bash "$WORK/bench/latency.sh" "$@"
-    cp "$WORK/bench/results-latency.md" "$ROOT/bench/results-latency.md"
+    # read as postgres (who owns $WORK): root never follows what postgres could put there
+    timeout 60 runuser -u postgres -- cat "$WORK/bench/results-latency.md" > "$ROOT/bench/results-latency.md"
     exit 0
   fi
   VS_INNER=1 VS_ROOT=$ROOT BENCH_CMD="$CMD" exec bash "$0" "$@"

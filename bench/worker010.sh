@@ -69,7 +69,8 @@ if [ "${VS_INNER:-}" != 1 ]; then
     runuser -u postgres -- env VS_INNER=1 VS_ROOT="$WORK" PATH="$PATH" HOME="$WORK" \
       PG_CONFIG="$PG_CONFIG" OLD_PG_CONFIG="$OLD_PG_CONFIG" VS_EMULATOR_BIN="$WORK/vectorstore-emulator" \
       BENCH_CMD="$CMD" VS_COMMIT="$COMMIT" bash "$WORK/bench/worker010.sh" "$@"
-    cp "$WORK/bench/results-worker010.md" "$ROOT/bench/results-worker010.md"
+    # read as postgres (who owns $WORK): root never follows what postgres could put there
+    timeout 60 runuser -u postgres -- cat "$WORK/bench/results-worker010.md" > "$ROOT/bench/results-worker010.md"
     exit 0
   fi
   VS_INNER=1 VS_ROOT=$ROOT OLD_PG_CONFIG=$OLD_PG_CONFIG BENCH_CMD="$CMD" VS_COMMIT="$COMMIT" bash "$0" "$@"
