@@ -49,6 +49,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -444,9 +445,33 @@ vs_extension_schema_problem(void)
 	if (!HeapTupleIsValid(tup))
 		return "schema \"vectorstore\" is not the extension's schema";
 	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
 	if (!superuser_arg(owner))
+	{
+		ReleaseSysCache(tup);
 		return "schema \"vectorstore\" is owned by a role that is not a superuser";
+	}
+	/* nor may anyone else who is not a superuser create objects there */
+	{
+		bool		isnull;
+		Datum		d = SysCacheGetAttr(NAMESPACEOID, tup, Anum_pg_namespace_nspacl, &isnull);
+
+		if (!isnull)
+		{
+			Acl		   *acl = DatumGetAclP(d);
+			AclItem    *items = ACL_DAT(acl);
+
+			for (int i = 0; i < ACL_NUM(acl); i++)
+			{
+				if ((ACLITEM_GET_PRIVS(items[i]) & ACL_CREATE) &&
+					(items[i].ai_grantee == ACL_ID_PUBLIC || !superuser_arg(items[i].ai_grantee)))
+				{
+					ReleaseSysCache(tup);
+					return "a role that is not a superuser may create objects in schema \"vectorstore\"";
+				}
+			}
+		}
+	}
+	ReleaseSysCache(tup);
 	return NULL;
 }
 
@@ -461,7 +486,7 @@ vs_check_extension_schema(void)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("vectorstore: %s", problem),
 				 errdetail("The extension runs its own functions there with its owner's rights."),
-				 errhint("A superuser runs ALTER SCHEMA vectorstore OWNER TO the extension's owner (ALTER EXTENSION vectorstore UPDATE does it), after checking what the schema holds.")));
+				 errhint("A superuser gives the schema to the extension's owner and revokes CREATE on it from other roles (ALTER EXTENSION vectorstore UPDATE does both), after checking what the schema holds.")));
 }
 
 /*

@@ -1231,7 +1231,7 @@ vs_worker_main(Datum arg)
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("vectorstore worker: database \"%s\": %s: nothing is done there",
 								vs_dbname, problem),
-						 errhint("A superuser runs ALTER SCHEMA vectorstore OWNER TO the extension's owner (ALTER EXTENSION vectorstore UPDATE does it), after checking what the schema holds.")));
+						 errhint("A superuser gives the schema to the extension's owner and revokes CREATE on it from other roles (ALTER EXTENSION vectorstore UPDATE does both), after checking what the schema holds.")));
 			if (version && strcmp(version, VS_VERSION) != 0)
 				ereport(LOG,
 						(errmsg("vectorstore worker: database \"%s\" has vectorstore %s, this library is %s: nothing is done until ALTER EXTENSION vectorstore UPDATE",

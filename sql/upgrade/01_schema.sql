@@ -18,6 +18,7 @@ DECLARE
     ext_owner pg_catalog.name;
     foreign_objects text;
     schema_owner text;
+    grantee text;
 BEGIN
     SELECT e.extnamespace, r.rolname INTO ext_nsp, ext_owner
       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) e.extowner
@@ -66,6 +67,19 @@ BEGIN
                   DETAIL = 'The extension runs its own functions in this schema with its owner''s rights.',
                   HINT = 'A superuser moves them to another schema or drops them, then updates.';
     END IF;
+    -- CREATE is the extension owner's alone: a grant of it made by the
+    -- schema's previous owner would survive the change of owner (PostgreSQL
+    -- rewrites the grantor); USAGE grants, which roles need, are kept
+    FOR grantee IN
+        SELECT DISTINCT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                             ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+          FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+         WHERE n.oid OPERATOR(pg_catalog.=) ext_nsp AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+           AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE CREATE ON SCHEMA vectorstore FROM %s CASCADE', grantee);
+        RAISE WARNING 'CREATE on schema "vectorstore" revoked from %', grantee;
+    END LOOP;
     SELECT n.nspowner::pg_catalog.regrole::pg_catalog.text INTO schema_owner
       FROM pg_catalog.pg_namespace n WHERE n.oid OPERATOR(pg_catalog.=) ext_nsp;
     IF schema_owner OPERATOR(pg_catalog.<>) pg_catalog.quote_ident(ext_owner) THEN
