@@ -777,7 +777,7 @@ vs_quota_exhausted(const VsResponse *resp)
 
 	if (resp->status != 429 || resp->body == NULL)
 		return false;
-	(void) vs_json_error_fields(resp->body, resp->body_len, &msg, &type, &code, &param);
+	(void) vs_json_error_fields(resp->body, resp->body_len, &msg, &type, &code, &param, NULL, NULL);
 	return code != NULL && strcmp(code, "insufficient_quota") == 0;
 }
 
@@ -1105,50 +1105,29 @@ vs_percent_encoded(const char *secret)
 }
 
 /*
- * Scrub one secret from a NUL-terminated string: every occurrence, its
- * percent-encoded form, and a start of it cut off at the end of the string
- * (a field we or the server truncated, followed by "..." or not).
- *
- * A cut-off start counts only from half the secret and at least
- * VS_SCRUB_CUT_MIN bytes: a caller controls the end of many strings a
- * server echoes ("No such File object: <id>"), so if any start of the key
- * were redacted, whether a guess came back redacted would tell the caller,
- * one character at a time, what the key is (red team, round three). A guess
- * must now be half the key at once.
+ * Scrub one secret from a NUL-terminated string: every occurrence, and its
+ * percent-encoded form. Nothing less than the whole secret is looked for:
+ * a caller controls the end of many strings a server echoes ("No such File
+ * object: <id>"), so redacting a start of a secret would tell the caller,
+ * one character at a time, whether a guess was right (red team, rounds
+ * three and four: also when half the secret is known). Our own cuts come
+ * after scrubbing (bodies before excerpts, error fields whole before they
+ * are cut), so they cannot split a secret; a server that cuts its own echo
+ * of a key leaks the part before its cut (threat model).
  */
-#define VS_SCRUB_CUT_MIN 16
 static char *
 vs_scrub_one(char *msg, const char *secret)
 {
-	size_t		len,
-				slen,
-				tail;
+	size_t		len;
 	char	   *enc;
 
-	if (msg == NULL || secret == NULL || (slen = strlen(secret)) < VS_SCRUB_MIN)
+	if (msg == NULL || secret == NULL || strlen(secret) < VS_SCRUB_MIN)
 		return msg;
 	len = strlen(msg);
 	msg = vs_scrub_bytes(msg, &len, secret);
 	if ((enc = vs_percent_encoded(secret)) != NULL)
 		msg = vs_scrub_bytes(msg, &len, enc);
 	msg[len] = '\0';
-	/* a truncated copy: the string ends with the secret's first bytes */
-	tail = len;
-	if (tail >= 3 && strcmp(msg + tail - 3, "...") == 0)
-		tail -= 3;
-	for (size_t k = Min(tail, slen - 1); k >= Max((size_t) VS_SCRUB_CUT_MIN, (slen + 1) / 2); k--)
-	{
-		if (memcmp(msg + tail - k, secret, k) == 0)
-		{
-			StringInfoData b;
-
-			initStringInfo(&b);
-			appendBinaryStringInfo(&b, msg, tail - k);
-			appendStringInfoString(&b, "[redacted]");
-			appendStringInfoString(&b, msg + tail);
-			return b.data;
-		}
-	}
 	return msg;
 }
 
@@ -1232,6 +1211,21 @@ vs_scrub_response(const VsRequest *req, VsResponse *resp)
 	}
 }
 
+/* vs_json_error_fields' clean callback: vs_scrub with the request's secrets */
+typedef struct VsScrubCtx
+{
+	const VsRequest *req;
+	const VsResponse *resp;
+} VsScrubCtx;
+
+static char *
+vs_scrub_clean(char *s, void *arg)
+{
+	VsScrubCtx *sc = (VsScrubCtx *) arg;
+
+	return vs_scrub(s, sc->req, sc->resp);
+}
+
 typedef struct VsErrorInfo
 {
 	int			sqlstate;
@@ -1249,6 +1243,7 @@ vs_diagnose(const VsRequest *req, const VsResponse *resp, VsErrorInfo *info)
 			   *aparam;
 	char	   *body;
 	size_t		body_len;
+	VsScrubCtx	sc;
 
 	memset(info, 0, sizeof(*info));
 	if (resp->status == 0)
@@ -1298,12 +1293,10 @@ vs_diagnose(const VsRequest *req, const VsResponse *resp, VsErrorInfo *info)
 	}
 
 	body = vs_scrub_body(req, resp, &body_len);
-	(void) vs_json_error_fields(body, body_len, &amsg, &atype, &acode, &aparam);
-	/* everything that came from the server is scrubbed, not only the message */
-	amsg = vs_scrub(amsg, req, resp);
-	atype = vs_scrub(atype, req, resp);
-	acode = vs_scrub(acode, req, resp);
-	aparam = vs_scrub(aparam, req, resp);
+	/* every field scrubbed whole once decoded (a key written with JSON escapes), then cut */
+	sc.req = req;
+	sc.resp = resp;
+	(void) vs_json_error_fields(body, body_len, &amsg, &atype, &acode, &aparam, vs_scrub_clean, &sc);
 	info->detail = amsg;
 	switch (resp->status)
 	{

@@ -1003,13 +1003,24 @@ vs_excerpt(const char *s, size_t len)
 	return buf.data;
 }
 
+/* A decoded field: cleaned whole (secrets scrubbed) before it is cut. */
+static char *
+vs_clean_excerpt(const char *value, VsCleanFn clean, void *clean_arg)
+{
+	char	   *v = pstrdup(value);
+
+	if (clean)
+		v = clean(v, clean_arg);
+	return vs_excerpt(v, strlen(v));
+}
+
 /*
  * See vectorstore.h. Never raises on bad input: the tree lives in a context
  * of its own, deleted before returning; what is kept is copied out first.
  */
 bool
 vs_json_error_fields(const char *body, size_t len, char **message, char **type,
-					 char **code, char **param)
+					 char **code, char **param, VsCleanFn clean, void *clean_arg)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	MemoryContext tmp;
@@ -1044,17 +1055,21 @@ vs_json_error_fields(const char *body, size_t len, char **message, char **type,
 		ok = true;
 		if ((f = cJSON_GetObjectItemCaseSensitive(err, "message")) && cJSON_IsString(f))
 		{
-			const char *m = pg_any_to_server(f->valuestring, strlen(f->valuestring), PG_UTF8);
-			int			mlen = pg_mbcliplen(m, strlen(m), 2000);
+			/* a copy (the tree goes below), cleaned whole, then cut */
+			char	   *m = pstrdup(pg_any_to_server(f->valuestring, strlen(f->valuestring), PG_UTF8));
+			int			mlen;
 
-			*message = pnstrdup(m, mlen);	/* a copy: the tree goes below */
+			if (clean)
+				m = clean(m, clean_arg);
+			mlen = pg_mbcliplen(m, strlen(m), 2000);
+			*message = pnstrdup(m, mlen);
 		}
 		if ((f = cJSON_GetObjectItemCaseSensitive(err, "type")) && cJSON_IsString(f))
-			*type = vs_excerpt(f->valuestring, strlen(f->valuestring));
+			*type = vs_clean_excerpt(f->valuestring, clean, clean_arg);
 		if ((f = cJSON_GetObjectItemCaseSensitive(err, "code")) && cJSON_IsString(f))
-			*code = vs_excerpt(f->valuestring, strlen(f->valuestring));
+			*code = vs_clean_excerpt(f->valuestring, clean, clean_arg);
 		if ((f = cJSON_GetObjectItemCaseSensitive(err, "param")) && cJSON_IsString(f))
-			*param = vs_excerpt(f->valuestring, strlen(f->valuestring));
+			*param = vs_clean_excerpt(f->valuestring, clean, clean_arg);
 	}
 	else
 		*message = vs_excerpt(body, len);

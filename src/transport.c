@@ -350,8 +350,12 @@ vs_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 	}
 	else if ((v = vs_header_value(ptr, len, "x-request-id", &vlen)) != NULL)
 	{
-		/* printable ASCII only; the client scrubs secrets before showing it */
-		size_t		n = Min(vlen, sizeof(r->request_id) - 1);
+		/*
+		 * printable ASCII only; the client scrubs secrets before showing
+		 * it. One too long to keep whole is not kept: a cut copy could hold
+		 * the start of a secret, which scrubbing (whole secrets only) misses.
+		 */
+		size_t		n = vlen < sizeof(r->request_id) ? vlen : 0;
 
 		for (size_t i = 0; i < n; i++)
 			r->request_id[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';

@@ -507,9 +507,13 @@ extern char *vs_json_print(const cJSON *item);	/* palloc'd, unformatted */
  * Pick error.{message,type,code,param} out of an error body without raising
  * (the body may be anything). Returns false when it is not OpenAI's shape;
  * *message is then a printable excerpt of the body (or NULL when empty).
+ * clean (may be NULL) gets each decoded field whole, before it is cut to
+ * size: secrets are scrubbed there (client.c), so no cut can split one.
  */
+typedef char *(*VsCleanFn) (char *s, void *arg);
 extern bool vs_json_error_fields(const char *body, size_t len, char **message,
-								 char **type, char **code, char **param);
+								 char **type, char **code, char **param,
+								 VsCleanFn clean, void *clean_arg);
 extern Datum vs_json_to_jsonb(const cJSON *item);
 
 /* jsonb argument n as cJSON, or NULL when the argument is SQL NULL. */

@@ -111,7 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_set_stack_base();
 
 	/* never raises (an ERROR here aborts in errfinish: no shim_try around) */
-	(void) vs_json_error_fields((const char *) data, size, &message, &type, &code, &param);
+	(void) vs_json_error_fields((const char *) data, size, &message, &type, &code, &param, NULL, NULL);
 	if (message && strlen(message) > 2003)
 		abort();
 
