@@ -258,30 +258,80 @@ $$;
 -- before another role's one. Credentials held back by a 429 are left out.
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer)
 RETURNS TABLE (id bigint, turn bigint)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
-    -- the status as a literal, so the partial index job_turn_idx applies
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-    WITH RECURSIVE g(owner, cred) AS (
-        (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
-         WHERE q.status = %1$L
-         ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
-        UNION ALL
-        SELECT n.owner, n.cred FROM g, LATERAL (
-            SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
-            WHERE q.status = %1$L
-              AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
-            ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
-    c AS (
-        SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
-        FROM g CROSS JOIN LATERAL (
-            SELECT q.id FROM vectorstore.job q
-            WHERE q.status = %1$L AND q.owner = g.owner
-              AND coalesce(q.credential, '') = g.cred
-              AND q.not_before <= pg_catalog.now() AND g.cred <> ALL ($1)
-            ORDER BY q.id LIMIT $2 FOR UPDATE SKIP LOCKED) l)
-    SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT $2
-    $q$, p_status) USING p_throttled, p_max;
+    -- one static query per status: the status is a literal, so the partial
+    -- index job_turn_idx applies, and it is parsed once per session, not at
+    -- every claim (as EXECUTE would). It is planned at every call
+    -- (force_custom_plan): a plan kept from when the job table was small
+    -- would scan the whole table, finished jobs included, at every pass.
+    IF p_status = 'queued' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'queued'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'queued'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'queued' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
+        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
+    ELSIF p_status = 'uploaded' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'uploaded'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'uploaded'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'uploaded' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
+        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
+    ELSIF p_status = 'deleting' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'deleting'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'deleting'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'deleting' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
+        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
+    ELSE
+        RAISE EXCEPTION 'vectorstore: no fair pick for status %', p_status;
+    END IF;
 END
 $$ ROWS 50;
 
@@ -295,9 +345,10 @@ RETURNS TABLE (id bigint, owner name, credential text, filename text, content by
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
-    WITH p AS (SELECT f.id, f.turn, pg_catalog.octet_length(j.content) AS bytes
-               FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs) f
-               JOIN vectorstore.job j ON j.id = f.id),
+    WITH p AS (SELECT f.id, f.turn,
+                      (SELECT pg_catalog.octet_length(j.content) FROM vectorstore.job j
+                       WHERE j.id = f.id) AS bytes
+               FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs) f),
     pick AS (SELECT s.id FROM (SELECT p.id, pg_catalog.row_number() OVER w AS n,
                                       pg_catalog.sum(p.bytes) OVER w AS total
                                FROM p WINDOW w AS (ORDER BY p.turn, p.id)) s
@@ -306,7 +357,7 @@ BEGIN
            started_at = coalesce(j.started_at, pg_catalog.now()),
            target = NULL,
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
-    FROM pick WHERE j.id = pick.id
+    WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick))
     RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options;
 END
 $$;
@@ -349,7 +400,7 @@ BEGIN
              ORDER BY s.turn, s.id LIMIT p_max_jobs)
     UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
-    FROM pick WHERE j.id = pick.id
+    WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick))
     RETURNING j.id, j.owner, j.credential, j.vector_store_id, j.file_id, j.attributes,
               j.chunking_strategy, j.request_options, j.solo;
 END
@@ -486,7 +537,7 @@ BEGIN
     chain AS (
         SELECT j.id AS root, j.owner AS root_owner, t.id, t.status, t.file_id, t.vector_store_id,
                t.credential, t.request_options, t.replaces_job, 1 AS depth
-        FROM d JOIN vectorstore.job j ON j.id = d.id
+        FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
         JOIN vectorstore.job t ON t.id = j.replaces_job AND t.owner = j.owner
         UNION ALL
         SELECT c.root, c.root_owner, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
@@ -500,7 +551,7 @@ BEGIN
                CASE WHEN e.status = 'completed' THEN e.file_id END AS file_id,
                CASE WHEN e.root IS NULL THEN j.request_options ELSE e.request_options END AS request_options,
                d.turn
-        FROM d JOIN vectorstore.job j ON j.id = d.id
+        FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
         LEFT JOIN LATERAL (SELECT * FROM chain c WHERE c.root = j.id ORDER BY c.depth DESC LIMIT 1) e ON true
         WHERE e.root IS NULL OR e.status IN ('completed', 'failed', 'cancelled')),
     discards AS (
@@ -515,10 +566,11 @@ BEGIN
              ORDER BY a.turn, a.id LIMIT p_max),
     -- deletes that wait for a job on their chain to finish: look again in a second
     waits AS (UPDATE vectorstore.job j SET not_before = pg_catalog.now() + interval '1 second'
-              FROM d WHERE j.id = d.id AND NOT EXISTS (SELECT 1 FROM dels WHERE dels.id = d.id)),
+              WHERE j.id = ANY (ARRAY(SELECT d.id FROM d
+                                      WHERE NOT EXISTS (SELECT 1 FROM dels WHERE dels.id = d.id)))),
     u AS (UPDATE vectorstore.job j
           SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
-          FROM pick WHERE j.id = pick.id)
+          WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick)))
     SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
            pick.request_options
     FROM pick ORDER BY pick.turn, pick.id;
