@@ -48,6 +48,7 @@
 #include "common/hashfn.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -862,6 +863,9 @@ vq_leave(MemoryContext old, MemoryContext saved)
 
 static void vq_unit_send(VqRun *run, VqUnit *u, bool second);
 
+/* how long the pump goes on driving requests after one ended, to record them together */
+#define VQ_RECORD_GATHER_MS 20
+
 /* how long attaches wait for uploads of the same credential sent together */
 #define VQ_GATHER_MS 1000
 
@@ -973,8 +977,11 @@ vq_job_open(int64 id, VqRun *self)
 }
 
 /*
- * Not to be claimed for now: a credential with worker_concurrency units
- * open (its server is slow: what is claimed for it waits for a slot anyway);
+ * Not to be claimed for now: a credential with a claim's worth of units open
+ * (worker_batch_size, at least worker_concurrency): the flights start them
+ * as slots free (fairly between credentials), so the worker claims and
+ * records a batch at a time, not a unit at a time, and a slow server holds
+ * no more than that;
  * and, for attaches, one whose uploads were sent less than a second ago
  * and are still open, so that files uploaded together are attached with one
  * file batch (an upload that takes longer holds its credential's attaches
@@ -985,7 +992,7 @@ vq_cred_busy(const char *cred, const VqStep *claiming)
 {
 	ListCell   *lc;
 
-	if (vq_units_open(cred) >= vs_worker_concurrency)
+	if (vq_units_open(cred) >= Max(vs_worker_batch_size, vs_worker_concurrency))
 		return true;
 	if (claiming != &vq_step_attach)
 		return false;
@@ -1254,6 +1261,21 @@ vq_flights_pump(long wait_ms)
 	{
 		pgstat_report_activity(STATE_RUNNING, "vectorstore: requests in flight");
 		ended = vs_flights_pump(vq_flights, vs_worker_concurrency, wait_ms);
+		if (ended > 0)
+		{
+			/*
+			 * One ended: drive the others a little longer, so that what ends
+			 * together is recorded in one transaction (and the next pass
+			 * claims a batch), not one pass per request.
+			 */
+			TimestampTz first = GetCurrentTimestamp();
+			long		left;
+
+			while (vs_flights_count(vq_flights) > 0 && !MyLatch->is_set &&
+				   (left = VQ_RECORD_GATHER_MS -
+					TimestampDifferenceMilliseconds(first, GetCurrentTimestamp())) > 0)
+				ended += vs_flights_pump(vq_flights, vs_worker_concurrency, left);
+		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	return ended + vq_record_finished();
