@@ -16,7 +16,7 @@
  *		 until each unit is recorded; the authority of each unit's owner over
  *		 its credential is checked now (vs_credential_for_role). Nothing a role
  *		 can lock makes this wait. A job whose unit is still open, and a
- *		 credential held back by a 429 or with worker_concurrency units open,
+ *		 credential held back by a 429 or with worker_batch_size units open,
  *		 are not claimed.
  *	  2. send: with no transaction open, each unit's request is built — a
  *		 bad id, bad options or bad data make that unit invalid, never an
@@ -1284,7 +1284,7 @@ vq_flights_pump(long wait_ms)
 /*
  * Claim a step's work and send it, without waiting for the answers
  * (vq_flights_pump records them). A credential that already has
- * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * worker_batch_size units open is not claimed for (vq_throttled), nor is a
  * job whose unit is still open. Returns the work claimed.
  */
 /* A new open run of step (after an ERROR, vq_flights_abort frees it). */
@@ -1415,7 +1415,7 @@ vq_run_send(VqRun *run)
 /*
  * Claim a step's work and send it, without waiting for the answers
  * (vq_flights_pump records them). A credential that already has
- * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * worker_batch_size units open is not claimed for (vq_throttled), nor is a
  * job whose unit is still open. Returns the work claimed.
  */
 int
