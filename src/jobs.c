@@ -246,6 +246,7 @@ const VqStep vq_step_upload = {
 	.build = up_build,
 	.digest = up_digest,
 	.record = up_record,
+	.withdraw = true,
 };
 
 /* ---------------------------------------------------------------------
@@ -488,6 +489,7 @@ const VqStep vq_step_attach = {
 	.build = at_build,
 	.digest = at_digest,
 	.record = at_record,
+	.withdraw = true,
 };
 
 /* ---------------------------------------------------------------------
@@ -912,4 +914,5 @@ const VqStep vq_step_remove = {
 	.build = rm_build,
 	.then = rm_then,
 	.record = rm_record,
+	.withdraw = true,
 };

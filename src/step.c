@@ -883,6 +883,7 @@ vq_flight_done(int i, VsResponse *resp, void *arg)
 
 	volatile bool again = false;
 
+	u->flight = NULL;			/* ended (or withdrawn): no longer ours to take back */
 	if (r != resp)
 		*r = *resp;
 	/* what a step makes of an answer is its unit's alone: an ERROR fails it */
@@ -926,8 +927,126 @@ vq_unit_send(VqRun *run, VqUnit *u, bool second)
 	a->u = u;
 	a->second = second;
 	u->sent = true;
-	vs_flight_send(vq_flights, second ? &u->req2 : &u->req, second ? &u->resp2 : &u->resp,
-				   u->cred, vq_flight_done, a, 0);
+	u->flight = NULL;
+	/* (NULL when done ran at once: the request could not be built) */
+	u->flight = vs_flight_send(vq_flights, second ? &u->req2 : &u->req,
+							   second ? &u->resp2 : &u->resp,
+							   u->cred, vq_flight_done, a, 0);
+}
+
+/*
+ * A credential is slow while its server has kept one of the worker's
+ * requests for more than VQ_SLOW_MS without answering. A credential whose
+ * server answers is claimed for a batch at a time (worker_batch_size units
+ * open; the flights start them as slots free), so that the worker claims
+ * and records many units per transaction; a slow one keeps no more than
+ * worker_concurrency units open: what it claimed beyond that and has not
+ * started is given back (vq_withdraw_slow) and it is not claimed for
+ * beyond that. So a server that stops answering holds as little as before
+ * batches, and the bound on what is open (vq_step_run) is left to others.
+ */
+#define VQ_SLOW_MS 2000
+
+static bool
+vq_cred_slow(const char *cred)
+{
+	TimestampTz since = vs_flights_running_since(vq_flights, cred);
+
+	return since != 0 &&
+		TimestampDifferenceExceeds(since, GetCurrentTimestamp(), VQ_SLOW_MS);
+}
+
+/* The most units a credential keeps open: a batch, or its slots when slow. */
+static int
+vq_cred_open_max(const char *cred)
+{
+	return vq_cred_slow(cred) ? vs_worker_concurrency
+		: Max(vs_worker_batch_size, vs_worker_concurrency);
+}
+
+/* Credentials of the open units: how many each holds, and their most. */
+typedef struct VqCredOpen
+{
+	const char **creds;
+	int		   *open;
+	int		   *max;
+	int			n;
+	int			cap;
+} VqCredOpen;
+
+static int
+vq_cred_open_find(VqCredOpen *co, const char *cred)
+{
+	for (int i = 0; i < co->n; i++)
+		if (strcmp(co->creds[i], cred) == 0)
+			return i;
+	if (co->n == co->cap)
+	{
+		co->cap = Max(8, co->cap * 2);
+		co->creds = co->creds ? repalloc(co->creds, sizeof(char *) * co->cap)
+			: palloc(sizeof(char *) * co->cap);
+		co->open = co->open ? repalloc(co->open, sizeof(int) * co->cap)
+			: palloc(sizeof(int) * co->cap);
+		co->max = co->max ? repalloc(co->max, sizeof(int) * co->cap)
+			: palloc(sizeof(int) * co->cap);
+	}
+	co->creds[co->n] = cred;
+	co->open[co->n] = 0;
+	co->max[co->n] = vq_cred_open_max(cred);
+	return co->n++;
+}
+
+/*
+ * Give back what a slow credential holds beyond its most: units of a step
+ * that allows it, newest claims first, whose request has not started are
+ * told now that it was withdrawn (vq_flight_done: outcome "unsent",
+ * finished) and are recorded back into their queue state with no attempt
+ * spent (_job_record_failure).
+ */
+static void
+vq_withdraw_slow(void)
+{
+	ListCell   *lc;
+	VqCredOpen	co = {0};
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+		{
+			int			c;
+
+			if (run->units[i].recorded || run->units[i].skip)
+				continue;
+			c = vq_cred_open_find(&co, run->units[i].cred);	/* (may move co.open) */
+			co.open[c]++;
+		}
+	}
+	for (int k = list_length(vq_runs) - 1; k >= 0; k--)
+	{
+		VqRun	   *run = list_nth(vq_runs, k);
+
+		if (!run->step->withdraw)
+			continue;
+		for (int i = run->n - 1; i >= 0; i--)
+		{
+			VqUnit	   *u = &run->units[i];
+			int			c;
+
+			if (u->recorded || u->skip || u->finished || u->flight == NULL)
+				continue;
+			c = vq_cred_open_find(&co, u->cred);
+			if (co.open[c] > co.max[c] && vs_flights_withdraw(vq_flights, u->flight))
+				co.open[c]--;
+		}
+	}
+	if (co.cap > 0)
+	{
+		pfree(co.creds);
+		pfree(co.open);
+		pfree(co.max);
+	}
 }
 
 /* Units claimed and not yet recorded, in every open run (of cred, if given). */
@@ -976,12 +1095,10 @@ vq_job_open(int64 id, VqRun *self)
 	return false;
 }
 
+
 /*
- * Not to be claimed for now: a credential with a claim's worth of units open
- * (worker_batch_size, at least worker_concurrency): the flights start them
- * as slots free (fairly between credentials), so the worker claims and
- * records a batch at a time, not a unit at a time, and a slow server holds
- * no more than that;
+ * Not to be claimed for now: a credential with its most units open
+ * (vq_cred_open_max: a batch, or its slots when its server is slow);
  * and, for attaches, one whose uploads were sent less than a second ago
  * and are still open, so that files uploaded together are attached with one
  * file batch (an upload that takes longer holds its credential's attaches
@@ -992,7 +1109,7 @@ vq_cred_busy(const char *cred, const VqStep *claiming)
 {
 	ListCell   *lc;
 
-	if (vq_units_open(cred) >= Max(vs_worker_batch_size, vs_worker_concurrency))
+	if (vq_units_open(cred) >= vq_cred_open_max(cred))
 		return true;
 	if (claiming != &vq_step_attach)
 		return false;
@@ -1260,6 +1377,7 @@ vq_flights_pump(long wait_ms)
 	if (vq_flights && vs_flights_count(vq_flights) > 0)
 	{
 		pgstat_report_activity(STATE_RUNNING, "vectorstore: requests in flight");
+		vq_withdraw_slow();
 		ended = vs_flights_pump(vq_flights, vs_worker_concurrency, wait_ms);
 		if (ended > 0)
 		{

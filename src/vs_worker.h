@@ -172,6 +172,7 @@ typedef struct VqUnit
 	/* the driver's */
 	bool		skip;			/* its job is still open in another run: left alone */
 	bool		sent;			/* a request went */
+	void	   *flight;			/* its request, until it ends (vs_flights_withdraw) */
 	bool		finished;		/* its outcome is known: to be recorded */
 	bool		recorded;
 } VqUnit;
@@ -198,6 +199,12 @@ typedef struct VqStep
 	void		(*record) (VqRun *run, VqUnit *units, int n);
 	/* after the record committed, no transaction open (optional) */
 	void		(*after) (VqRun *run, VqUnit *units, int n);
+	/*
+	 * a unit whose request has not started when its credential's server
+	 * turns slow may be given back: recorded with the outcome "unsent"
+	 * (the record passes it to vq_record_failures)
+	 */
+	bool		withdraw;
 } VqStep;
 
 struct VqRun

@@ -1203,11 +1203,16 @@ vs_worker_main(Datum arg)
 		const char *problem;
 
 		if (timeout > 0)
-		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 timeout, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
+		/*
+		 * Every pass, also one that did not wait: a wake that came before
+		 * this pass is answered by it, and one that comes during it cuts
+		 * its pump short (the next pass claims). A latch left set would
+		 * cut every pump short: a pass after pass, spinning, while
+		 * requests are in flight.
+		 */
+		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

@@ -184,6 +184,9 @@ $$;
 --              stays 'uploading' without a file id until the sweep
 --              (reconcile_ms from now); one attempt. Elsewhere as retry.
 --   permanent  failed now
+--   unsent     never sent (a request withdrawn before it started: its
+--              credential's server stopped answering): back to
+--              retry_status at once; costs no attempt and no throttle
 -- A job that has used max_attempts fails. A job finished meanwhile
 -- (cancelled), or no longer in the state its claim put it in (an upload
 -- adopted by the sweep while its request was still in flight), is left as
@@ -199,13 +202,14 @@ BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors, p_targets)
                f(id, outcome, delay, err, target)),
     l AS (SELECT j.id, j.attempts, f.outcome, f.delay, f.err, f.target,
-                 CASE WHEN f.outcome = 'throttle' THEN j.attempts
+                 CASE WHEN f.outcome IN ('throttle', 'unsent') THEN j.attempts
                       ELSE least(j.attempts, 1000000) + 1 END AS tries,
                  CASE WHEN f.outcome = 'throttle' THEN least(j.throttles, 1000000) + 1
                       ELSE j.throttles END AS throttled,
                  f.outcome = 'permanent'
                  OR (f.outcome = 'throttle' AND least(j.throttles, 1000000) + 1 >= p_max_throttles)
-                 OR (f.outcome <> 'throttle' AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
+                 OR (f.outcome NOT IN ('throttle', 'unsent')
+                     AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
                      AS gives_up
           FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
           -- still where the claim put it: not finished, nor moved on meanwhile
@@ -218,7 +222,7 @@ BEGIN
     u AS (UPDATE vectorstore.job j SET
             attempts = l.tries,
             throttles = l.throttled,
-            last_error = l.err,
+            last_error = CASE WHEN l.outcome = 'unsent' THEN j.last_error ELSE l.err END,
             status = CASE WHEN l.gives_up THEN 'failed'
                           WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN 'uploading'
                           ELSE p_retry_status END,
@@ -229,7 +233,8 @@ BEGIN
             batch_id = NULL,
             finished_at = CASE WHEN l.gives_up THEN pg_catalog.now() END,
             not_before = pg_catalog.now() +
-                CASE WHEN l.outcome = 'throttle'
+                CASE WHEN l.outcome = 'unsent' THEN interval '0'
+                     WHEN l.outcome = 'throttle'
                      THEN least(greatest(l.delay, 1000), 3600000) * interval '1 millisecond'
                      WHEN l.outcome = 'unknown' AND p_retry_status = 'queued'
                      THEN p_reconcile_ms * interval '1 millisecond'
@@ -608,7 +613,8 @@ END
 $$;
 
 -- A file of a failed or cancelled job could not be deleted: try again after
--- the back-off, and give up (logging it in last_error) after max_attempts.
+-- the back-off, and give up (logging it in last_error) after max_attempts;
+-- a delete never sent ('unsent') is due again at once, costing nothing.
 CREATE FUNCTION vectorstore._job_discard_failed(p_ids bigint[], p_outcomes text[], p_delays integer[],
                                                 p_errors text[], p_max_attempts integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -619,14 +625,18 @@ BEGIN
           WHERE j.status IN ('failed', 'cancelled') AND j.file_id IS NOT NULL
           FOR UPDATE OF j SKIP LOCKED)
     UPDATE vectorstore.job j SET
-        attempts = least(j.attempts, 1000000) + 1,
-        file_id = CASE WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
+        attempts = CASE WHEN l.outcome = 'unsent' THEN j.attempts
+                        ELSE least(j.attempts, 1000000) + 1 END,
+        file_id = CASE WHEN l.outcome = 'unsent' THEN j.file_id
+                       WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
                        THEN NULL ELSE j.file_id END,
-        last_error = CASE WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
+        last_error = CASE WHEN l.outcome = 'unsent' THEN j.last_error
+                          WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
                           THEN pg_catalog.concat_ws('; ', j.last_error,
                                    'its file ' || l.file_id || ' was not deleted: ' || l.err)
                           ELSE j.last_error END,
-        not_before = pg_catalog.now() + vectorstore._job_backoff(l.attempts, l.delay),
+        not_before = pg_catalog.now() + CASE WHEN l.outcome = 'unsent' THEN interval '0'
+                                             ELSE vectorstore._job_backoff(l.attempts, l.delay) END,
         updated_at = pg_catalog.now()
     FROM l WHERE j.id = l.id;
 END
