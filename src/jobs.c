@@ -236,6 +236,8 @@ up_record(VqRun *run, VqUnit *units, int n)
 		vals[1] = vq_text_array(fids, nok);
 		vq_exec("SELECT recorded FROM vectorstore._job_record_uploaded($1, $2)", 2, types, vals, NULL);
 		vq_counters.uploaded += nok;
+		for (int i = 0; i < nok; i++)
+			vq_gather_count(ok[i].cred, 1);	/* to be attached (step.c) */
 	}
 	vq_record_failures(bad, nbad, "queued");
 }
@@ -341,6 +343,7 @@ at_claim(VqRun *run)
 			solo = vq_bool(i, 9);
 			cred = cred ? cred : "";
 			run->claimed++;
+			vq_gather_count(cred, -1);
 
 			old = MemoryContextSwitchTo(vq_cxt);
 			chk.file = vs_json_new_object();

@@ -87,6 +87,9 @@ vq_begin(const char *activity)
 		MemoryContextSwitchTo(vq_cxt);
 }
 
+/* the worker's requests in flight (see "Runs and flights" below) */
+static VsFlights *vq_flights = NULL;
+
 void
 vq_commit(void)
 {
@@ -97,6 +100,15 @@ vq_commit(void)
 	MemoryContextSwitchTo(vq_cxt);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	/*
+	 * Between two transactions, move the requests in flight on without
+	 * waiting: read what came, start what may start. Their outcomes are
+	 * recorded by the pump, as always; this only keeps the worker's
+	 * connections busy while it claims and records, instead of idle for
+	 * every transaction of a pass.
+	 */
+	if (vq_flights && vs_flights_count(vq_flights) > 0)
+		(void) vs_flights_pump(vq_flights, vs_worker_concurrency, 0);
 }
 
 /*
@@ -603,7 +615,6 @@ vq_authority_reset(void)
 	vq_auths_cxt = NULL;
 }
 
-static VsFlights *vq_flights = NULL;
 static List *vq_runs = NIL;		/* open runs (TopMemoryContext), see below */
 
 typedef struct VqThrottle
@@ -676,47 +687,6 @@ vq_throttle_clear(const char *cred)
 
 	if (t)
 		t->streak = 0;
-}
-
-static const VqStep *vq_claiming = NULL;	/* the step claiming now */
-static bool vq_cred_busy(const char *cred, const VqStep *claiming);
-
-/*
- * The credentials not to claim for now, as a text[] ("" = settings): held
- * back by a 429, or busy (vq_cred_busy).
- */
-Datum
-vq_throttled(void)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	char	  **names = palloc(sizeof(char *) * (vq_nthrottle + 1));
-	int			n = 0;
-	ListCell   *lc;
-
-	for (int i = 0; i < vq_nthrottle; i++)
-		if (vq_throttles[i].until > now)
-			names[n++] = vq_throttles[i].name;
-	/* credentials with units open */
-	foreach(lc, vq_runs)
-	{
-		VqRun	   *run = lfirst(lc);
-
-		for (int i = 0; i < run->n; i++)
-		{
-			const char *c = run->units[i].cred;
-			bool		listed = false;
-
-			if (run->units[i].recorded || run->units[i].skip)
-				continue;
-			for (int k = 0; k < n && !listed; k++)
-				listed = strcmp(names[k], c) == 0;
-			if (listed || !vq_cred_busy(c, vq_claiming))
-				continue;
-			names = repalloc(names, sizeof(char *) * (n + 2));
-			names[n++] = (char *) c;
-		}
-	}
-	return vq_text_array(names, n);
 }
 
 /* Earliest end of a hold-back still running, or 0. */
@@ -937,13 +907,14 @@ vq_unit_send(VqRun *run, VqUnit *u, bool second)
 /*
  * A credential is slow while its server has kept one of the worker's
  * requests for more than VQ_SLOW_MS without answering. A credential whose
- * server answers is claimed for a batch at a time (worker_batch_size units
- * open; the flights start them as slots free), so that the worker claims
- * and records many units per transaction; a slow one keeps no more than
- * worker_concurrency units open: what it claimed beyond that and has not
- * started is given back (vq_withdraw_slow) and it is not claimed for
- * beyond that. So a server that stops answering holds as little as before
- * batches, and the bound on what is open (vq_step_run) is left to others.
+ * server answers is claimed for a batch at a time per step
+ * (worker_batch_size units open; the flights start them as slots free), so
+ * that the worker claims and records many units per transaction; a slow one
+ * keeps no more than worker_concurrency units open in all: what it claimed
+ * beyond that and has not started is given back (vq_withdraw_slow), and it
+ * is not claimed for beyond that. So a server that stops answering holds as
+ * little as before batches, and the bound on what is open (vq_step_run) is
+ * left to the others.
  */
 #define VQ_SLOW_MS 2000
 
@@ -956,20 +927,20 @@ vq_cred_slow(const char *cred)
 		TimestampDifferenceExceeds(since, GetCurrentTimestamp(), VQ_SLOW_MS);
 }
 
-/* The most units a credential keeps open: a batch, or its slots when slow. */
-static int
-vq_cred_open_max(const char *cred)
-{
-	return vq_cred_slow(cred) ? vs_worker_concurrency
-		: Max(vs_worker_batch_size, vs_worker_concurrency);
-}
 
-/* Credentials of the open units: how many each holds, and their most. */
+static const VqStep *vq_claiming = NULL;	/* the step claiming now */
+
+/*
+ * Credentials of the open units: how many each holds (of every step, and of
+ * one step), and their most.
+ */
 typedef struct VqCredOpen
 {
 	const char **creds;
 	int		   *open;
+	int		   *open_step;
 	int		   *max;
+	bool	   *slow;
 	int			n;
 	int			cap;
 } VqCredOpen;
@@ -989,11 +960,55 @@ vq_cred_open_find(VqCredOpen *co, const char *cred)
 			: palloc(sizeof(int) * co->cap);
 		co->max = co->max ? repalloc(co->max, sizeof(int) * co->cap)
 			: palloc(sizeof(int) * co->cap);
+		co->open_step = co->open_step ? repalloc(co->open_step, sizeof(int) * co->cap)
+			: palloc(sizeof(int) * co->cap);
+		co->slow = co->slow ? repalloc(co->slow, sizeof(bool) * co->cap)
+			: palloc(sizeof(bool) * co->cap);
 	}
 	co->creds[co->n] = cred;
 	co->open[co->n] = 0;
-	co->max[co->n] = vq_cred_open_max(cred);
+	co->open_step[co->n] = 0;
+	co->slow[co->n] = vq_cred_slow(cred);
+	co->max[co->n] = co->slow[co->n] ? vs_worker_concurrency
+		: Max(vs_worker_batch_size, vs_worker_concurrency);
 	return co->n++;
+}
+
+/* Count the units open of each credential, and of step among them. */
+static void
+vq_cred_open_count(VqCredOpen *co, const VqStep *step)
+{
+	ListCell   *lc;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+		{
+			int			c;
+
+			if (run->units[i].recorded || run->units[i].skip)
+				continue;
+			c = vq_cred_open_find(co, run->units[i].cred);	/* (may move co->open) */
+			co->open[c]++;
+			if (run->step == step)
+				co->open_step[c]++;
+		}
+	}
+}
+
+static void
+vq_cred_open_free(VqCredOpen *co)
+{
+	if (co->cap > 0)
+	{
+		pfree(co->creds);
+		pfree(co->open);
+		pfree(co->open_step);
+		pfree(co->max);
+		pfree(co->slow);
+	}
 }
 
 /*
@@ -1006,23 +1021,9 @@ vq_cred_open_find(VqCredOpen *co, const char *cred)
 static void
 vq_withdraw_slow(void)
 {
-	ListCell   *lc;
 	VqCredOpen	co = {0};
 
-	foreach(lc, vq_runs)
-	{
-		VqRun	   *run = lfirst(lc);
-
-		for (int i = 0; i < run->n; i++)
-		{
-			int			c;
-
-			if (run->units[i].recorded || run->units[i].skip)
-				continue;
-			c = vq_cred_open_find(&co, run->units[i].cred);	/* (may move co.open) */
-			co.open[c]++;
-		}
-	}
+	vq_cred_open_count(&co, NULL);
 	for (int k = list_length(vq_runs) - 1; k >= 0; k--)
 	{
 		VqRun	   *run = list_nth(vq_runs, k);
@@ -1037,16 +1038,12 @@ vq_withdraw_slow(void)
 			if (u->recorded || u->skip || u->finished || u->flight == NULL)
 				continue;
 			c = vq_cred_open_find(&co, u->cred);
-			if (co.open[c] > co.max[c] && vs_flights_withdraw(vq_flights, u->flight))
+			if (co.slow[c] && co.open[c] > co.max[c] &&
+				vs_flights_withdraw(vq_flights, u->flight))
 				co.open[c]--;
 		}
 	}
-	if (co.cap > 0)
-	{
-		pfree(co.creds);
-		pfree(co.open);
-		pfree(co.max);
-	}
+	vq_cred_open_free(&co);
 }
 
 /* Units claimed and not yet recorded, in every open run (of cred, if given). */
@@ -1097,22 +1094,57 @@ vq_job_open(int64 id, VqRun *self)
 
 
 /*
- * Not to be claimed for now: a credential with its most units open
- * (vq_cred_open_max: a batch, or its slots when its server is slow);
- * and, for attaches, one whose uploads were sent less than a second ago
- * and are still open, so that files uploaded together are attached with one
- * file batch (an upload that takes longer holds its credential's attaches
- * back no longer than that).
+ * Attaches gather: files uploaded together are attached together, in file
+ * batches of worker_batch_size. While a credential has uploads sent less
+ * than VQ_GATHER_MS ago still open, its attaches are claimed only once a
+ * whole batch of its uploads has been recorded since its last attach claim
+ * (vq_gather_count: a hint kept by the worker, not a promise); the rest
+ * are attached when those uploads have ended, or a second after they were
+ * sent.
  */
+#define VQ_MAX_GATHER 64
+typedef struct VqGather
+{
+	char	   *cred;
+	int			uploaded;
+} VqGather;
+static VqGather vq_gather[VQ_MAX_GATHER];
+static int	vq_ngather = 0;
+
+void
+vq_gather_count(const char *cred, int n)
+{
+	int			i;
+
+	for (i = 0; i < vq_ngather; i++)
+		if (strcmp(vq_gather[i].cred, cred) == 0)
+			break;
+	if (i == vq_ngather)
+	{
+		if (vq_ngather == VQ_MAX_GATHER)
+			return;				/* not counted: gathered a second at most */
+		vq_gather[i].cred = MemoryContextStrdup(TopMemoryContext, cred);
+		vq_gather[i].uploaded = 0;
+		vq_ngather++;
+	}
+	vq_gather[i].uploaded = Max(0, vq_gather[i].uploaded + n);
+}
+
+static int
+vq_gather_uploaded(const char *cred)
+{
+	for (int i = 0; i < vq_ngather; i++)
+		if (strcmp(vq_gather[i].cred, cred) == 0)
+			return vq_gather[i].uploaded;
+	return 0;
+}
+
+/* Does cred have uploads sent less than VQ_GATHER_MS ago still open? */
 static bool
-vq_cred_busy(const char *cred, const VqStep *claiming)
+vq_cred_gathering(const char *cred)
 {
 	ListCell   *lc;
 
-	if (vq_units_open(cred) >= vq_cred_open_max(cred))
-		return true;
-	if (claiming != &vq_step_attach)
-		return false;
 	foreach(lc, vq_runs)
 	{
 		VqRun	   *run = lfirst(lc);
@@ -1126,6 +1158,41 @@ vq_cred_busy(const char *cred, const VqStep *claiming)
 				return true;
 	}
 	return false;
+}
+
+/*
+ * The credentials not to claim for now, as a text[] ("" = settings): held
+ * back by a 429, or with their most units open (VqCredOpen): a batch
+ * of the step claiming (so that a credential's uploads in flight do not
+ * hold back the attaches of those that are done), or, when their server is
+ * slow, their slots' worth of every step; and, for attaches, a credential
+ * that gathers a batch (vq_cred_gathering). Counted in one walk over the
+ * open runs.
+ */
+Datum
+vq_throttled(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	VqCredOpen	co = {0};
+	char	  **names;
+	int			n = 0;
+	Datum		result;
+
+	vq_cred_open_count(&co, vq_claiming);
+	names = palloc(sizeof(char *) * (vq_nthrottle + co.n + 1));
+	for (int i = 0; i < vq_nthrottle; i++)
+		if (vq_throttles[i].until > now)
+			names[n++] = vq_throttles[i].name;
+	for (int c = 0; c < co.n; c++)
+		if (co.slow[c] ? co.open[c] >= co.max[c] : co.open_step[c] >= co.max[c])
+			names[n++] = (char *) co.creds[c];
+		else if (vq_claiming == &vq_step_attach && vq_cred_gathering(co.creds[c]) &&
+				 vq_gather_uploaded(co.creds[c]) < vs_worker_batch_size)
+			names[n++] = (char *) co.creds[c];	/* gathering: not a whole batch yet */
+	result = vq_text_array(names, n);
+	vq_cred_open_free(&co);
+	pfree(names);
+	return result;
 }
 
 int

@@ -70,6 +70,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/bufmgr.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -904,6 +905,8 @@ vs_worker_begin(void)
 
 static char *vs_worker_error = NULL;
 
+static void vs_worker_analyze_if_grown(void);
+
 /* The heartbeat, with the pass's counters. Returns false when paused. */
 static bool
 vs_worker_heartbeat(void)
@@ -928,6 +931,7 @@ vs_worker_heartbeat(void)
 			7, types, vals, nulls);
 	ok = vq_bool(0, 1);
 	paused = vq_bool(0, 2);
+	vs_worker_analyze_if_grown();
 	vq_commit();
 	if (ok)
 	{
@@ -937,6 +941,41 @@ vs_worker_heartbeat(void)
 		vs_worker_error = NULL;
 	}
 	return !paused;
+}
+
+/*
+ * The planner's view of the job table. The worker runs the same few
+ * statements again and again, and PostgreSQL keeps their plans: a plan made
+ * while the table held a few jobs reads it whole (a sequential scan is the
+ * cheapest way through a page or two), and stays when a burst of enqueues
+ * has made it thousands of pages, so that every claim and record of the
+ * burst scans every job. Autovacuum's ANALYZE comes a minute later at best.
+ * So when the table has grown to twice the pages its statistics describe,
+ * the worker analyzes it (the columns its statements filter on); the
+ * statistics change invalidates the kept plans, which are made again for
+ * the table as it is. It happens once per doubling.
+ */
+static void
+vs_worker_analyze_if_grown(void)
+{
+	Oid			nsp = get_namespace_oid("vectorstore", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("job", nsp) : InvalidOid;
+	Relation	rel;
+	BlockNumber now;
+	BlockNumber then;
+
+	if (!OidIsValid(relid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	now = RelationGetNumberOfBlocks(rel);
+	then = (BlockNumber) Max(rel->rd_rel->relpages, 0);
+	table_close(rel, AccessShareLock);
+	if (now <= 2 * then + 16)
+		return;
+	pgstat_report_activity(STATE_RUNNING, "vectorstore: analyze vectorstore.job");
+	if (SPI_execute("ANALYZE vectorstore.job (id, status, owner, credential, not_before,"
+					" batch_id, file_id, replaces_job, finished_at)", false, 0) < 0)
+		elog(ERROR, "vectorstore worker: ANALYZE vectorstore.job failed");
 }
 
 /* Retention: a bounded purge, at most once a minute (or per retention, if shorter). */

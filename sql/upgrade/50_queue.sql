@@ -273,14 +273,14 @@ $$;
 -- before another role's one. Credentials held back by a 429 are left out.
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer)
 RETURNS TABLE (id bigint, turn bigint)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- one static query per status: the status is a literal, so the partial
-    -- index job_turn_idx applies, and it is parsed once per session, not at
-    -- every claim (as EXECUTE would). It is planned at every call
-    -- (force_custom_plan): a plan kept from when the job table was small
-    -- would scan the whole table, finished jobs included, at every pass.
+    -- index job_turn_idx applies, and it is parsed and planned once per
+    -- session, not at every claim (as EXECUTE would). A plan kept from when
+    -- the job table was small would scan the whole table at every pass: the
+    -- worker analyzes the table when it has doubled (worker.c), which makes
+    -- the plans again.
     IF p_status = 'queued' THEN
         RETURN QUERY
         WITH RECURSIVE g(owner, cred) AS (
@@ -404,11 +404,12 @@ RETURNS TABLE (id bigint, owner name, credential text, vector_store_id text, fil
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
+    -- (in the order of job_active_idx: an order by id would walk every job)
     WITH stranded AS (
         SELECT q.id, 0::bigint AS turn FROM vectorstore.job q
         WHERE q.status = 'attaching' AND q.batch_id IS NULL AND q.not_before <= pg_catalog.now()
           AND coalesce(q.credential, '') <> ALL (p_throttled)
-        ORDER BY q.id LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
+        ORDER BY q.status, q.not_before LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
     pick AS (SELECT s.id FROM (SELECT * FROM stranded
                                UNION ALL
                                SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs)) s
