@@ -649,6 +649,15 @@ static const char *const vs_worker_fixed[][2] = {
 	{"plpgsql.extra_warnings", "none"},
 	{"plpgsql.variable_conflict", "error"},
 	{"plpgsql.check_asserts", "on"},
+	/*
+	 * The worker's commits do not wait for the disk (about a millisecond
+	 * each here, several per pass). What a crash of the server loses of
+	 * them (its last fraction of a second) is what a killed worker loses:
+	 * claims end with their leases, a lost record of an upload is the
+	 * sweep's to adopt, attaching and polling again are harmless
+	 * (doc/worker.md, "Exactly once"). Roles' own commits are theirs.
+	 */
+	{"synchronous_commit", "off"},
 };
 
 static void
@@ -1291,7 +1300,8 @@ vs_worker_main(Datum arg)
 		PG_TRY();
 		{
 			TimestampTz next,
-						now;
+						now,
+						claimed_at = GetCurrentTimestamp();
 
 			if (!started)
 			{
@@ -1346,14 +1356,22 @@ vs_worker_main(Datum arg)
 					/* stay a naptime after the last work, for the next burst */
 					next = TimestampTzPlusMilliseconds(last_work, vs_worker_naptime_ms);
 				}
+				else if (next <= now && next > claimed_at)
+				{
+					/* it came due after this pass's claims looked: claim it now */
+					next = now;
+				}
 				else if (next <= now)
 				{
-					/* due but not claimed: held back by a 429, or a lease */
+					/*
+					 * due before the claims looked, and not claimed: held back
+					 * by a 429, a row a role holds locked, a poll's floor
+					 */
 					TimestampTz thr = vq_throttle_end();
 
 					next = thr > now ? thr : TimestampTzPlusMilliseconds(now, 200);
 				}
-				timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 10));
+				timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 1));
 			}
 		}
 		PG_CATCH();

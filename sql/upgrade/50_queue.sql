@@ -546,6 +546,14 @@ RETURNS TABLE (id bigint, purpose text, owner name, credential text, vector_stor
                file_id text, request_options jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- most passes have nothing to remove: two index probes say so
+    IF NOT EXISTS (SELECT 1 FROM vectorstore.job q
+                   WHERE q.status = 'deleting' AND q.not_before <= pg_catalog.now())
+       AND NOT EXISTS (SELECT 1 FROM vectorstore.job q
+                       WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL
+                         AND q.kind <> 'delete' AND q.not_before <= pg_catalog.now()) THEN
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH RECURSIVE d AS (
         SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max) f),
