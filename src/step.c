@@ -1046,9 +1046,9 @@ vq_withdraw_slow(void)
 	vq_cred_open_free(&co);
 }
 
-/* Units claimed and not yet recorded, in every open run (of cred, if given). */
+/* Units of step claimed and not yet recorded. */
 static int
-vq_units_open(const char *cred)
+vq_units_open_step(const VqStep *step)
 {
 	ListCell   *lc;
 	int			k = 0;
@@ -1057,9 +1057,10 @@ vq_units_open(const char *cred)
 	{
 		VqRun	   *run = lfirst(lc);
 
+		if (run->step != step)
+			continue;
 		for (int i = 0; i < run->n; i++)
-			if (!run->units[i].recorded && !run->units[i].skip &&
-				(cred == NULL || strcmp(run->units[i].cred, cred) == 0))
+			if (!run->units[i].recorded && !run->units[i].skip)
 				k++;
 	}
 	return k;
@@ -1094,19 +1095,48 @@ vq_job_open(int64 id, VqRun *self)
 
 
 /*
+ * How many more units each credential with units open may have claimed for
+ * it now by the step claiming: a batch of the step's, less what it has open
+ * of it; for a slow credential, its slots (worker_concurrency) less what it
+ * has open in all. The claims take no more (_job_fair_pick's p_room), so a
+ * credential's claim never overshoots what it may keep, and a slow one is
+ * not claimed for a batch only to give most of it back.
+ */
+void
+vq_room(Datum *creds, Datum *rooms)
+{
+	VqCredOpen	co = {0};
+	char	  **names;
+	int		   *room;
+
+	vq_cred_open_count(&co, vq_claiming);
+	names = palloc(sizeof(char *) * Max(co.n, 1));
+	room = palloc(sizeof(int) * Max(co.n, 1));
+	for (int c = 0; c < co.n; c++)
+	{
+		names[c] = (char *) co.creds[c];
+		room[c] = Max(0, co.max[c] - (co.slow[c] ? co.open[c] : co.open_step[c]));
+	}
+	*creds = vq_text_array(names, co.n);
+	*rooms = vq_int4_array(room, co.n);
+	vq_cred_open_free(&co);
+}
+
+/*
  * Attaches gather: files uploaded together are attached together, in file
  * batches of worker_batch_size. While a credential has uploads sent less
  * than VQ_GATHER_MS ago still open, its attaches are claimed only once a
  * whole batch of its uploads has been recorded since its last attach claim
- * (vq_gather_count: a hint kept by the worker, not a promise); the rest
- * are attached when those uploads have ended, or a second after they were
- * sent.
+ * (vq_gather_count: a hint kept by the worker, not a promise), or the first
+ * of those was recorded VQ_GATHER_MS ago: no upload waits longer than that
+ * for its attach, however the credential's other uploads come.
  */
 #define VQ_MAX_GATHER 64
 typedef struct VqGather
 {
 	char	   *cred;
 	int			uploaded;
+	TimestampTz since;			/* when the first of them was counted */
 } VqGather;
 static VqGather vq_gather[VQ_MAX_GATHER];
 static int	vq_ngather = 0;
@@ -1127,16 +1157,27 @@ vq_gather_count(const char *cred, int n)
 		vq_gather[i].uploaded = 0;
 		vq_ngather++;
 	}
+	if (vq_gather[i].uploaded == 0 && n > 0)
+		vq_gather[i].since = GetCurrentTimestamp();
 	vq_gather[i].uploaded = Max(0, vq_gather[i].uploaded + n);
+	if (n < 0 && vq_gather[i].uploaded > 0)
+		vq_gather[i].since = GetCurrentTimestamp();	/* the rest: from now */
 }
 
-static int
-vq_gather_uploaded(const char *cred)
+/*
+ * Does cred still gather: fewer than a batch of its uploads recorded, the
+ * first of them less than VQ_GATHER_MS ago? (So no upload waits more than
+ * that for its attach, however the credential's other uploads come.)
+ */
+static bool
+vq_gather_waits(const char *cred)
 {
 	for (int i = 0; i < vq_ngather; i++)
 		if (strcmp(vq_gather[i].cred, cred) == 0)
-			return vq_gather[i].uploaded;
-	return 0;
+			return vq_gather[i].uploaded < vs_worker_batch_size &&
+				!TimestampDifferenceExceeds(vq_gather[i].since, GetCurrentTimestamp(),
+											VQ_GATHER_MS);
+	return true;				/* nothing recorded yet */
 }
 
 /* Does cred have uploads sent less than VQ_GATHER_MS ago still open? */
@@ -1187,7 +1228,7 @@ vq_throttled(void)
 		if (co.slow[c] ? co.open[c] >= co.max[c] : co.open_step[c] >= co.max[c])
 			names[n++] = (char *) co.creds[c];
 		else if (vq_claiming == &vq_step_attach && vq_cred_gathering(co.creds[c]) &&
-				 vq_gather_uploaded(co.creds[c]) < vs_worker_batch_size)
+				 vq_gather_waits(co.creds[c]))
 			names[n++] = (char *) co.creds[c];	/* gathering: not a whole batch yet */
 	result = vq_text_array(names, n);
 	vq_cred_open_free(&co);
@@ -1611,8 +1652,12 @@ vq_step_run(const VqStep *step)
 	MemoryContext old;
 	int			claimed;
 
-	/* what is open is bounded: claim more when some of it is recorded */
-	if (vq_units_open(NULL) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
+	/*
+	 * what is open is bounded, per step (one step's units filling the bound
+	 * would stop the others: uploads of busy credentials would keep every
+	 * attach waiting): claim more when some of it is recorded
+	 */
+	if (vq_units_open_step(step) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
 		return 0;
 	run = vq_run_new(step);
 	old = vq_enter(run, &saved);

@@ -126,6 +126,8 @@ extern void vq_authority_reset(void);
 extern int	vq_throttle_set(const char *cred, int delay_ms);
 extern void vq_throttle_clear(const char *cred);
 extern Datum vq_throttled(void);
+/* what each credential with units open may still have claimed (p_room_creds, p_room) */
+extern void vq_room(Datum *creds, Datum *rooms);
 /* uploads recorded (n > 0) or claimed for attaches (n < 0) of a credential */
 extern void vq_gather_count(const char *cred, int n);
 extern TimestampTz vq_throttle_end(void);

@@ -260,8 +260,11 @@ $$;
 -- Jobs of a status that are due, locked (SKIP LOCKED: what a role holds is
 -- left alone) and in turns: the first due job of every (owner, credential),
 -- then the second of each, ... so one role's thousands of jobs do not come
--- before another role's one. Credentials held back by a 429 are left out.
-CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer)
+-- before another role's one. Credentials held back by a 429 are left out;
+-- a credential listed in p_room_creds gets at most its p_room jobs (the
+-- units the worker may still open for it: step.c's vq_room).
+CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer,
+                                           p_room_creds text[], p_room integer[])
 RETURNS TABLE (id bigint, turn bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -290,7 +293,10 @@ BEGIN
                 WHERE q.status = 'queued' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l)
         SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
     ELSIF p_status = 'uploaded' THEN
         RETURN QUERY
@@ -311,7 +317,10 @@ BEGIN
                 WHERE q.status = 'uploaded' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l)
         SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
     ELSIF p_status = 'deleting' THEN
         RETURN QUERY
@@ -332,7 +341,10 @@ BEGIN
                 WHERE q.status = 'deleting' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id LIMIT p_max FOR UPDATE SKIP LOCKED) l)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l)
         SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
     ELSE
         RAISE EXCEPTION 'vectorstore: no fair pick for status %', p_status;
@@ -344,7 +356,8 @@ $$ ROWS 50;
 -- larger file is taken alone). The lease is the reconcile delay: an upload
 -- never recorded is the sweep's to decide.
 CREATE FUNCTION vectorstore._job_claim_uploads(p_throttled text[], p_lease_ms integer,
-                                               p_max_jobs integer, p_max_bytes bigint)
+                                               p_max_jobs integer, p_max_bytes bigint,
+                                               p_room_creds text[], p_room integer[])
 RETURNS TABLE (id bigint, owner name, credential text, filename text, content bytea,
                secret text, request_options jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -353,7 +366,8 @@ BEGIN
     WITH p AS (SELECT f.id, f.turn,
                       (SELECT pg_catalog.octet_length(j.content) FROM vectorstore.job j
                        WHERE j.id = f.id) AS bytes
-               FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs) f),
+               FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs,
+                                                       p_room_creds, p_room) f),
     pick AS (SELECT s.id FROM (SELECT p.id, pg_catalog.row_number() OVER w AS n,
                                       pg_catalog.sum(p.bytes) OVER w AS total
                                FROM p WINDOW w AS (ORDER BY p.turn, p.id)) s
@@ -402,7 +416,8 @@ BEGIN
         ORDER BY q.status, q.not_before LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
     pick AS (SELECT s.id FROM (SELECT * FROM stranded
                                UNION ALL
-                               SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs)) s
+                               SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs,
+                                                                         '{}', '{}')) s
              ORDER BY s.turn, s.id LIMIT p_max_jobs)
     UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
@@ -531,7 +546,8 @@ $$;
 -- waiting while one on the way has not finished — and the files of failed or
 -- cancelled jobs ('discard'). file_id NULL: nothing to remove. The credential
 -- is the one the file was uploaded with.
-CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer)
+CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer,
+                                                p_room_creds text[], p_room integer[])
 RETURNS TABLE (id bigint, purpose text, owner name, credential text, vector_store_id text,
                file_id text, request_options jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -546,7 +562,8 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH RECURSIVE d AS (
-        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max) f),
+        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max,
+                                                            p_room_creds, p_room) f),
     -- only jobs of the same owner: a removal never reaches another role's file
     chain AS (
         SELECT j.id AS root, j.owner AS root_owner, t.id, t.status, t.file_id, t.vector_store_id,
@@ -1055,15 +1072,15 @@ $$;
 REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[], integer),
     vectorstore._job_fail(bigint[], text[]),
-    vectorstore._job_fair_pick(text, text[], integer),
-    vectorstore._job_claim_uploads(text[], integer, integer, bigint),
+    vectorstore._job_fair_pick(text, text[], integer, text[], integer[]),
+    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[]),
     vectorstore._job_record_uploaded(bigint[], text[]),
     vectorstore._job_claim_attaches(text[], integer, integer),
     vectorstore._job_record_batch(bigint[], text, integer),
     vectorstore._job_attach_alone(bigint[], text),
     vectorstore._job_claim_polls(text[], integer, integer),
     vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer),
-    vectorstore._job_claim_removals(text[], integer, integer),
+    vectorstore._job_claim_removals(text[], integer, integer, text[], integer[]),
     vectorstore._job_record_removed(bigint[]),
     vectorstore._job_discard_failed(bigint[], text[], integer[], text[], integer),
     vectorstore._sweep_claim(integer),
@@ -1200,9 +1217,9 @@ COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[],
   'Internal transition: a try that did not succeed, by its outcome (retry, throttle, unknown, permanent).';
 COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
   'Internal transition: fail jobs now with their error.';
-COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer) IS
+COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer, text[], integer[]) IS
   'Internal: due jobs of a status, locked, in turns per owner and credential.';
-COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint) IS
+COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[]) IS
   'Internal transition: queued -> uploading.';
 COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
   'Internal transition: uploading -> uploaded, with the file id.';
@@ -1216,7 +1233,7 @@ COMMENT ON FUNCTION vectorstore._job_claim_polls(text[], integer, integer) IS
   'Internal: file batches due for a poll.';
 COMMENT ON FUNCTION vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer) IS
   'Internal transition: what a poll of a file batch found (attaching -> completed | deleting | uploaded | failed).';
-COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer) IS
+COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer, text[], integer[]) IS
   'Internal: files to detach and delete (deleting jobs; files of failed or cancelled jobs).';
 COMMENT ON FUNCTION vectorstore._job_record_removed(bigint[]) IS
   'Internal transition: deleting -> completed; a failed or cancelled job forgets its deleted file.';
