@@ -907,9 +907,10 @@ vq_unit_send(VqRun *run, VqUnit *u, bool second)
 /*
  * A credential is slow while its server has kept one of the worker's
  * requests for more than VQ_SLOW_MS without answering. A credential whose
- * server answers is claimed for a batch at a time per step
- * (worker_batch_size units open; the flights start them as slots free), so
- * that the worker claims and records many units per transaction; a slow one
+ * server answers is claimed for whole batches per step (up to two batches
+ * of worker_batch_size units open; the flights start them as slots free:
+ * vq_cred_room), so that the worker claims and records many units per
+ * transaction; a slow one
  * keeps no more than worker_concurrency units open in all: what it claimed
  * beyond that and has not started is given back (vq_withdraw_slow), and it
  * is not claimed for beyond that. So a server that stops answering holds as
@@ -1095,12 +1096,30 @@ vq_job_open(int64 id, VqRun *self)
 
 
 /*
+ * What credential c may still have claimed for the step claiming: a slow
+ * one, its slots less what it holds in all; another, two batches of the
+ * step's less what it has open of them, in whole batches only, so that a
+ * batch is claimed while the one before is still in flight, and claims
+ * are few and full rather than many and small.
+ */
+static int
+vq_cred_room(const VqCredOpen *co, int c)
+{
+	int			batch = Max(vs_worker_batch_size, vs_worker_concurrency);
+	int			room;
+
+	if (co->slow[c])
+		return Max(0, co->max[c] - co->open[c]);
+	room = 2 * batch - co->open_step[c];
+	return room >= batch ? room : 0;
+}
+
+/*
  * How many more units each credential with units open may have claimed for
- * it now by the step claiming: a batch of the step's, less what it has open
- * of it; for a slow credential, its slots (worker_concurrency) less what it
- * has open in all. The claims take no more (_job_fair_pick's p_room), so a
- * credential's claim never overshoots what it may keep, and a slow one is
- * not claimed for a batch only to give most of it back.
+ * it now by the step claiming (vq_cred_room). The claims take no more
+ * (_job_fair_pick's p_room), so a credential's claim never overshoots what
+ * it may keep, and a slow one is not claimed for a batch only to give most
+ * of it back.
  */
 void
 vq_room(Datum *creds, Datum *rooms)
@@ -1115,7 +1134,7 @@ vq_room(Datum *creds, Datum *rooms)
 	for (int c = 0; c < co.n; c++)
 	{
 		names[c] = (char *) co.creds[c];
-		room[c] = Max(0, co.max[c] - (co.slow[c] ? co.open[c] : co.open_step[c]));
+		room[c] = vq_cred_room(&co, c);
 	}
 	*creds = vq_text_array(names, co.n);
 	*rooms = vq_int4_array(room, co.n);
@@ -1225,7 +1244,7 @@ vq_throttled(void)
 		if (vq_throttles[i].until > now)
 			names[n++] = vq_throttles[i].name;
 	for (int c = 0; c < co.n; c++)
-		if (co.slow[c] ? co.open[c] >= co.max[c] : co.open_step[c] >= co.max[c])
+		if (vq_cred_room(&co, c) == 0)
 			names[n++] = (char *) co.creds[c];
 		else if (vq_claiming == &vq_step_attach && vq_cred_gathering(co.creds[c]) &&
 				 vq_gather_waits(co.creds[c]))
