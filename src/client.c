@@ -1471,7 +1471,7 @@ vs_flight_req_done(int i, VsResponse *resp, void *arg)
  * invalid). No retries: the caller's policy decides. Everything is
  * allocated in the current memory context, which must outlive the request.
  */
-void
+void *
 vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp, const char *group,
 			   VsDoneFn done, void *arg, int index)
 {
@@ -1488,12 +1488,12 @@ vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp, const char 
 		strlcpy(resp->error, err, sizeof(resp->error));
 		resp->body = pstrdup("");
 		done(index, resp, arg);
-		return;
+		return NULL;
 	}
 	fr->req.cred = cred;
 	fr->req.binary = req->binary;
 	fr->cred = cred;
 	fr->done = done;
 	fr->arg = arg;
-	vs_flights_add(f, &fr->wire, resp, group, vs_flight_req_done, fr, index, CurrentMemoryContext);
+	return vs_flights_add(f, &fr->wire, resp, group, vs_flight_req_done, fr, index, CurrentMemoryContext);
 }

@@ -135,18 +135,19 @@ typedef struct VqUpload
 static void
 up_claim(VqRun *run)
 {
-	Oid			types[4] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID};
-	Datum		vals[4];
+	Oid			types[6] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		vals[6];
 
 	vals[0] = vq_throttled();
 	/* the sweep looks for it after the reconcile delay (keep it above worker_request_timeout) */
 	vals[1] = Int32GetDatum(vs_worker_reconcile_delay_ms);
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
 	vals[3] = Int64GetDatum(VQ_MAX_CLAIM_BYTES);
+	vq_room(&vals[4], &vals[5]);
 	vq_exec("SELECT c.id, c.owner, c.credential, c.filename, c.content, c.secret,"
 			" c.request_options::pg_catalog.text"
-			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4) c",
-			4, types, vals, NULL);
+			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4, $5, $6) c",
+			6, types, vals, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		VqUnit	   *u = vq_unit_add(run, vq_text(i, 2), vq_text(i, 3), 1);
@@ -236,6 +237,8 @@ up_record(VqRun *run, VqUnit *units, int n)
 		vals[1] = vq_text_array(fids, nok);
 		vq_exec("SELECT recorded FROM vectorstore._job_record_uploaded($1, $2)", 2, types, vals, NULL);
 		vq_counters.uploaded += nok;
+		for (int i = 0; i < nok; i++)
+			vq_gather_count(ok[i].cred, 1);	/* to be attached (step.c) */
 	}
 	vq_record_failures(bad, nbad, "queued");
 }
@@ -246,6 +249,7 @@ const VqStep vq_step_upload = {
 	.build = up_build,
 	.digest = up_digest,
 	.record = up_record,
+	.withdraw = true,
 };
 
 /* ---------------------------------------------------------------------
@@ -340,6 +344,7 @@ at_claim(VqRun *run)
 			solo = vq_bool(i, 9);
 			cred = cred ? cred : "";
 			run->claimed++;
+			vq_gather_count(cred, -1);
 
 			old = MemoryContextSwitchTo(vq_cxt);
 			chk.file = vs_json_new_object();
@@ -430,10 +435,13 @@ at_digest(VqRun *run, VqUnit *u)
 		return;
 	}
 	/*
-	 * First poll when the server says, else at once (as the SDK's
-	 * createAndPoll does); later ones never more often than the floor.
+	 * First poll when the server says, else after the poll floor (the
+	 * SDK's createAndPoll asks at once; a batch just made is all but never
+	 * done yet, and that answer would cost a record of every job of it);
+	 * later ones never more often than the floor.
 	 */
-	u->delay_ms = u->resp.poll_after_ms >= 0 ? Min(u->resp.poll_after_ms, 600000) : 0;
+	u->delay_ms = u->resp.poll_after_ms >= 0 ? Min(u->resp.poll_after_ms, 600000)
+		: VQ_POLL_FLOOR_MS;
 }
 
 static bool
@@ -488,6 +496,7 @@ const VqStep vq_step_attach = {
 	.build = at_build,
 	.digest = at_digest,
 	.record = at_record,
+	.withdraw = true,
 };
 
 /* ---------------------------------------------------------------------
@@ -761,15 +770,16 @@ typedef struct VqRemove
 static void
 rm_claim(VqRun *run)
 {
-	Oid			types[3] = {TEXTARRAYOID, INT4OID, INT4OID};
-	Datum		vals[3];
+	Oid			types[5] = {TEXTARRAYOID, INT4OID, INT4OID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		vals[5];
 
 	vals[0] = vq_throttled();
 	vals[1] = Int32GetDatum(vq_lease_ms());
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
+	vq_room(&vals[3], &vals[4]);
 	vq_exec("SELECT c.id, c.purpose, c.owner, c.credential, c.vector_store_id, c.file_id,"
 			" c.request_options::pg_catalog.text"
-			" FROM vectorstore._job_claim_removals($1, $2, $3) c", 3, types, vals, NULL);
+			" FROM vectorstore._job_claim_removals($1, $2, $3, $4, $5) c", 5, types, vals, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		VqUnit	   *u = vq_unit_add(run, vq_text(i, 3), vq_text(i, 4), 1);
@@ -912,4 +922,5 @@ const VqStep vq_step_remove = {
 	.build = rm_build,
 	.then = rm_then,
 	.record = rm_record,
+	.withdraw = true,
 };

@@ -18,7 +18,9 @@
  *	  - UNKNOWN: a POST whose answer was lost after the request left (a
  *		timeout, a reset, a 5xx): it may have been carried out. Retrying is
  *		what the SDKs do; the worker instead reconciles (an upload may have
- *		made a file) before sending again.
+ *		made a file) before sending again;
+ *	  - UNSENT: a worker request taken back before it started (its
+ *		credential's server stopped answering): as if never tried.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,6 +60,12 @@ vs_outcome(const VsRequest *req, const VsResponse *resp, int retries_done)
 	if (resp->status >= 200 && resp->status < 300)
 	{
 		o.kind = VS_OUTCOME_DONE;
+		return o;
+	}
+	if (resp->withdrawn)
+	{
+		/* taken back before it started: nothing happened, nothing is owed */
+		o.kind = VS_OUTCOME_UNSENT;
 		return o;
 	}
 	if (resp->cap_reached || resp->too_large)
@@ -134,6 +142,8 @@ vs_outcome_name(VsOutcomeKind kind)
 			return "unknown";
 		case VS_OUTCOME_PERMANENT:
 			return "permanent";
+		case VS_OUTCOME_UNSENT:
+			return "unsent";
 	}
 	return "?";
 }

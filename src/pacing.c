@@ -360,6 +360,7 @@ vs_pace_run_attempt(VsPaceRun *pr, int i, const VsResponse *resp, VsOutcomeKind 
 				vs_pace_shrink(p, pr->started[i], now);
 			break;
 		case VS_OUTCOME_PERMANENT:
+		case VS_OUTCOME_UNSENT: /* never started: says nothing of the server */
 			break;
 	}
 }

@@ -16,7 +16,7 @@
  *		 until each unit is recorded; the authority of each unit's owner over
  *		 its credential is checked now (vs_credential_for_role). Nothing a role
  *		 can lock makes this wait. A job whose unit is still open, and a
- *		 credential held back by a 429 or with worker_concurrency units open,
+ *		 credential held back by a 429 or with worker_batch_size units open,
  *		 are not claimed.
  *	  2. send: with no transaction open, each unit's request is built — a
  *		 bad id, bad options or bad data make that unit invalid, never an
@@ -48,6 +48,7 @@
 #include "common/hashfn.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "pgstat.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -87,6 +88,9 @@ vq_begin(const char *activity)
 		MemoryContextSwitchTo(vq_cxt);
 }
 
+/* the worker's requests in flight (see "Runs and flights" below) */
+static VsFlights *vq_flights = NULL;
+
 void
 vq_commit(void)
 {
@@ -97,6 +101,15 @@ vq_commit(void)
 	MemoryContextSwitchTo(vq_cxt);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	/*
+	 * Between two transactions, move the requests in flight on without
+	 * waiting: read what came, start what may start. Their outcomes are
+	 * recorded by the pump, as always; this only keeps the worker's
+	 * connections busy while it claims and records, instead of idle for
+	 * every transaction of a pass.
+	 */
+	if (vq_flights && vs_flights_count(vq_flights) > 0)
+		(void) vs_flights_pump(vq_flights, vs_worker_concurrency, 0);
 }
 
 /*
@@ -632,7 +645,6 @@ vq_authority_reset(void)
 	vq_auths_cxt = NULL;
 }
 
-static VsFlights *vq_flights = NULL;
 static List *vq_runs = NIL;		/* open runs (TopMemoryContext), see below */
 
 typedef struct VqThrottle
@@ -705,47 +717,6 @@ vq_throttle_clear(const char *cred)
 
 	if (t)
 		t->streak = 0;
-}
-
-static const VqStep *vq_claiming = NULL;	/* the step claiming now */
-static bool vq_cred_busy(const char *cred, const VqStep *claiming);
-
-/*
- * The credentials not to claim for now, as a text[] ("" = settings): held
- * back by a 429, or busy (vq_cred_busy).
- */
-Datum
-vq_throttled(void)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	char	  **names = palloc(sizeof(char *) * (vq_nthrottle + 1));
-	int			n = 0;
-	ListCell   *lc;
-
-	for (int i = 0; i < vq_nthrottle; i++)
-		if (vq_throttles[i].until > now)
-			names[n++] = vq_throttles[i].name;
-	/* credentials with units open */
-	foreach(lc, vq_runs)
-	{
-		VqRun	   *run = lfirst(lc);
-
-		for (int i = 0; i < run->n; i++)
-		{
-			const char *c = run->units[i].cred;
-			bool		listed = false;
-
-			if (run->units[i].recorded || run->units[i].skip)
-				continue;
-			for (int k = 0; k < n && !listed; k++)
-				listed = strcmp(names[k], c) == 0;
-			if (listed || !vq_cred_busy(c, vq_claiming))
-				continue;
-			names = repalloc(names, sizeof(char *) * (n + 2));
-			names[n++] = (char *) c;
-		}
-	}
-	return vq_text_array(names, n);
 }
 
 /* Earliest end of a hold-back still running, or 0. */
@@ -892,6 +863,9 @@ vq_leave(MemoryContext old, MemoryContext saved)
 
 static void vq_unit_send(VqRun *run, VqUnit *u, bool second);
 
+/* how long the pump goes on driving requests after one ended, to record them together */
+#define VQ_RECORD_GATHER_MS 20
+
 /* how long attaches wait for uploads of the same credential sent together */
 #define VQ_GATHER_MS 1000
 
@@ -909,6 +883,7 @@ vq_flight_done(int i, VsResponse *resp, void *arg)
 
 	volatile bool again = false;
 
+	u->flight = NULL;			/* ended (or withdrawn): no longer ours to take back */
 	if (r != resp)
 		*r = *resp;
 	/* what a step makes of an answer is its unit's alone: an ERROR fails it */
@@ -952,13 +927,159 @@ vq_unit_send(VqRun *run, VqUnit *u, bool second)
 	a->u = u;
 	a->second = second;
 	u->sent = true;
-	vs_flight_send(vq_flights, second ? &u->req2 : &u->req, second ? &u->resp2 : &u->resp,
-				   u->cred, vq_flight_done, a, 0);
+	u->flight = NULL;
+	/* (NULL when done ran at once: the request could not be built) */
+	u->flight = vs_flight_send(vq_flights, second ? &u->req2 : &u->req,
+							   second ? &u->resp2 : &u->resp,
+							   u->cred, vq_flight_done, a, 0);
 }
 
-/* Units claimed and not yet recorded, in every open run (of cred, if given). */
+/*
+ * A credential is slow while its server has kept one of the worker's
+ * requests for more than VQ_SLOW_MS without answering. A credential whose
+ * server answers is claimed for whole batches per step (up to two batches
+ * of worker_batch_size units open; the flights start them as slots free:
+ * vq_cred_room), so that the worker claims and records many units per
+ * transaction; a slow one
+ * keeps no more than worker_concurrency units open in all: what it claimed
+ * beyond that and has not started is given back (vq_withdraw_slow), and it
+ * is not claimed for beyond that. So a server that stops answering holds as
+ * little as before batches, and the bound on what is open (vq_step_run) is
+ * left to the others.
+ */
+#define VQ_SLOW_MS 2000
+
+static bool
+vq_cred_slow(const char *cred)
+{
+	TimestampTz since = vs_flights_running_since(vq_flights, cred);
+
+	return since != 0 &&
+		TimestampDifferenceExceeds(since, GetCurrentTimestamp(), VQ_SLOW_MS);
+}
+
+
+static const VqStep *vq_claiming = NULL;	/* the step claiming now */
+
+/*
+ * Credentials of the open units: how many each holds (of every step, and of
+ * one step), and their most.
+ */
+typedef struct VqCredOpen
+{
+	const char **creds;
+	int		   *open;
+	int		   *open_step;
+	int		   *max;
+	bool	   *slow;
+	int			n;
+	int			cap;
+} VqCredOpen;
+
 static int
-vq_units_open(const char *cred)
+vq_cred_open_find(VqCredOpen *co, const char *cred)
+{
+	for (int i = 0; i < co->n; i++)
+		if (strcmp(co->creds[i], cred) == 0)
+			return i;
+	if (co->n == co->cap)
+	{
+		co->cap = Max(8, co->cap * 2);
+		co->creds = co->creds ? repalloc(co->creds, sizeof(char *) * co->cap)
+			: palloc(sizeof(char *) * co->cap);
+		co->open = co->open ? repalloc(co->open, sizeof(int) * co->cap)
+			: palloc(sizeof(int) * co->cap);
+		co->max = co->max ? repalloc(co->max, sizeof(int) * co->cap)
+			: palloc(sizeof(int) * co->cap);
+		co->open_step = co->open_step ? repalloc(co->open_step, sizeof(int) * co->cap)
+			: palloc(sizeof(int) * co->cap);
+		co->slow = co->slow ? repalloc(co->slow, sizeof(bool) * co->cap)
+			: palloc(sizeof(bool) * co->cap);
+	}
+	co->creds[co->n] = cred;
+	co->open[co->n] = 0;
+	co->open_step[co->n] = 0;
+	co->slow[co->n] = vq_cred_slow(cred);
+	co->max[co->n] = co->slow[co->n] ? vs_worker_concurrency
+		: Max(vs_worker_batch_size, vs_worker_concurrency);
+	return co->n++;
+}
+
+/* Count the units open of each credential, and of step among them. */
+static void
+vq_cred_open_count(VqCredOpen *co, const VqStep *step)
+{
+	ListCell   *lc;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+		{
+			int			c;
+
+			if (run->units[i].recorded || run->units[i].skip)
+				continue;
+			c = vq_cred_open_find(co, run->units[i].cred);	/* (may move co->open) */
+			co->open[c]++;
+			if (run->step == step)
+				co->open_step[c]++;
+		}
+	}
+}
+
+static void
+vq_cred_open_free(VqCredOpen *co)
+{
+	if (co->cap > 0)
+	{
+		pfree(co->creds);
+		pfree(co->open);
+		pfree(co->open_step);
+		pfree(co->max);
+		pfree(co->slow);
+	}
+}
+
+/*
+ * Give back what a slow credential holds beyond its most: units of a step
+ * that allows it, newest claims first, whose request has not started are
+ * told now that it was withdrawn (vq_flight_done: outcome "unsent",
+ * finished) and are recorded back into their queue state with no attempt
+ * spent (_job_record_failure).
+ */
+static void
+vq_withdraw_slow(void)
+{
+	VqCredOpen	co = {0};
+
+	vq_cred_open_count(&co, NULL);
+	for (int k = list_length(vq_runs) - 1; k >= 0; k--)
+	{
+		VqRun	   *run = list_nth(vq_runs, k);
+
+		if (!run->step->withdraw)
+			continue;
+		for (int i = run->n - 1; i >= 0; i--)
+		{
+			VqUnit	   *u = &run->units[i];
+			int			c;
+
+			if (u->recorded || u->skip || u->finished || u->flight == NULL)
+				continue;
+			c = vq_cred_open_find(&co, u->cred);
+			if (co.slow[c] && co.open[c] > co.max[c] &&
+				vs_flights_withdraw(vq_flights, u->flight))
+				co.open[c]--;
+		}
+	}
+	vq_cred_open_free(&co);
+}
+
+/* Units of step claimed and not yet recorded. */
+static int
+vq_units_open_step(const VqStep *step)
 {
 	ListCell   *lc;
 	int			k = 0;
@@ -967,9 +1088,10 @@ vq_units_open(const char *cred)
 	{
 		VqRun	   *run = lfirst(lc);
 
+		if (run->step != step)
+			continue;
 		for (int i = 0; i < run->n; i++)
-			if (!run->units[i].recorded && !run->units[i].skip &&
-				(cred == NULL || strcmp(run->units[i].cred, cred) == 0))
+			if (!run->units[i].recorded && !run->units[i].skip)
 				k++;
 	}
 	return k;
@@ -1002,23 +1124,117 @@ vq_job_open(int64 id, VqRun *self)
 	return false;
 }
 
+
 /*
- * Not to be claimed for now: a credential with worker_concurrency units
- * open (its server is slow: what is claimed for it waits for a slot anyway);
- * and, for attaches, one whose uploads were sent less than a second ago
- * and are still open, so that files uploaded together are attached with one
- * file batch (an upload that takes longer holds its credential's attaches
- * back no longer than that).
+ * What credential c may still have claimed for the step claiming: a slow
+ * one, its slots less what it holds in all; another, two batches of the
+ * step's less what it has open of them, in whole batches only, so that a
+ * batch is claimed while the one before is still in flight, and claims
+ * are few and full rather than many and small.
+ */
+static int
+vq_cred_room(const VqCredOpen *co, int c)
+{
+	int			batch = Max(vs_worker_batch_size, vs_worker_concurrency);
+	int			room;
+
+	if (co->slow[c])
+		return Max(0, co->max[c] - co->open[c]);
+	room = 2 * batch - co->open_step[c];
+	return room >= batch ? room : 0;
+}
+
+/*
+ * How many more units each credential with units open may have claimed for
+ * it now by the step claiming (vq_cred_room). The claims take no more
+ * (_job_fair_pick's p_room), so a credential's claim never overshoots what
+ * it may keep, and a slow one is not claimed for a batch only to give most
+ * of it back.
+ */
+void
+vq_room(Datum *creds, Datum *rooms)
+{
+	VqCredOpen	co = {0};
+	char	  **names;
+	int		   *room;
+
+	vq_cred_open_count(&co, vq_claiming);
+	names = palloc(sizeof(char *) * Max(co.n, 1));
+	room = palloc(sizeof(int) * Max(co.n, 1));
+	for (int c = 0; c < co.n; c++)
+	{
+		names[c] = (char *) co.creds[c];
+		room[c] = vq_cred_room(&co, c);
+	}
+	*creds = vq_text_array(names, co.n);
+	*rooms = vq_int4_array(room, co.n);
+	vq_cred_open_free(&co);
+}
+
+/*
+ * Attaches gather: files uploaded together are attached together, in file
+ * batches of worker_batch_size. While a credential has uploads sent less
+ * than VQ_GATHER_MS ago still open, its attaches are claimed only once a
+ * whole batch of its uploads has been recorded since its last attach claim
+ * (vq_gather_count: a hint kept by the worker, not a promise), or the first
+ * of those was recorded VQ_GATHER_MS ago: no upload waits longer than that
+ * for its attach, however the credential's other uploads come.
+ */
+#define VQ_MAX_GATHER 64
+typedef struct VqGather
+{
+	char	   *cred;
+	int			uploaded;
+	TimestampTz since;			/* when the first of them was counted */
+} VqGather;
+static VqGather vq_gather[VQ_MAX_GATHER];
+static int	vq_ngather = 0;
+
+void
+vq_gather_count(const char *cred, int n)
+{
+	int			i;
+
+	for (i = 0; i < vq_ngather; i++)
+		if (strcmp(vq_gather[i].cred, cred) == 0)
+			break;
+	if (i == vq_ngather)
+	{
+		if (vq_ngather == VQ_MAX_GATHER)
+			return;				/* not counted: gathered a second at most */
+		vq_gather[i].cred = MemoryContextStrdup(TopMemoryContext, cred);
+		vq_gather[i].uploaded = 0;
+		vq_ngather++;
+	}
+	if (vq_gather[i].uploaded == 0 && n > 0)
+		vq_gather[i].since = GetCurrentTimestamp();
+	vq_gather[i].uploaded = Max(0, vq_gather[i].uploaded + n);
+	if (n < 0 && vq_gather[i].uploaded > 0)
+		vq_gather[i].since = GetCurrentTimestamp();	/* the rest: from now */
+}
+
+/*
+ * Does cred still gather: fewer than a batch of its uploads recorded, the
+ * first of them less than VQ_GATHER_MS ago? (So no upload waits more than
+ * that for its attach, however the credential's other uploads come.)
  */
 static bool
-vq_cred_busy(const char *cred, const VqStep *claiming)
+vq_gather_waits(const char *cred)
+{
+	for (int i = 0; i < vq_ngather; i++)
+		if (strcmp(vq_gather[i].cred, cred) == 0)
+			return vq_gather[i].uploaded < vs_worker_batch_size &&
+				!TimestampDifferenceExceeds(vq_gather[i].since, GetCurrentTimestamp(),
+											VQ_GATHER_MS);
+	return true;				/* nothing recorded yet */
+}
+
+/* Does cred have uploads sent less than VQ_GATHER_MS ago still open? */
+static bool
+vq_cred_gathering(const char *cred)
 {
 	ListCell   *lc;
 
-	if (vq_units_open(cred) >= vs_worker_concurrency)
-		return true;
-	if (claiming != &vq_step_attach)
-		return false;
 	foreach(lc, vq_runs)
 	{
 		VqRun	   *run = lfirst(lc);
@@ -1032,6 +1248,41 @@ vq_cred_busy(const char *cred, const VqStep *claiming)
 				return true;
 	}
 	return false;
+}
+
+/*
+ * The credentials not to claim for now, as a text[] ("" = settings): held
+ * back by a 429, or with their most units open (VqCredOpen): a batch
+ * of the step claiming (so that a credential's uploads in flight do not
+ * hold back the attaches of those that are done), or, when their server is
+ * slow, their slots' worth of every step; and, for attaches, a credential
+ * that gathers a batch (vq_cred_gathering). Counted in one walk over the
+ * open runs.
+ */
+Datum
+vq_throttled(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	VqCredOpen	co = {0};
+	char	  **names;
+	int			n = 0;
+	Datum		result;
+
+	vq_cred_open_count(&co, vq_claiming);
+	names = palloc(sizeof(char *) * (vq_nthrottle + co.n + 1));
+	for (int i = 0; i < vq_nthrottle; i++)
+		if (vq_throttles[i].until > now)
+			names[n++] = vq_throttles[i].name;
+	for (int c = 0; c < co.n; c++)
+		if (vq_cred_room(&co, c) == 0)
+			names[n++] = (char *) co.creds[c];
+		else if (vq_claiming == &vq_step_attach && vq_cred_gathering(co.creds[c]) &&
+				 vq_gather_waits(co.creds[c]))
+			names[n++] = (char *) co.creds[c];	/* gathering: not a whole batch yet */
+	result = vq_text_array(names, n);
+	vq_cred_open_free(&co);
+	pfree(names);
+	return result;
 }
 
 int
@@ -1283,7 +1534,23 @@ vq_flights_pump(long wait_ms)
 	if (vq_flights && vs_flights_count(vq_flights) > 0)
 	{
 		pgstat_report_activity(STATE_RUNNING, "vectorstore: requests in flight");
+		vq_withdraw_slow();
 		ended = vs_flights_pump(vq_flights, vs_worker_concurrency, wait_ms);
+		if (ended > 0)
+		{
+			/*
+			 * One ended: drive the others a little longer, so that what ends
+			 * together is recorded in one transaction (and the next pass
+			 * claims a batch), not one pass per request.
+			 */
+			TimestampTz first = GetCurrentTimestamp();
+			long		left;
+
+			while (vs_flights_count(vq_flights) > 0 && !MyLatch->is_set &&
+				   (left = VQ_RECORD_GATHER_MS -
+					TimestampDifferenceMilliseconds(first, GetCurrentTimestamp())) > 0)
+				ended += vs_flights_pump(vq_flights, vs_worker_concurrency, left);
+		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	return ended + vq_record_finished();
@@ -1292,7 +1559,7 @@ vq_flights_pump(long wait_ms)
 /*
  * Claim a step's work and send it, without waiting for the answers
  * (vq_flights_pump records them). A credential that already has
- * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * worker_batch_size units open is not claimed for (vq_throttled), nor is a
  * job whose unit is still open. Returns the work claimed.
  */
 /* A new open run of step (after an ERROR, vq_flights_abort frees it). */
@@ -1423,7 +1690,7 @@ vq_run_send(VqRun *run)
 /*
  * Claim a step's work and send it, without waiting for the answers
  * (vq_flights_pump records them). A credential that already has
- * worker_concurrency units open is not claimed for (vq_throttled), nor is a
+ * worker_batch_size units open is not claimed for (vq_throttled), nor is a
  * job whose unit is still open. Returns the work claimed.
  */
 int
@@ -1434,8 +1701,12 @@ vq_step_run(const VqStep *step)
 	MemoryContext old;
 	int			claimed;
 
-	/* what is open is bounded: claim more when some of it is recorded */
-	if (vq_units_open(NULL) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
+	/*
+	 * what is open is bounded, per step (one step's units filling the bound
+	 * would stop the others: uploads of busy credentials would keep every
+	 * attach waiting): claim more when some of it is recorded
+	 */
+	if (vq_units_open_step(step) >= 4 * Max(vs_worker_batch_size, vs_worker_concurrency))
 		return 0;
 	run = vq_run_new(step);
 	old = vq_enter(run, &saved);

@@ -88,6 +88,7 @@ typedef struct VsTransfer
 	struct curl_slist *resolve; /* this attempt's CURLOPT_RESOLVE, or NULL */
 	int			retries_done;
 	TimestampTz retry_at;
+	TimestampTz started;		/* when this attempt started (flights: slow servers) */
 	/* response accumulation (callbacks: no ERROR, no palloc that raises) */
 	MemoryContext cxt;
 	char	   *buf;
@@ -477,6 +478,7 @@ vs_transfer_start(VsTransfer *t)
 	t->easy = e;
 	t->headers = h;
 	t->state = VS_T_RUNNING;
+	t->started = GetCurrentTimestamp();
 	t->resp->attempts++;
 	vs_transport_attempts++;
 	return true;
@@ -858,7 +860,7 @@ vs_flights_create(MemoryContext cxt)
  * Add a transfer: wire and resp must live until it is done; done(index, resp,
  * arg) is called from vs_flights_pump (or vs_flights_abort: status 0).
  */
-void
+void *
 vs_flights_add(VsFlights *f, const VsWire *wire, VsResponse *resp, const char *group,
 			   VsDoneFn done, void *arg, int index, MemoryContext cxt)
 {
@@ -892,6 +894,7 @@ vs_flights_add(VsFlights *f, const VsWire *wire, VsResponse *resp, const char *g
 	t->cxt = cxt;
 	t->state = VS_T_PENDING;
 	f->ts[f->n++] = t;
+	return t;
 }
 
 int
@@ -900,16 +903,109 @@ vs_flights_count(VsFlights *f)
 	return f ? f->n : 0;
 }
 
-/* Running transfers of a group. */
-static int
-vs_flights_running(VsFlights *f, const char *group)
+/*
+ * When the oldest running transfer of a group started (0: none runs): how
+ * long its server has kept a request without answering.
+ */
+TimestampTz
+vs_flights_running_since(VsFlights *f, const char *group)
 {
-	int			k = 0;
+	TimestampTz since = 0;
+
+	for (int i = 0; f && i < f->n; i++)
+	{
+		VsTransfer *t = f->ts[i];
+
+		if (t->state == VS_T_RUNNING && strcmp(t->group, group) == 0 &&
+			(since == 0 || t->started < since))
+			since = t->started;
+	}
+	return since;
+}
+
+/*
+ * Take back a transfer that has not started (flight, from vs_flights_add's
+ * caller): its callback is told now, with a response that says it was never
+ * sent (withdrawn), and it is forgotten. Returns false, doing nothing, when
+ * it has started (or ended: a caller asks only for what it has not been
+ * told about).
+ */
+bool
+vs_flights_withdraw(VsFlights *f, void *flight)
+{
+	VsTransfer *t = (VsTransfer *) flight;
+	VsResponse *r;
+	int			k = -1;
+
+	for (int i = 0; i < f->n && k < 0; i++)
+		if (f->ts[i] == t)
+			k = i;
+	if (k < 0 || t->state != VS_T_PENDING)
+		return false;
+	memmove(&f->ts[k], &f->ts[k + 1], sizeof(VsTransfer *) * (f->n - k - 1));
+	f->n--;
+	r = t->resp;
+	r->status = 0;
+	r->sent = false;
+	r->withdrawn = true;
+	snprintf(r->error, sizeof(r->error), "not sent: withdrawn before it started");
+	r->body = MemoryContextStrdup(t->cxt, "");
+	r->body_len = 0;
+	t->state = VS_T_DONE;
+	t->done(t->index, r, t->done_arg);
+	pfree(t);
+	return true;
+}
+
+/*
+ * Start what may start: the slots divided between the groups with work,
+ * and a group with nothing running may always start one. One walk to count
+ * (groups are few: linear in transfers times groups), one to start.
+ */
+static void
+vs_flights_start(VsFlights *f, int concurrency)
+{
+	const char **names = palloc(sizeof(char *) * f->n);
+	int		   *running = palloc0(sizeof(int) * f->n);
+	int		   *of = palloc(sizeof(int) * f->n);
+	int			groups = 0;
+	int			total = 0;
+	int			share;
 
 	for (int i = 0; i < f->n; i++)
-		if (f->ts[i]->state == VS_T_RUNNING && strcmp(f->ts[i]->group, group) == 0)
-			k++;
-	return k;
+	{
+		int			g;
+
+		for (g = 0; g < groups; g++)
+			if (names[g] == f->ts[i]->group || strcmp(names[g], f->ts[i]->group) == 0)
+				break;
+		if (g == groups)
+			names[groups++] = f->ts[i]->group;
+		of[i] = g;
+		if (f->ts[i]->state == VS_T_RUNNING)
+		{
+			running[g]++;
+			total++;
+		}
+	}
+	share = Max(1, concurrency / Max(groups, 1));
+	for (int i = 0; i < f->n; i++)
+	{
+		int			mine = running[of[i]];
+
+		if (f->ts[i]->state != VS_T_PENDING)
+			continue;
+		if (mine > 0 && (total >= concurrency || mine >= share))
+			continue;
+		if (vs_transfer_start(f->ts[i]))
+		{
+			running[of[i]]++;
+			total++;
+		}
+	}
+	pfree(names);
+	pfree(running);
+	pfree(of);
 }
 
 /* Forget finished transfers (their callbacks have run). */
@@ -954,39 +1050,13 @@ vs_flights_pump(VsFlights *f, int concurrency, long wait_ms)
 	concurrency = Max(1, Min(concurrency, VS_MAX_CONCURRENCY));
 	for (;;)
 	{
-		int			running = 0;
-		int			groups = 0;
 		int			still;
 		CURLMsg    *msg;
 		int			left;
 		long		waited;
 
 		CHECK_FOR_INTERRUPTS();
-		/* the share of a group: the slots divided between groups with work */
-		for (int i = 0; i < f->n; i++)
-		{
-			bool		seen = false;
-
-			if (f->ts[i]->state == VS_T_RUNNING)
-				running++;
-			for (int j = 0; j < i && !seen; j++)
-				seen = strcmp(f->ts[j]->group, f->ts[i]->group) == 0;
-			if (!seen)
-				groups++;
-		}
-		for (int i = 0; i < f->n; i++)
-		{
-			VsTransfer *t = f->ts[i];
-			int			mine;
-
-			if (t->state != VS_T_PENDING)
-				continue;
-			mine = vs_flights_running(f, t->group);
-			if (mine > 0 && (running >= concurrency || mine >= Max(1, concurrency / Max(groups, 1))))
-				continue;
-			if (vs_transfer_start(t))
-				running++;
-		}
+		vs_flights_start(f, concurrency);
 
 		if (curl_multi_perform(f->multi, &still) != CURLM_OK)
 			ereport(ERROR,

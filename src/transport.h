@@ -88,8 +88,8 @@ typedef struct VsTransportRun
 extern void vs_transport_run(VsTransportRun *run);
 
 /* Transfers that outlive a call (the background worker's): see transport.c. */
-extern void vs_flights_add(VsFlights *f, const VsWire *wire, VsResponse *resp, const char *group,
-						   VsDoneFn done, void *arg, int index, MemoryContext cxt);
+extern void *vs_flights_add(VsFlights *f, const VsWire *wire, VsResponse *resp, const char *group,
+							VsDoneFn done, void *arg, int index, MemoryContext cxt);
 
 /* Attempts started by this process (every retry counts). */
 extern uint64 vs_transport_attempts;

@@ -267,6 +267,7 @@ typedef struct VsResponse
 	bool		too_large;		/* over vectorstore.max_response_size */
 	bool		cap_reached;	/* not sent: vectorstore.max_requests_per_statement */
 	bool		invalid;		/* not sent: the request itself is invalid (error) */
+	bool		withdrawn;		/* not sent: a flight taken back before it started */
 	char		error[256];		/* what went wrong when status == 0 */
 	VsBudget   *budget;			/* where the body's bytes are counted */
 	size_t		charged;		/* bytes counted against budget (allocated) */
@@ -289,7 +290,8 @@ typedef enum VsOutcomeKind
 	VS_OUTCOME_RETRY,			/* transient, nothing (or something idempotent) done */
 	VS_OUTCOME_THROTTLE,		/* 429: hold back the credential; costs no attempt */
 	VS_OUTCOME_UNKNOWN,			/* a POST that may have been carried out */
-	VS_OUTCOME_PERMANENT		/* retrying cannot help */
+	VS_OUTCOME_PERMANENT,		/* retrying cannot help */
+	VS_OUTCOME_UNSENT			/* never sent (a flight withdrawn): as if never tried */
 } VsOutcomeKind;
 
 typedef struct VsOutcome
@@ -329,15 +331,20 @@ extern int	vs_request_timeout_cap_ms;
 /*
  * A request sent without waiting (the worker's): see transport.c's flights.
  * done is called from vs_flights_pump() when it ends (or at once when the
- * request cannot be built).
+ * request cannot be built, or from vs_flights_withdraw()). vs_flight_send
+ * returns the flight (NULL when done was called at once).
  */
 typedef struct VsFlights VsFlights;
 extern VsFlights *vs_flights_create(MemoryContext cxt);
 extern int	vs_flights_pump(VsFlights *f, int concurrency, long wait_ms);
 extern int	vs_flights_count(VsFlights *f);
 extern void vs_flights_abort(VsFlights *f);
-extern void vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp,
-						   const char *group, VsDoneFn done, void *arg, int index);
+extern void *vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp,
+							const char *group, VsDoneFn done, void *arg, int index);
+/* a flight not started yet, taken back (done is told: resp->withdrawn) */
+extern bool vs_flights_withdraw(VsFlights *f, void *flight);
+/* when the oldest running flight of a group started (0: none) */
+extern TimestampTz vs_flights_running_since(VsFlights *f, const char *group);
 extern void vs_http_execute_many(const VsRequest *reqs, VsResponse *resps,
 								 int n, int concurrency, bool retry);
 extern void vs_http_execute_each(const VsRequest *reqs, VsResponse *resps,

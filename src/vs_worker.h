@@ -126,6 +126,10 @@ extern void vq_authority_reset(void);
 extern int	vq_throttle_set(const char *cred, int delay_ms);
 extern void vq_throttle_clear(const char *cred);
 extern Datum vq_throttled(void);
+/* what each credential with units open may still have claimed (p_room_creds, p_room) */
+extern void vq_room(Datum *creds, Datum *rooms);
+/* uploads recorded (n > 0) or claimed for attaches (n < 0) of a credential */
+extern void vq_gather_count(const char *cred, int n);
 extern TimestampTz vq_throttle_end(void);
 
 /* Counters gathered during a pass, flushed with the heartbeat. */
@@ -172,6 +176,7 @@ typedef struct VqUnit
 	/* the driver's */
 	bool		skip;			/* its job is still open in another run: left alone */
 	bool		sent;			/* a request went */
+	void	   *flight;			/* its request, until it ends (vs_flights_withdraw) */
 	bool		finished;		/* its outcome is known: to be recorded */
 	bool		recorded;
 } VqUnit;
@@ -198,6 +203,12 @@ typedef struct VqStep
 	void		(*record) (VqRun *run, VqUnit *units, int n);
 	/* after the record committed, no transaction open (optional) */
 	void		(*after) (VqRun *run, VqUnit *units, int n);
+	/*
+	 * a unit whose request has not started when its credential's server
+	 * turns slow may be given back: recorded with the outcome "unsent"
+	 * (the record passes it to vq_record_failures)
+	 */
+	bool		withdraw;
 } VqStep;
 
 struct VqRun

@@ -70,6 +70,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/bufmgr.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -648,6 +649,15 @@ static const char *const vs_worker_fixed[][2] = {
 	{"plpgsql.extra_warnings", "none"},
 	{"plpgsql.variable_conflict", "error"},
 	{"plpgsql.check_asserts", "on"},
+	/*
+	 * The worker's commits do not wait for the disk (about a millisecond
+	 * each here, several per pass). What a crash of the server loses of
+	 * them (its last fraction of a second) is what a killed worker loses:
+	 * claims end with their leases, a lost record of an upload is the
+	 * sweep's to adopt, attaching and polling again are harmless
+	 * (doc/worker.md, "Exactly once"). Roles' own commits are theirs.
+	 */
+	{"synchronous_commit", "off"},
 };
 
 static void
@@ -904,6 +914,8 @@ vs_worker_begin(void)
 
 static char *vs_worker_error = NULL;
 
+static void vs_worker_analyze_if_grown(void);
+
 /* The heartbeat, with the pass's counters. Returns false when paused. */
 static bool
 vs_worker_heartbeat(void)
@@ -928,6 +940,7 @@ vs_worker_heartbeat(void)
 			7, types, vals, nulls);
 	ok = vq_bool(0, 1);
 	paused = vq_bool(0, 2);
+	vs_worker_analyze_if_grown();
 	vq_commit();
 	if (ok)
 	{
@@ -937,6 +950,44 @@ vs_worker_heartbeat(void)
 		vs_worker_error = NULL;
 	}
 	return !paused;
+}
+
+/*
+ * The planner's view of the job table. The worker runs the same few
+ * statements again and again, and PostgreSQL keeps their plans: a plan made
+ * while the table held a few jobs reads it whole (a sequential scan is the
+ * cheapest way through a page or two), and stays when a burst of enqueues
+ * has made it thousands of pages, so that every claim and record of the
+ * burst scans every job. Autovacuum's ANALYZE comes a minute later at best.
+ * So when the table has grown to twice the pages its statistics describe,
+ * the worker analyzes it (the columns its statements filter on); the
+ * statistics change invalidates the kept plans, which are made again for
+ * the table as it is. It happens once per doubling.
+ */
+static void
+vs_worker_analyze_if_grown(void)
+{
+	Oid			nsp = get_namespace_oid("vectorstore", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("job", nsp) : InvalidOid;
+	Relation	rel;
+	BlockNumber now;
+	BlockNumber then;
+
+	if (!OidIsValid(relid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	now = RelationGetNumberOfBlocks(rel);
+	then = (BlockNumber) Max(rel->rd_rel->relpages, 0);
+	table_close(rel, AccessShareLock);
+	if (now <= 2 * then + 16)
+		return;
+	pgstat_report_activity(STATE_RUNNING, "vectorstore: analyze vectorstore.job");
+	/* the shape of the plans is what matters: a small sample (3,000 rows) */
+	(void) set_config_option("default_statistics_target", "10", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	if (SPI_execute("ANALYZE vectorstore.job (id, status, owner, credential, not_before,"
+					" batch_id, file_id, replaces_job, finished_at)", false, 0) < 0)
+		elog(ERROR, "vectorstore worker: ANALYZE vectorstore.job failed");
 }
 
 /* Retention: a bounded purge, at most once a minute (or per retention, if shorter). */
@@ -1203,11 +1254,16 @@ vs_worker_main(Datum arg)
 		const char *problem;
 
 		if (timeout > 0)
-		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 timeout, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
+		/*
+		 * Every pass, also one that did not wait: a wake that came before
+		 * this pass is answered by it, and one that comes during it cuts
+		 * its pump short (the next pass claims). A latch left set would
+		 * cut every pump short: a pass after pass, spinning, while
+		 * requests are in flight.
+		 */
+		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
@@ -1247,7 +1303,8 @@ vs_worker_main(Datum arg)
 		PG_TRY();
 		{
 			TimestampTz next,
-						now;
+						now,
+						claimed_at = GetCurrentTimestamp();
 
 			if (!started)
 			{
@@ -1302,14 +1359,22 @@ vs_worker_main(Datum arg)
 					/* stay a naptime after the last work, for the next burst */
 					next = TimestampTzPlusMilliseconds(last_work, vs_worker_naptime_ms);
 				}
+				else if (next <= now && next > claimed_at)
+				{
+					/* it came due after this pass's claims looked: claim it now */
+					next = now;
+				}
 				else if (next <= now)
 				{
-					/* due but not claimed: held back by a 429, or a lease */
+					/*
+					 * due before the claims looked, and not claimed: held back
+					 * by a 429, a row a role holds locked, a poll's floor
+					 */
 					TimestampTz thr = vq_throttle_end();
 
 					next = thr > now ? thr : TimestampTzPlusMilliseconds(now, 200);
 				}
-				timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 10));
+				timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 1));
 			}
 		}
 		PG_CATCH();

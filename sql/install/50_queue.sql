@@ -174,6 +174,9 @@ $$;
 --              stays 'uploading' without a file id until the sweep
 --              (reconcile_ms from now); one attempt. Elsewhere as retry.
 --   permanent  failed now
+--   unsent     never sent (a request withdrawn before it started: its
+--              credential's server stopped answering): back to
+--              retry_status at once; costs no attempt and no throttle
 -- A job that has used max_attempts fails. A job finished meanwhile
 -- (cancelled), or no longer in the state its claim put it in (an upload
 -- adopted by the sweep while its request was still in flight), is left as
@@ -189,13 +192,14 @@ BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors, p_targets)
                f(id, outcome, delay, err, target)),
     l AS (SELECT j.id, j.attempts, f.outcome, f.delay, f.err, f.target,
-                 CASE WHEN f.outcome = 'throttle' THEN j.attempts
+                 CASE WHEN f.outcome IN ('throttle', 'unsent') THEN j.attempts
                       ELSE least(j.attempts, 1000000) + 1 END AS tries,
                  CASE WHEN f.outcome = 'throttle' THEN least(j.throttles, 1000000) + 1
                       ELSE j.throttles END AS throttled,
                  f.outcome = 'permanent'
                  OR (f.outcome = 'throttle' AND least(j.throttles, 1000000) + 1 >= p_max_throttles)
-                 OR (f.outcome <> 'throttle' AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
+                 OR (f.outcome NOT IN ('throttle', 'unsent')
+                     AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
                      AS gives_up
           FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
           -- still where the claim put it: not finished, nor moved on meanwhile
@@ -208,7 +212,7 @@ BEGIN
     u AS (UPDATE vectorstore.job j SET
             attempts = l.tries,
             throttles = l.throttled,
-            last_error = l.err,
+            last_error = CASE WHEN l.outcome = 'unsent' THEN j.last_error ELSE l.err END,
             status = CASE WHEN l.gives_up THEN 'failed'
                           WHEN l.outcome = 'unknown' AND p_retry_status = 'queued' THEN 'uploading'
                           ELSE p_retry_status END,
@@ -219,7 +223,8 @@ BEGIN
             batch_id = NULL,
             finished_at = CASE WHEN l.gives_up THEN pg_catalog.now() END,
             not_before = pg_catalog.now() +
-                CASE WHEN l.outcome = 'throttle'
+                CASE WHEN l.outcome = 'unsent' THEN interval '0'
+                     WHEN l.outcome = 'throttle'
                      THEN least(greatest(l.delay, 1000), 3600000) * interval '1 millisecond'
                      WHEN l.outcome = 'unknown' AND p_retry_status = 'queued'
                      THEN p_reconcile_ms * interval '1 millisecond'
@@ -255,33 +260,95 @@ $$;
 -- Jobs of a status that are due, locked (SKIP LOCKED: what a role holds is
 -- left alone) and in turns: the first due job of every (owner, credential),
 -- then the second of each, ... so one role's thousands of jobs do not come
--- before another role's one. Credentials held back by a 429 are left out.
-CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer)
+-- before another role's one. Credentials held back by a 429 are left out;
+-- a credential listed in p_room_creds gets at most its p_room jobs (the
+-- units the worker may still open for it: step.c's vq_room).
+CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer,
+                                           p_room_creds text[], p_room integer[])
 RETURNS TABLE (id bigint, turn bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    -- the status as a literal, so the partial index job_turn_idx applies
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-    WITH RECURSIVE g(owner, cred) AS (
-        (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
-         WHERE q.status = %1$L
-         ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
-        UNION ALL
-        SELECT n.owner, n.cred FROM g, LATERAL (
-            SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
-            WHERE q.status = %1$L
-              AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
-            ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
-    c AS (
-        SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
-        FROM g CROSS JOIN LATERAL (
-            SELECT q.id FROM vectorstore.job q
-            WHERE q.status = %1$L AND q.owner = g.owner
-              AND coalesce(q.credential, '') = g.cred
-              AND q.not_before <= pg_catalog.now() AND g.cred <> ALL ($1)
-            ORDER BY q.id LIMIT $2 FOR UPDATE SKIP LOCKED) l)
-    SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT $2
-    $q$, p_status) USING p_throttled, p_max;
+    -- one static query per status: the status is a literal, so the partial
+    -- index job_turn_idx applies, and it is parsed and planned once per
+    -- session, not at every claim (as EXECUTE would). A plan kept from when
+    -- the job table was small would scan the whole table at every pass: the
+    -- worker analyzes the table when it has doubled (worker.c), which makes
+    -- the plans again.
+    IF p_status = 'queued' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'queued'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'queued'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'queued' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l)
+        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
+    ELSIF p_status = 'uploaded' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'uploaded'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'uploaded'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'uploaded' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l)
+        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
+    ELSIF p_status = 'deleting' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'deleting'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'deleting'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'deleting' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l)
+        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
+    ELSE
+        RAISE EXCEPTION 'vectorstore: no fair pick for status %', p_status;
+    END IF;
 END
 $$ ROWS 50;
 
@@ -289,15 +356,18 @@ $$ ROWS 50;
 -- larger file is taken alone). The lease is the reconcile delay: an upload
 -- never recorded is the sweep's to decide.
 CREATE FUNCTION vectorstore._job_claim_uploads(p_throttled text[], p_lease_ms integer,
-                                               p_max_jobs integer, p_max_bytes bigint)
+                                               p_max_jobs integer, p_max_bytes bigint,
+                                               p_room_creds text[], p_room integer[])
 RETURNS TABLE (id bigint, owner name, credential text, filename text, content bytea,
                secret text, request_options jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
-    WITH p AS (SELECT f.id, f.turn, pg_catalog.octet_length(j.content) AS bytes
-               FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs) f
-               JOIN vectorstore.job j ON j.id = f.id),
+    WITH p AS (SELECT f.id, f.turn,
+                      (SELECT pg_catalog.octet_length(j.content) FROM vectorstore.job j
+                       WHERE j.id = f.id) AS bytes
+               FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs,
+                                                       p_room_creds, p_room) f),
     pick AS (SELECT s.id FROM (SELECT p.id, pg_catalog.row_number() OVER w AS n,
                                       pg_catalog.sum(p.bytes) OVER w AS total
                                FROM p WINDOW w AS (ORDER BY p.turn, p.id)) s
@@ -306,7 +376,7 @@ BEGIN
            started_at = coalesce(j.started_at, pg_catalog.now()),
            target = NULL,
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
-    FROM pick WHERE j.id = pick.id
+    WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick))
     RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options;
 END
 $$;
@@ -338,18 +408,20 @@ RETURNS TABLE (id bigint, owner name, credential text, vector_store_id text, fil
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
+    -- (in the order of job_active_idx: an order by id would walk every job)
     WITH stranded AS (
         SELECT q.id, 0::bigint AS turn FROM vectorstore.job q
         WHERE q.status = 'attaching' AND q.batch_id IS NULL AND q.not_before <= pg_catalog.now()
           AND coalesce(q.credential, '') <> ALL (p_throttled)
-        ORDER BY q.id LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
+        ORDER BY q.status, q.not_before LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
     pick AS (SELECT s.id FROM (SELECT * FROM stranded
                                UNION ALL
-                               SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs)) s
+                               SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs,
+                                                                         '{}', '{}')) s
              ORDER BY s.turn, s.id LIMIT p_max_jobs)
     UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
-    FROM pick WHERE j.id = pick.id
+    WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick))
     RETURNING j.id, j.owner, j.credential, j.vector_store_id, j.file_id, j.attributes,
               j.chunking_strategy, j.request_options, j.solo;
 END
@@ -474,19 +546,29 @@ $$;
 -- waiting while one on the way has not finished — and the files of failed or
 -- cancelled jobs ('discard'). file_id NULL: nothing to remove. The credential
 -- is the one the file was uploaded with.
-CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer)
+CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer,
+                                                p_room_creds text[], p_room integer[])
 RETURNS TABLE (id bigint, purpose text, owner name, credential text, vector_store_id text,
                file_id text, request_options jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- most passes have nothing to remove: two index probes say so
+    IF NOT EXISTS (SELECT 1 FROM vectorstore.job q
+                   WHERE q.status = 'deleting' AND q.not_before <= pg_catalog.now())
+       AND NOT EXISTS (SELECT 1 FROM vectorstore.job q
+                       WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL
+                         AND q.kind <> 'delete' AND q.not_before <= pg_catalog.now()) THEN
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH RECURSIVE d AS (
-        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max) f),
+        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max,
+                                                            p_room_creds, p_room) f),
     -- only jobs of the same owner: a removal never reaches another role's file
     chain AS (
         SELECT j.id AS root, j.owner AS root_owner, t.id, t.status, t.file_id, t.vector_store_id,
                t.credential, t.request_options, t.replaces_job, 1 AS depth
-        FROM d JOIN vectorstore.job j ON j.id = d.id
+        FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
         JOIN vectorstore.job t ON t.id = j.replaces_job AND t.owner = j.owner
         UNION ALL
         SELECT c.root, c.root_owner, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
@@ -500,7 +582,7 @@ BEGIN
                CASE WHEN e.status = 'completed' THEN e.file_id END AS file_id,
                CASE WHEN e.root IS NULL THEN j.request_options ELSE e.request_options END AS request_options,
                d.turn
-        FROM d JOIN vectorstore.job j ON j.id = d.id
+        FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
         LEFT JOIN LATERAL (SELECT * FROM chain c WHERE c.root = j.id ORDER BY c.depth DESC LIMIT 1) e ON true
         WHERE e.root IS NULL OR e.status IN ('completed', 'failed', 'cancelled')),
     discards AS (
@@ -515,10 +597,11 @@ BEGIN
              ORDER BY a.turn, a.id LIMIT p_max),
     -- deletes that wait for a job on their chain to finish: look again in a second
     waits AS (UPDATE vectorstore.job j SET not_before = pg_catalog.now() + interval '1 second'
-              FROM d WHERE j.id = d.id AND NOT EXISTS (SELECT 1 FROM dels WHERE dels.id = d.id)),
+              WHERE j.id = ANY (ARRAY(SELECT d.id FROM d
+                                      WHERE NOT EXISTS (SELECT 1 FROM dels WHERE dels.id = d.id)))),
     u AS (UPDATE vectorstore.job j
           SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
-          FROM pick WHERE j.id = pick.id)
+          WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick)))
     SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
            pick.request_options
     FROM pick ORDER BY pick.turn, pick.id;
@@ -546,7 +629,8 @@ END
 $$;
 
 -- A file of a failed or cancelled job could not be deleted: try again after
--- the back-off, and give up (logging it in last_error) after max_attempts.
+-- the back-off, and give up (logging it in last_error) after max_attempts;
+-- a delete never sent ('unsent') is due again at once, costing nothing.
 CREATE FUNCTION vectorstore._job_discard_failed(p_ids bigint[], p_outcomes text[], p_delays integer[],
                                                 p_errors text[], p_max_attempts integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -557,14 +641,18 @@ BEGIN
           WHERE j.status IN ('failed', 'cancelled') AND j.file_id IS NOT NULL
           FOR UPDATE OF j SKIP LOCKED)
     UPDATE vectorstore.job j SET
-        attempts = least(j.attempts, 1000000) + 1,
-        file_id = CASE WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
+        attempts = CASE WHEN l.outcome = 'unsent' THEN j.attempts
+                        ELSE least(j.attempts, 1000000) + 1 END,
+        file_id = CASE WHEN l.outcome = 'unsent' THEN j.file_id
+                       WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
                        THEN NULL ELSE j.file_id END,
-        last_error = CASE WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
+        last_error = CASE WHEN l.outcome = 'unsent' THEN j.last_error
+                          WHEN l.outcome = 'permanent' OR least(j.attempts, 1000000) + 1 >= p_max_attempts
                           THEN pg_catalog.concat_ws('; ', j.last_error,
                                    'its file ' || l.file_id || ' was not deleted: ' || l.err)
                           ELSE j.last_error END,
-        not_before = pg_catalog.now() + vectorstore._job_backoff(l.attempts, l.delay),
+        not_before = pg_catalog.now() + CASE WHEN l.outcome = 'unsent' THEN interval '0'
+                                             ELSE vectorstore._job_backoff(l.attempts, l.delay) END,
         updated_at = pg_catalog.now()
     FROM l WHERE j.id = l.id;
 END
@@ -984,15 +1072,15 @@ $$;
 REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[], integer),
     vectorstore._job_fail(bigint[], text[]),
-    vectorstore._job_fair_pick(text, text[], integer),
-    vectorstore._job_claim_uploads(text[], integer, integer, bigint),
+    vectorstore._job_fair_pick(text, text[], integer, text[], integer[]),
+    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[]),
     vectorstore._job_record_uploaded(bigint[], text[]),
     vectorstore._job_claim_attaches(text[], integer, integer),
     vectorstore._job_record_batch(bigint[], text, integer),
     vectorstore._job_attach_alone(bigint[], text),
     vectorstore._job_claim_polls(text[], integer, integer),
     vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer),
-    vectorstore._job_claim_removals(text[], integer, integer),
+    vectorstore._job_claim_removals(text[], integer, integer, text[], integer[]),
     vectorstore._job_record_removed(bigint[]),
     vectorstore._job_discard_failed(bigint[], text[], integer[], text[], integer),
     vectorstore._sweep_claim(integer),
@@ -1129,9 +1217,9 @@ COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[],
   'Internal transition: a try that did not succeed, by its outcome (retry, throttle, unknown, permanent).';
 COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
   'Internal transition: fail jobs now with their error.';
-COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer) IS
+COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer, text[], integer[]) IS
   'Internal: due jobs of a status, locked, in turns per owner and credential.';
-COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint) IS
+COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[]) IS
   'Internal transition: queued -> uploading.';
 COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
   'Internal transition: uploading -> uploaded, with the file id.';
@@ -1145,7 +1233,7 @@ COMMENT ON FUNCTION vectorstore._job_claim_polls(text[], integer, integer) IS
   'Internal: file batches due for a poll.';
 COMMENT ON FUNCTION vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer) IS
   'Internal transition: what a poll of a file batch found (attaching -> completed | deleting | uploaded | failed).';
-COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer) IS
+COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer, text[], integer[]) IS
   'Internal: files to detach and delete (deleting jobs; files of failed or cancelled jobs).';
 COMMENT ON FUNCTION vectorstore._job_record_removed(bigint[]) IS
   'Internal transition: deleting -> completed; a failed or cancelled job forgets its deleted file.';

@@ -130,7 +130,13 @@ note('worker_status: ' . sq("SELECT files_uploaded || ' uploaded, ' || duplicate
 # --- a lost answer whose upload lands after the reconcile delay: the job is
 # uploaded again, and the late file is found and deleted by the follow-up sweep
 my $dups = sq("SELECT duplicates_deleted FROM vectorstore.worker_state");
-$emu->fault({ kind => 'stall', count => 1, stall_ms => 5000, route => '/files', method => 'POST' });
+# The upload's lease (the reconcile delay, 2 s) ends while its request is in
+# flight: the sweep lists at about 2 s and finds nothing, the job goes back
+# to the queue (sent again once its answer, cut at 3 s by
+# vectorstore.timeout, is in), and the follow-up sweep lists 2 s after the
+# first, at about 4 s. The stalled upload lands at 3.6 s, between the two
+# listings: the follow-up finds it, a duplicate of a finished job.
+$emu->fault({ kind => 'stall', count => 1, stall_ms => 3600, route => '/files', method => 'POST' });
 my $jl = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'late.txt', 'late landing')");
 wait_idle();
 is(sq("SELECT status FROM vectorstore.job WHERE id = $jl"), 'completed', 'late-landing job completed');
