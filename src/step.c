@@ -1433,6 +1433,16 @@ vq_record(VqRun *run, VqUnit *units, int n)
 	char	   *err;
 
 	vq_begin(psprintf("vectorstore: record %s", run->step->name));
+	/*
+	 * A record's commit does not wait for the disk (about a millisecond
+	 * each here, several per pass). What a crash loses of the last records
+	 * is what a killed worker loses: the claims were durable before the
+	 * requests went (a later claim's commit makes every earlier record
+	 * durable too), so a lost upload record is the sweep's to adopt, and
+	 * attaching, polling and removing again are harmless.
+	 */
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	if (!vq_try(vq_record_call, &all, &err))
 	{
 		vq_counters = before;

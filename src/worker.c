@@ -650,14 +650,11 @@ static const char *const vs_worker_fixed[][2] = {
 	{"plpgsql.variable_conflict", "error"},
 	{"plpgsql.check_asserts", "on"},
 	/*
-	 * The worker's commits do not wait for the disk (about a millisecond
-	 * each here, several per pass). What a crash of the server loses of
-	 * them (its last fraction of a second) is what a killed worker loses:
-	 * claims end with their leases, a lost record of an upload is the
-	 * sweep's to adopt, attaching and polling again are harmless
-	 * (doc/worker.md, "Exactly once"). Roles' own commits are theirs.
+	 * A claim is durable before its request is sent: after a crash the
+	 * worker knows what it may have sent (exactly once rests on it), whatever
+	 * a database's settings say. Records need not be (vq_record).
 	 */
-	{"synchronous_commit", "off"},
+	{"synchronous_commit", "on"},
 };
 
 static void
