@@ -937,10 +937,9 @@ vq_unit_send(VqRun *run, VqUnit *u, bool second)
 /*
  * A credential is slow while its server has kept one of the worker's
  * requests for more than VQ_SLOW_MS without answering. A credential whose
- * server answers is claimed for whole batches per step (up to two batches
- * of worker_batch_size units open; the flights start them as slots free:
- * vq_cred_room), so that the worker claims and records many units per
- * transaction; a slow one
+ * server answers is claimed for up to a batch per step (worker_batch_size
+ * units open; the flights start them as slots free: vq_cred_room), so that
+ * the worker claims and records many units per transaction; a slow one
  * keeps no more than worker_concurrency units open in all: what it claimed
  * beyond that and has not started is given back (vq_withdraw_slow), and it
  * is not claimed for beyond that. So a server that stops answering holds as
@@ -1127,10 +1126,10 @@ vq_job_open(int64 id, VqRun *self)
 
 /*
  * What credential c may still have claimed for the step claiming: a slow
- * one, its slots less what it holds in all; another, two batches of the
- * step's less what it has open of them, in whole batches only, so that a
- * batch is claimed while the one before is still in flight, and claims
- * are few and full rather than many and small.
+ * one, its slots less what it holds in all; another, a batch of the step's
+ * less what it has open of it. (Two batches open, the next claimed while
+ * the one before is in flight, were a little faster but raised the
+ * worker's memory peak with every burst: 070.)
  */
 static int
 vq_cred_room(const VqCredOpen *co, int c)
@@ -1140,8 +1139,8 @@ vq_cred_room(const VqCredOpen *co, int c)
 
 	if (co->slow[c])
 		return Max(0, co->max[c] - co->open[c]);
-	room = 2 * batch - co->open_step[c];
-	return room >= batch ? room : 0;
+	room = batch - co->open_step[c];
+	return Max(room, 0);
 }
 
 /*

@@ -979,8 +979,12 @@ vs_worker_analyze_if_grown(void)
 	if (now <= 2 * then + 16)
 		return;
 	pgstat_report_activity(STATE_RUNNING, "vectorstore: analyze vectorstore.job");
-	/* the shape of the plans is what matters: a small sample (3,000 rows) */
-	(void) set_config_option("default_statistics_target", "10", PGC_USERSET, PGC_S_SESSION,
+	/*
+	 * the table's size is what the plans were wrong about: a small sample
+	 * (300 rows; ANALYZE holds its sample rows whole, content and all, and
+	 * a long-lived worker would keep that peak)
+	 */
+	(void) set_config_option("default_statistics_target", "1", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
 	if (SPI_execute("ANALYZE vectorstore.job (id, status, owner, credential, not_before,"
 					" batch_id, file_id, replaces_job, finished_at)", false, 0) < 0)

@@ -130,13 +130,16 @@ note('worker_status: ' . sq("SELECT files_uploaded || ' uploaded, ' || duplicate
 # --- a lost answer whose upload lands after the reconcile delay: the job is
 # uploaded again, and the late file is found and deleted by the follow-up sweep
 my $dups = sq("SELECT duplicates_deleted FROM vectorstore.worker_state");
-# The upload's lease (the reconcile delay, 2 s) ends while its request is in
-# flight: the sweep lists at about 2 s and finds nothing, the job goes back
-# to the queue (sent again once its answer, cut at 3 s by
-# vectorstore.timeout, is in), and the follow-up sweep lists 2 s after the
-# first, at about 4 s. The stalled upload lands at 3.6 s, between the two
-# listings: the follow-up finds it, a duplicate of a finished job.
-$emu->fault({ kind => 'stall', count => 1, stall_ms => 3600, route => '/files', method => 'POST' });
+# The window is made wide: with a reconcile delay of 4 s (above the 3 s
+# vectorstore.timeout), the answer is cut at 3 s and recorded lost, the
+# sweep lists at about 3 + 4 = 7 s and finds nothing (the job is sent
+# again), and its follow-up lists 4 s after that, at about 11 s. The stalled
+# upload lands at 9 s, between the two listings: the follow-up finds it, a
+# duplicate of a finished job. (Landing before the first listing, it would
+# be adopted - also right, but not what this checks.)
+sq("ALTER SYSTEM SET vectorstore.worker_reconcile_delay = '4s'; SELECT pg_reload_conf();");
+sleep 1;    # the reload reaches the worker at its next pass
+$emu->fault({ kind => 'stall', count => 1, stall_ms => 9000, route => '/files', method => 'POST' });
 my $jl = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'late.txt', 'late landing')");
 wait_idle();
 is(sq("SELECT status FROM vectorstore.job WHERE id = $jl"), 'completed', 'late-landing job completed');
@@ -147,6 +150,7 @@ my @late = grep { $_->{filename} =~ /-${jl}-[0-9a-f]{32}_late\.txt$/ }
 is(scalar @late, 1, 'one file left for the job');
 is($late[0]{id}, sq("SELECT file_id FROM vectorstore.job WHERE id = $jl"), 'and it is the job\'s file');
 is(files_on_server(), $n1 + $n2 + 1, 'files on the server = jobs');
+sq("ALTER SYSTEM RESET vectorstore.worker_reconcile_delay; SELECT pg_reload_conf();");
 
 # --- memory stays flat: the loop context is reset each pass. Measured on one
 # worker (kept alive between bursts by a long naptime): its RSS after a first
