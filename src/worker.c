@@ -984,7 +984,7 @@ vs_worker_analyze_if_grown(void)
 	 * (300 rows; ANALYZE holds its sample rows whole, content and all, and
 	 * a long-lived worker would keep that peak)
 	 */
-	(void) set_config_option("default_statistics_target", "1", PGC_USERSET, PGC_S_SESSION,
+	(void) set_config_option("default_statistics_target", "10", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
 	if (SPI_execute("ANALYZE vectorstore.job (id, status, owner, credential, not_before,"
 					" batch_id, file_id, replaces_job, finished_at)", false, 0) < 0)

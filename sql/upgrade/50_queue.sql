@@ -211,7 +211,7 @@ BEGIN
                  OR (f.outcome NOT IN ('throttle', 'unsent')
                      AND least(j.attempts, 1000000) + 1 >= p_max_attempts)
                      AS gives_up
-          FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
+          FROM f JOIN vectorstore.job j ON j.id = f.id
           -- still where the claim put it: not finished, nor moved on meanwhile
           -- (an upload whose lease ended in flight and that the sweep adopted)
           WHERE j.status = CASE p_retry_status WHEN 'queued' THEN 'uploading'
@@ -252,7 +252,7 @@ CREATE FUNCTION vectorstore._job_fail(p_ids bigint[], p_errors text[], OUT faile
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_errors) f(id, err)),
-    l AS (SELECT j.id, f.err FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
+    l AS (SELECT j.id, f.err FROM f JOIN vectorstore.job j ON j.id = f.id
           WHERE j.status NOT IN ('completed', 'failed', 'cancelled')
           FOR UPDATE OF j SKIP LOCKED),
     u AS (UPDATE vectorstore.job j SET status = 'failed', last_error = l.err, batch_id = NULL,
@@ -399,7 +399,7 @@ CREATE FUNCTION vectorstore._job_record_uploaded(p_ids bigint[], p_file_ids text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_file_ids) f(id, fid)),
-    l AS (SELECT j.id, f.fid FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
+    l AS (SELECT j.id, f.fid FROM f JOIN vectorstore.job j ON j.id = f.id
           WHERE j.file_id IS NULL AND j.status IN ('uploading', 'queued', 'failed', 'cancelled')
           FOR UPDATE OF j SKIP LOCKED),
     u AS (UPDATE vectorstore.job j SET file_id = l.fid, last_error = NULL,
@@ -647,7 +647,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     WITH f AS (SELECT * FROM unnest(p_ids, p_outcomes, p_delays, p_errors) f(id, outcome, delay, err)),
     l AS (SELECT j.id, j.attempts, j.file_id, f.outcome, f.delay, f.err
-          FROM vectorstore.job j JOIN f ON f.id = j.id AND j.id = ANY (p_ids)
+          FROM f JOIN vectorstore.job j ON j.id = f.id
           WHERE j.status IN ('failed', 'cancelled') AND j.file_id IS NOT NULL
           FOR UPDATE OF j SKIP LOCKED)
     UPDATE vectorstore.job j SET
