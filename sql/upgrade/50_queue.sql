@@ -1423,8 +1423,13 @@ CREATE FUNCTION vectorstore._worker_next_due(p_retention interval) RETURNS times
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN least(
-        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q
-          WHERE q.status NOT IN ('completed', 'failed', 'cancelled')),
+        -- the unfinished states one by one: an index probe each, where a
+        -- min over all of them would read every unfinished job
+        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q WHERE q.status = 'queued'),
+        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q WHERE q.status = 'uploading'),
+        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q WHERE q.status = 'uploaded'),
+        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q WHERE q.status = 'attaching'),
+        (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q WHERE q.status = 'deleting'),
         (SELECT pg_catalog.min(q.not_before) FROM vectorstore.job q
           WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete'),
         (SELECT pg_catalog.min(coalesce(w.due_at, pg_catalog.now())) FROM vectorstore.sweep w
