@@ -4,7 +4,7 @@
  *	  The worker's steps over jobs, each a VqStep run by the step driver
  *	  (step.c): what to claim, how to build a request, how to read an answer
  *	  and which transition records it. The transitions and the retry policy
- *	  are SQL functions (sql/install/50_queue.sql).
+ *	  are SQL functions (sql/install/51_queue_functions.sql).
  *
  *	  upload   queued -> uploading; POST /files with the job's marker
  *	  attach   uploaded -> attaching; POST .../file_batches, one per

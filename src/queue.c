@@ -9,7 +9,7 @@
  * the caller's identity first (GetUserId(): inside SECURITY DEFINER code,
  * current_user is the definer, and that is who calls), checks what the
  * caller may do, and then runs the transition — a SQL function of
- * sql/install/50_queue.sql — as the extension's owner, in a
+ * sql/install/51_queue_functions.sql — as the extension's owner, in a
  * security-restricted operation with search_path = pg_catalog, pg_temp
  * (vs_owner_begin). The caller's name goes in as an argument; nothing there
  * is resolved through the caller's session.

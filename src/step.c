@@ -10,7 +10,7 @@
  * The step driver (vq_step_run, vq_flights_pump)
  * -----------------------------------------------
  *	  1. claim: one short transaction calls the step's claim function (SQL,
- *		 sql/install/50_queue.sql), which locks what is due with SKIP LOCKED,
+ *		 sql/install/51_queue_functions.sql), which locks what is due with SKIP LOCKED,
  *		 moves it to its in-flight state and sets a lease; the step turns the
  *		 rows into units (one request each, for one owner) of a run that lives
  *		 until each unit is recorded; the authority of each unit's owner over

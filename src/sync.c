@@ -21,7 +21,7 @@
  *		compute the same hash for a row. In the worker, lock_timeout and a
  *		statement timeout bound it: a role holding a lock on the table cannot
  *		stall the worker. What it finds is queued as the extension's owner
- *		through _sync_apply() and _sync_finish() (sql/install/60_sync.sql).
+ *		through _sync_apply() and _sync_finish() (sql/install/61_sync_functions.sql).
  *		No temporary table is used.
  *	  - vs_sync_run() computes in the caller's session; the caller must be
  *		the sync's owner or a superuser.

@@ -12,7 +12,7 @@
  *	  queue.c      what roles call: enqueue, cancel, retry, pause, resume
  *	  sync.c       table sync: the trigger, the one diff, the sync functions
  *	The job states and their transitions are SQL functions in
- *	sql/install/50_queue.sql and 60_sync.sql; nothing here writes an UPDATE.
+ *	sql/install/51_queue_functions.sql and 61_sync_functions.sql; nothing here writes an UPDATE.
  *
  *-------------------------------------------------------------------------
  */

@@ -30,7 +30,7 @@
  *	  overrides no database or role setting changes, and puts every setting a
  *	  database or role changed back to the server's own (vs_worker_harden).
  *	  Every name in its SQL is qualified; the SQL it runs is the state
- *	  machine's functions (sql/install/50_queue.sql), each with a fixed
+ *	  machine's functions (sql/install/51_queue_functions.sql), each with a fixed
  *	  search_path. Work for a role is checked (vs_credential_for_role) and
  *	  done with that role's rights (a sync's difference is computed as its
  *	  owner).

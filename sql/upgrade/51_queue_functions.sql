@@ -1,0 +1,1 @@
+../install/51_queue_functions.sql

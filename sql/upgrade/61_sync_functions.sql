@@ -1,0 +1,1 @@
+../install/61_sync_functions.sql
