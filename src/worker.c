@@ -980,9 +980,12 @@ vs_worker_analyze_if_grown(void)
 		return;
 	pgstat_report_activity(STATE_RUNNING, "vectorstore: analyze vectorstore.job");
 	/*
-	 * the table's size is what the plans were wrong about: a small sample
-	 * (300 rows; ANALYZE holds its sample rows whole, content and all, and
-	 * a long-lived worker would keep that peak)
+	 * a small sample: 3,000 rows (statistics target 10). ANALYZE holds its
+	 * sample rows whole (up to about 2 KB each: longer content is TOASTed),
+	 * and a long-lived worker keeps that peak, so not autovacuum's 30,000.
+	 * Not fewer either: with one most-common value (target 1) a status the
+	 * sample lacks was estimated at hundreds of rows, and the probes for
+	 * removals and polls read the whole table at every pass.
 	 */
 	(void) set_config_option("default_statistics_target", "10", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
