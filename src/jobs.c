@@ -497,6 +497,7 @@ const VqStep vq_step_attach = {
 	.digest = at_digest,
 	.record = at_record,
 	.withdraw = true,
+	.claim_no_wait = true,		/* attaching a file again is harmless */
 };
 
 /* ---------------------------------------------------------------------
@@ -923,4 +924,5 @@ const VqStep vq_step_remove = {
 	.then = rm_then,
 	.record = rm_record,
 	.withdraw = true,
+	.claim_no_wait = true,		/* a detach or delete again finds it gone */
 };

@@ -91,6 +91,24 @@ vq_begin(const char *activity)
 /* the worker's requests in flight (see "Runs and flights" below) */
 static VsFlights *vq_flights = NULL;
 
+/*
+ * The current transaction's commit does not wait for the disk (about a
+ * millisecond each here, several per pass): what a crash loses of it is
+ * what a killed worker loses. For records (a lost upload record is the
+ * sweep's to adopt; attaching, polling and removing again are harmless),
+ * the claims of steps whose requests are idempotent (VqStep.claim_no_wait)
+ * and the heartbeat (its counters are statistics). An upload's claim waits:
+ * it must be durable before its request is sent, so that an upload that may
+ * have reached the server is 'uploading' after any crash. A commit that
+ * waits makes every earlier one durable too.
+ */
+void
+vq_no_wait_for_disk(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
 void
 vq_commit(void)
 {
@@ -1432,16 +1450,7 @@ vq_record(VqRun *run, VqUnit *units, int n)
 	char	   *err;
 
 	vq_begin(psprintf("vectorstore: record %s", run->step->name));
-	/*
-	 * A record's commit does not wait for the disk (about a millisecond
-	 * each here, several per pass). What a crash loses of the last records
-	 * is what a killed worker loses: the claims were durable before the
-	 * requests went (a later claim's commit makes every earlier record
-	 * durable too), so a lost upload record is the sweep's to adopt, and
-	 * attaching, polling and removing again are harmless.
-	 */
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
+	vq_no_wait_for_disk();
 	if (!vq_try(vq_record_call, &all, &err))
 	{
 		vq_counters = before;
@@ -1723,6 +1732,8 @@ vq_step_run(const VqStep *step)
 
 	/* 1. claim, and check each owner's authority over its credential */
 	vq_begin(psprintf("vectorstore: claim %s", step->name));
+	if (step->claim_no_wait)
+		vq_no_wait_for_disk();
 	vq_claiming = step;
 	step->claim(run);
 	vq_claiming = NULL;

@@ -62,6 +62,7 @@ extern char *vq_token;			/* this database's marker token */
 
 extern void vq_begin(const char *activity);
 extern void vq_commit(void);
+extern void vq_no_wait_for_disk(void);
 extern void vq_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls);
 extern char *vq_text(int row, int col);
 extern int64 vq_int8(int row, int col);
@@ -209,6 +210,11 @@ typedef struct VqStep
 	 * (the record passes it to vq_record_failures)
 	 */
 	bool		withdraw;
+	/*
+	 * claiming again after a crash is harmless (the claim's request is
+	 * idempotent): its claim commits without waiting for the disk
+	 */
+	bool		claim_no_wait;
 } VqStep;
 
 struct VqRun

@@ -933,6 +933,7 @@ vs_worker_heartbeat(void)
 	if (vs_worker_error == NULL)
 		nulls[6] = 'n';
 	vq_begin("vectorstore: heartbeat");
+	vq_no_wait_for_disk();
 	vq_exec("SELECT h.ok, h.paused FROM vectorstore._worker_heartbeat($1, $2, $3, $4, $5, $6, $7) h",
 			7, types, vals, nulls);
 	ok = vq_bool(0, 1);
