@@ -17,6 +17,7 @@ use VsTest;
 use VsWorkerTest;
 
 my $nbig = $ENV{RT_NBIG} // 8;
+my $mb = $ENV{RT_MB} // 65;
 my $emu = VsTest::Emulator->start(processing_delay_ms => 10,
 	args => [ '--max-body-bytes', '300000000', '--latency', 'upload=1800' ]);
 my $node = VsTest::new_node('bigfirst', $emu,
@@ -36,7 +37,7 @@ sq(q{
 	SELECT vectorstore.vs_worker_pause();
 });
 # mallory: files of 65 MB (stored compressed: a few kB each), then bob's one
-as('mallory', "SELECT vectorstore.vs_enqueue_upload('vs_m', 'big' || i || '.txt', pg_catalog.repeat('x', 65 * 1024 * 1024))
+as('mallory', "SELECT vectorstore.vs_enqueue_upload('vs_m', 'big' || i || '.txt', pg_catalog.repeat('x', $mb * 1024 * 1024))
                FROM generate_series(1, $nbig) i");
 my $bob = as('bob', "SELECT vectorstore.vs_enqueue_upload('vs_b', 'b.txt', 'bob content')");
 sq("SELECT vectorstore.vs_worker_resume()");
