@@ -1197,15 +1197,21 @@ vq_room(Datum *creds, Datum *rooms)
  * of those was recorded VQ_GATHER_MS ago: no upload waits longer than that
  * for its attach, however the credential's other uploads come.
  */
-#define VQ_MAX_GATHER 64
 typedef struct VqGather
 {
 	char	   *cred;
 	int			uploaded;
 	TimestampTz since;			/* when the first of them was counted */
 } VqGather;
-static VqGather vq_gather[VQ_MAX_GATHER];
+/*
+ * One entry per credential with uploads recorded since its last attach
+ * claim, and only while it has some (an entry whose count drops to 0 is
+ * removed): no fixed size, so that no credential goes uncounted, however
+ * many there are.
+ */
+static VqGather *vq_gather = NULL;
 static int	vq_ngather = 0;
+static int	vq_gather_cap = 0;
 
 void
 vq_gather_count(const char *cred, int n)
@@ -1217,8 +1223,15 @@ vq_gather_count(const char *cred, int n)
 			break;
 	if (i == vq_ngather)
 	{
-		if (vq_ngather == VQ_MAX_GATHER)
-			return;				/* not counted: gathered a second at most */
+		if (n <= 0)
+			return;				/* nothing counted to take from */
+		if (vq_ngather == vq_gather_cap)
+		{
+			vq_gather_cap = Max(16, vq_gather_cap * 2);
+			vq_gather = vq_gather == NULL
+				? MemoryContextAlloc(TopMemoryContext, sizeof(VqGather) * vq_gather_cap)
+				: repalloc(vq_gather, sizeof(VqGather) * vq_gather_cap);
+		}
 		vq_gather[i].cred = MemoryContextStrdup(TopMemoryContext, cred);
 		vq_gather[i].uploaded = 0;
 		vq_ngather++;
@@ -1226,14 +1239,21 @@ vq_gather_count(const char *cred, int n)
 	if (vq_gather[i].uploaded == 0 && n > 0)
 		vq_gather[i].since = GetCurrentTimestamp();
 	vq_gather[i].uploaded = Max(0, vq_gather[i].uploaded + n);
-	if (n < 0 && vq_gather[i].uploaded > 0)
+	if (vq_gather[i].uploaded == 0)
+	{
+		pfree(vq_gather[i].cred);
+		vq_gather[i] = vq_gather[--vq_ngather];
+	}
+	else if (n < 0)
 		vq_gather[i].since = GetCurrentTimestamp();	/* the rest: from now */
 }
 
 /*
  * Does cred still gather: fewer than a batch of its uploads recorded, the
  * first of them less than VQ_GATHER_MS ago? (So no upload waits more than
- * that for its attach, however the credential's other uploads come.)
+ * that for its attach, however the credential's other uploads come.) A
+ * credential with none counted does not wait: what it has uploaded was
+ * recorded before this worker started, or is a stranded attach.
  */
 static bool
 vq_gather_waits(const char *cred)
@@ -1243,7 +1263,7 @@ vq_gather_waits(const char *cred)
 			return vq_gather[i].uploaded < vs_worker_batch_size &&
 				!TimestampDifferenceExceeds(vq_gather[i].since, GetCurrentTimestamp(),
 											VQ_GATHER_MS);
-	return true;				/* nothing recorded yet */
+	return false;
 }
 
 /* Does cred have uploads sent less than VQ_GATHER_MS ago still open? */
