@@ -128,94 +128,57 @@ $$;
 -- left alone) and in turns: the first due job of every (owner, credential),
 -- then the second of each, ... so one role's thousands of jobs do not come
 -- before another role's one. Credentials held back by a 429 are left out;
--- a credential listed in p_room_creds gets at most its p_room jobs (the
--- units the worker may still open for it: step.c's vq_room).
+-- a credential listed in p_room_creds gets at most its p_room jobs, all its
+-- owners together (the units the worker may still open for it: step.c's
+-- vq_cred_room).
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer,
                                            p_room_creds text[], p_room integer[])
 RETURNS TABLE (id bigint, turn bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    -- one static query per status: the status is a literal, so the partial
-    -- index job_turn_idx applies, and it is parsed and planned once per
-    -- session, not at every claim (as EXECUTE would). A plan kept from when
-    -- the job table was small would scan the whole table at every pass: the
-    -- worker analyzes the table when it has doubled (worker.c), which makes
-    -- the plans again.
-    IF p_status = 'queued' THEN
-        RETURN QUERY
-        WITH RECURSIVE g(owner, cred) AS (
-            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
-             WHERE q.status = 'queued'
-             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
-            UNION ALL
-            SELECT n.owner, n.cred FROM g, LATERAL (
-                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
-                WHERE q.status = 'queued'
-                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
-                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
-        c AS (
-            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
-            FROM g CROSS JOIN LATERAL (
-                SELECT q.id FROM vectorstore.job q
-                WHERE q.status = 'queued' AND q.owner = g.owner
-                  AND coalesce(q.credential, '') = g.cred
-                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id
-                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
-                                             WHERE r.cred = g.cred LIMIT 1), p_max))
-                FOR UPDATE SKIP LOCKED) l)
-        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
-    ELSIF p_status = 'uploaded' THEN
-        RETURN QUERY
-        WITH RECURSIVE g(owner, cred) AS (
-            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
-             WHERE q.status = 'uploaded'
-             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
-            UNION ALL
-            SELECT n.owner, n.cred FROM g, LATERAL (
-                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
-                WHERE q.status = 'uploaded'
-                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
-                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
-        c AS (
-            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
-            FROM g CROSS JOIN LATERAL (
-                SELECT q.id FROM vectorstore.job q
-                WHERE q.status = 'uploaded' AND q.owner = g.owner
-                  AND coalesce(q.credential, '') = g.cred
-                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id
-                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
-                                             WHERE r.cred = g.cred LIMIT 1), p_max))
-                FOR UPDATE SKIP LOCKED) l)
-        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
-    ELSIF p_status = 'deleting' THEN
-        RETURN QUERY
-        WITH RECURSIVE g(owner, cred) AS (
-            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
-             WHERE q.status = 'deleting'
-             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
-            UNION ALL
-            SELECT n.owner, n.cred FROM g, LATERAL (
-                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
-                WHERE q.status = 'deleting'
-                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
-                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
-        c AS (
-            SELECT l.id, pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
-            FROM g CROSS JOIN LATERAL (
-                SELECT q.id FROM vectorstore.job q
-                WHERE q.status = 'deleting' AND q.owner = g.owner
-                  AND coalesce(q.credential, '') = g.cred
-                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id
-                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
-                                             WHERE r.cred = g.cred LIMIT 1), p_max))
-                FOR UPDATE SKIP LOCKED) l)
-        SELECT c.id, c.turn FROM c ORDER BY c.turn, c.id LIMIT p_max;
-    ELSE
+    IF p_status IS NULL OR p_status NOT IN ('queued', 'uploaded', 'deleting') THEN
         RAISE EXCEPTION 'vectorstore: no fair pick for status %', p_status;
     END IF;
+    -- One static query, parsed and planned once per session (not at every
+    -- claim, as EXECUTE would be). The literal list of statuses next to
+    -- q.status = p_status is what lets the partial index job_turn_idx apply
+    -- (the planner proves its predicate from literals only). A plan kept
+    -- from when the job table was small would scan the whole table at every
+    -- pass: the worker analyzes the table when it has doubled (worker.c),
+    -- which makes the plans again.
+    RETURN QUERY
+    WITH RECURSIVE g(owner, cred) AS (
+        (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+         WHERE q.status = p_status AND q.status IN ('queued', 'uploaded', 'deleting')
+         ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+        UNION ALL
+        SELECT n.owner, n.cred FROM g, LATERAL (
+            SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+            WHERE q.status = p_status AND q.status IN ('queued', 'uploaded', 'deleting')
+              AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+            ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+    c AS (
+        SELECT l.id, g.cred,
+               pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+        FROM g CROSS JOIN LATERAL (
+            SELECT q.id FROM vectorstore.job q
+            WHERE q.status = p_status AND q.status IN ('queued', 'uploaded', 'deleting')
+              AND q.owner = g.owner AND coalesce(q.credential, '') = g.cred
+              AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+            ORDER BY q.id
+            LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                         WHERE r.cred = g.cred LIMIT 1), p_max))
+            FOR UPDATE SKIP LOCKED) l),
+    -- a credential's room is for all its owners together: the n-th job of
+    -- a credential, in turns, is taken while n is within its room
+    r AS (
+        SELECT c.id, c.turn, c.cred,
+               pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
+        FROM c)
+    SELECT r.id, r.turn FROM r
+    WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
+                             WHERE x.cred = r.cred LIMIT 1), p_max)
+    ORDER BY r.turn, r.id LIMIT p_max;
 END
 $$ ROWS 50;
 
