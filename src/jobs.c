@@ -515,6 +515,9 @@ typedef struct VqPoll
 	char	  **errors;
 	int			nfiles;
 	int			cap;
+	VsPager		pager;			/* the batch's file list, a page per flight */
+	int			pages;
+	int			max_pages;
 } VqPoll;
 
 /*
@@ -638,58 +641,99 @@ po_file_item(const cJSON *it, void *arg)
 	MemoryContextSwitchTo(old);
 }
 
-static void
-po_digest(VqRun *run, VqUnit *u)
+/* the batch's file list could not be read: poll again, later */
+static bool
+po_files_failed(VqUnit *u, VqPoll *p, char *error)
+{
+	p->state = "in_progress";
+	p->nfiles = 0;
+	u->error = error;
+	u->delay_ms = Max(Max(u->delay_ms, u->outcome.delay_ms), 1000);
+	u->outcome.kind = VS_OUTCOME_DONE;	/* the poll itself was answered */
+	u->outcome.delay_ms = -1;
+	return false;
+}
+
+/*
+ * The batch's answer. When some of its files did not complete, which did is
+ * read from the batch's file list, a page at a time, each page a request of
+ * this unit like any other (sent by the flights, never waited for in the
+ * worker: a server that holds the list holds only this unit). Returns true
+ * to send u->req2, the next page.
+ */
+static bool
+po_then(VqRun *run, VqUnit *u, bool second)
 {
 	VqPoll	   *p = u->data;
 	char	   *err = NULL;
-	cJSON	   *o = vs_json_try_parse_response(&u->req, &u->resp, &err);
-	const char *status = vq_str(o, "status");
-	int			next = u->resp.poll_after_ms >= 0 ? u->resp.poll_after_ms : vs_worker_poll_interval_ms;
 
-	u->delay_ms = Max(next, VQ_POLL_FLOOR_MS);
-	p->state = "in_progress";
-	if (o == NULL)
+	if (!second)
 	{
-		u->error = err;
-		u->delay_ms = Max(u->delay_ms, 1000);
-		return;
-	}
-	if (status == NULL || (strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0 &&
-						   strcmp(status, "cancelled") != 0))
-		return;					/* in_progress, or something we do not know yet */
-	{
-		const cJSON *fc = cJSON_GetObjectItemCaseSensitive(o, "file_counts");
-		const cJSON *done = fc ? cJSON_GetObjectItemCaseSensitive(fc, "completed") : NULL;
-		const cJSON *total = fc ? cJSON_GetObjectItemCaseSensitive(fc, "total") : NULL;
-		VsPager		pager = {0};
+		cJSON	   *o;
+		const char *status;
+		const cJSON *fc;
+		const cJSON *done;
+		const cJSON *total;
+		int			next = u->resp.poll_after_ms >= 0 ? u->resp.poll_after_ms : vs_worker_poll_interval_ms;
 
+		p->state = "in_progress";
+		u->delay_ms = Max(next, VQ_POLL_FLOOR_MS);
+		if (u->outcome.kind != VS_OUTCOME_DONE)
+			return false;		/* recorded by its outcome (po_record) */
+		o = vs_json_try_parse_response(&u->req, &u->resp, &err);
+		if (o == NULL)
+		{
+			u->error = err;
+			u->delay_ms = Max(u->delay_ms, 1000);
+			return false;
+		}
+		status = vq_str(o, "status");
+		if (status == NULL || (strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0 &&
+							   strcmp(status, "cancelled") != 0))
+			return false;		/* in_progress, or something we do not know yet */
+		fc = cJSON_GetObjectItemCaseSensitive(o, "file_counts");
+		done = fc ? cJSON_GetObjectItemCaseSensitive(fc, "completed") : NULL;
+		total = fc ? cJSON_GetObjectItemCaseSensitive(fc, "total") : NULL;
 		if (cJSON_IsNumber(done) && cJSON_IsNumber(total) && done->valuedouble == total->valuedouble &&
 			total->valuedouble == (double) u->nids)
 		{
 			p->state = "completed";
-			return;
+			return false;
 		}
 		/* which files made it: a bounded listing (a batch holds batch_size files) */
-		pager.path = psprintf("%s/files", u->req.path);
-		pager.page_size = 100;
-		pager.max_page_size = 100;
-		pager.beta = true;
-		pager.cred = u->req.cred;
-		pager.opts = u->req.opts;
-		pager.raise = false;
-		pager.max_pages = u->nids / 100 + 2;
-		if (!vs_paginate(&pager, po_file_item, p) || pager.more)
-		{
-			u->error = pager.error ? pager.error :
-				psprintf("GET %s: the list of the batch's files did not end after %d pages",
-						 pager.path, pager.pages);
-			u->delay_ms = Max(u->delay_ms, 1000);
-			p->nfiles = 0;
-			return;
-		}
-		p->state = "files";
+		p->pager.path = psprintf("%s/files", u->req.path);
+		p->pager.page_size = 100;
+		p->pager.max_page_size = 100;
+		p->pager.beta = true;
+		p->pager.cred = u->req.cred;
+		p->pager.opts = u->req.opts;
+		p->pager.raise = false;
+		p->pager.max_pages = 1;
+		p->max_pages = u->nids / 100 + 2;
+		vs_pager_request(&p->pager, NULL, &u->req2);
+		return true;
 	}
+
+	/* a page of the file list */
+	if (u->outcome.kind != VS_OUTCOME_DONE)
+		return po_files_failed(u, p, u->error);
+	p->pager.first_response = &u->resp2;
+	p->pages++;
+	if (!vs_paginate(&p->pager, po_file_item, p))
+		return po_files_failed(u, p, p->pager.error ? p->pager.error : "listing the batch's files failed");
+	if (!p->pager.more)
+	{
+		p->state = "files";
+		return false;
+	}
+	if (p->pager.cursor == NULL || p->pages >= p->max_pages)
+		return po_files_failed(u, p,
+							   psprintf("GET %s: the list of the batch's files did not end after %d pages",
+										p->pager.path, p->pages));
+	/* the next page starts after the last file (and must not start again at it) */
+	p->pager.after = p->pager.cursor;
+	vs_pager_request(&p->pager, p->pager.after, &u->req2);
+	return true;
 }
 
 static void
@@ -751,7 +795,7 @@ const VqStep vq_step_poll = {
 	.name = "polls",
 	.claim = po_claim,
 	.build = po_build,
-	.digest = po_digest,
+	.then = po_then,
 	.record = po_record,
 };
 
