@@ -132,11 +132,15 @@ typedef struct VqUpload
 	VsMimePart	parts[2];
 } VqUpload;
 
+static VqPickRound up_round;
+
 static void
 up_claim(VqRun *run)
 {
-	Oid			types[6] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID};
-	Datum		vals[6];
+	Oid			types[8] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID,
+	NAMEOID, TEXTOID};
+	Datum		vals[8];
+	char		nulls[9] = "        ";
 
 	vals[0] = vq_throttled();
 	/* the sweep looks for it after the reconcile delay (keep it above worker_request_timeout) */
@@ -144,10 +148,13 @@ up_claim(VqRun *run)
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
 	vals[3] = Int64GetDatum(VQ_MAX_CLAIM_BYTES);
 	vq_room(&vals[4], &vals[5]);
+	vq_pick_round_args(&up_round, &vals[6], &nulls[6]);
 	vq_exec("SELECT c.id, c.owner, c.credential, c.filename, c.content, c.secret,"
-			" c.request_options::pg_catalog.text"
-			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4, $5, $6) c",
-			6, types, vals, NULL);
+			" c.request_options::pg_catalog.text, c.first"
+			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4, $5, $6, $7, $8) c",
+			8, types, vals, nulls);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		vq_pick_round_set(&up_round, i, 2, 3, 8);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		VqUnit	   *u = vq_unit_add(run, vq_text(i, 2), vq_text(i, 3), 1);
@@ -299,24 +306,31 @@ at_check(void *arg)
 	}
 }
 
+static VqPickRound at_round;
+
 static void
 at_claim(VqRun *run)
 {
-	Oid			types[3] = {TEXTARRAYOID, INT4OID, INT4OID};
-	Datum		vals[3];
+	Oid			types[5] = {TEXTARRAYOID, INT4OID, INT4OID, NAMEOID, TEXTOID};
+	Datum		vals[5];
+	char		nulls[6] = "     ";
 	int			first = run->n;
 
 	vals[0] = vq_throttled();
 	vals[1] = Int32GetDatum(vq_lease_ms());
 	vals[2] = Int32GetDatum(vs_worker_batch_size * 4);
+	vq_pick_round_args(&at_round, &vals[3], &nulls[3]);
 	vq_exec("SELECT c.id, c.owner, c.credential, c.vector_store_id, c.file_id,"
 			" c.attributes::pg_catalog.text, c.chunking_strategy::pg_catalog.text,"
-			" c.request_options::pg_catalog.text, c.solo"
-			" FROM vectorstore._job_claim_attaches($1, $2, $3) c",
-			3, types, vals, NULL);
+			" c.request_options::pg_catalog.text, c.solo, c.first"
+			" FROM vectorstore._job_claim_attaches($1, $2, $3, $4, $5) c",
+			5, types, vals, nulls);
 	{
 		uint64		rows = SPI_processed;
 		SPITupleTable *tt = SPI_tuptable;
+
+		for (uint64 i = 0; i < rows; i++)
+			vq_pick_round_set(&at_round, i, 2, 3, 10);
 
 		for (uint64 i = 0; i < rows; i++)
 		{
@@ -812,19 +826,25 @@ typedef struct VqRemove
 	char	   *options;
 } VqRemove;
 
+static VqPickRound rm_round;
+
 static void
 rm_claim(VqRun *run)
 {
-	Oid			types[5] = {TEXTARRAYOID, INT4OID, INT4OID, TEXTARRAYOID, INT4ARRAYOID};
-	Datum		vals[5];
+	Oid			types[7] = {TEXTARRAYOID, INT4OID, INT4OID, TEXTARRAYOID, INT4ARRAYOID, NAMEOID, TEXTOID};
+	Datum		vals[7];
+	char		nulls[8] = "       ";
 
 	vals[0] = vq_throttled();
 	vals[1] = Int32GetDatum(vq_lease_ms());
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
 	vq_room(&vals[3], &vals[4]);
+	vq_pick_round_args(&rm_round, &vals[5], &nulls[5]);
 	vq_exec("SELECT c.id, c.purpose, c.owner, c.credential, c.vector_store_id, c.file_id,"
-			" c.request_options::pg_catalog.text"
-			" FROM vectorstore._job_claim_removals($1, $2, $3, $4, $5) c", 5, types, vals, NULL);
+			" c.request_options::pg_catalog.text, c.first"
+			" FROM vectorstore._job_claim_removals($1, $2, $3, $4, $5, $6, $7) c", 7, types, vals, nulls);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		vq_pick_round_set(&rm_round, i, 3, 4, 8);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		VqUnit	   *u = vq_unit_add(run, vq_text(i, 3), vq_text(i, 4), 1);

@@ -1168,6 +1168,40 @@ vq_cred_room(const VqCredOpen *co, int c)
  * it may keep, and a slow one is not claimed for a batch only to give most
  * of it back.
  */
+/* The round's two arguments, at vals[0..1] (NULL before any claim). */
+void
+vq_pick_round_args(const VqPickRound *r, Datum *vals, char *nulls)
+{
+	if (r->owner == NULL)
+	{
+		vals[0] = vals[1] = (Datum) 0;
+		nulls[0] = nulls[1] = 'n';
+		return;
+	}
+	vals[0] = DirectFunctionCall1(namein, CStringGetDatum(r->owner));
+	vals[1] = CStringGetTextDatum(r->cred);
+	nulls[0] = nulls[1] = ' ';
+}
+
+/* After a claim: the row marked first (its owner and credential) is the round's. */
+void
+vq_pick_round_set(VqPickRound *r, int row, int owner_col, int cred_col, int first_col)
+{
+	char	   *owner;
+	char	   *cred;
+
+	if (!vq_bool(row, first_col))
+		return;
+	owner = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, owner_col);
+	cred = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, cred_col);
+	if (r->owner)
+		pfree(r->owner);
+	if (r->cred)
+		pfree(r->cred);
+	r->owner = MemoryContextStrdup(TopMemoryContext, owner ? owner : "");
+	r->cred = MemoryContextStrdup(TopMemoryContext, cred ? cred : "");
+}
+
 void
 vq_room(Datum *creds, Datum *rooms)
 {

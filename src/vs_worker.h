@@ -129,6 +129,18 @@ extern void vq_throttle_clear(const char *cred);
 extern Datum vq_throttled(void);
 /* what each credential with units open may still have claimed (p_room_creds, p_room) */
 extern void vq_room(Datum *creds, Datum *rooms);
+/*
+ * The fair pick's round (_job_fair_pick's p_after_owner, p_after_cred): the
+ * (owner, credential) that came first in a step's last claim; the next claim
+ * puts the one after it first within each turn.
+ */
+typedef struct VqPickRound
+{
+	char	   *owner;			/* TopMemoryContext; NULL: none yet */
+	char	   *cred;			/* "" for the settings */
+} VqPickRound;
+extern void vq_pick_round_args(const VqPickRound *r, Datum *vals, char *nulls);
+extern void vq_pick_round_set(VqPickRound *r, int row, int owner_col, int cred_col, int first_col);
 /* uploads recorded (n > 0) or claimed for attaches (n < 0) of a credential */
 extern void vq_gather_count(const char *cred, int n);
 extern TimestampTz vq_throttle_end(void);

@@ -127,12 +127,15 @@ $$;
 -- Jobs of a status that are due, locked (SKIP LOCKED: what a role holds is
 -- left alone) and in turns: the first due job of every (owner, credential),
 -- then the second of each, ... so one role's thousands of jobs do not come
--- before another role's one. Credentials held back by a 429 are left out;
+-- before another role's one; within a turn, the one after p_after_owner and
+-- p_after_cred first (turn, returned, is the rank of the job in that order).
+-- Credentials held back by a 429 are left out;
 -- a credential listed in p_room_creds gets at most its p_room jobs, all its
 -- owners together (the units the worker may still open for it: step.c's
 -- vq_cred_room).
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer,
-                                           p_room_creds text[], p_room integer[])
+                                           p_room_creds text[], p_room integer[],
+                                           p_after_owner name, p_after_cred text)
 RETURNS TABLE (id bigint, turn bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -158,7 +161,7 @@ BEGIN
               AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
     c AS (
-        SELECT l.id, g.cred,
+        SELECT l.id, g.owner, g.cred,
                pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
         FROM g CROSS JOIN LATERAL (
             SELECT q.id FROM vectorstore.job q
@@ -172,13 +175,23 @@ BEGIN
     -- a credential's room is for all its owners together: the n-th job of
     -- a credential, in turns, is taken while n is within its room
     r AS (
-        SELECT c.id, c.turn, c.cred,
+        SELECT c.id, c.turn, c.owner, c.cred,
                pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
-        FROM c)
-    SELECT r.id, r.turn FROM r
-    WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
-                             WHERE x.cred = r.cred LIMIT 1), p_max)
-    ORDER BY r.turn, r.id LIMIT p_max;
+        FROM c),
+    -- within a turn, (owner, credential) in order from the one after
+    -- p_after (the one that came first in the claim before), round the
+    -- circle: whoever came first comes last next time, so a claim that
+    -- takes one job (a file over the byte bound) or fewer than there are
+    -- owners does not always take the same owner's (the oldest backlog's)
+    o AS (
+        SELECT r.id, pg_catalog.row_number() OVER (
+                   ORDER BY r.turn,
+                            coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                            r.owner, r.cred) AS turn
+        FROM r
+        WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
+                                 WHERE x.cred = r.cred LIMIT 1), p_max))
+    SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
 END
 $$ ROWS 50;
 
@@ -187,9 +200,10 @@ $$ ROWS 50;
 -- never recorded is the sweep's to decide.
 CREATE FUNCTION vectorstore._job_claim_uploads(p_throttled text[], p_lease_ms integer,
                                                p_max_jobs integer, p_max_bytes bigint,
-                                               p_room_creds text[], p_room integer[])
+                                               p_room_creds text[], p_room integer[],
+                                               p_after_owner name, p_after_cred text)
 RETURNS TABLE (id bigint, owner name, credential text, filename text, content bytea,
-               secret text, request_options jsonb)
+               secret text, request_options jsonb, first boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
@@ -197,7 +211,7 @@ BEGIN
                       (SELECT pg_catalog.octet_length(j.content) FROM vectorstore.job j
                        WHERE j.id = f.id) AS bytes
                FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs,
-                                                       p_room_creds, p_room) f),
+                                               p_room_creds, p_room, p_after_owner, p_after_cred) f),
     pick AS (SELECT s.id FROM (SELECT p.id, pg_catalog.row_number() OVER w AS n,
                                       pg_catalog.sum(p.bytes) OVER w AS total
                                FROM p WINDOW w AS (ORDER BY p.turn, p.id)) s
@@ -207,7 +221,8 @@ BEGIN
            target = NULL,
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
     WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick))
-    RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options;
+    RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options,
+              j.id = (SELECT p.id FROM p ORDER BY p.turn LIMIT 1);
 END
 $$;
 
@@ -232,9 +247,11 @@ $$;
 
 -- uploaded -> attaching (and attaching jobs whose batch was never recorded,
 -- once their lease is over: attaching is idempotent).
-CREATE FUNCTION vectorstore._job_claim_attaches(p_throttled text[], p_lease_ms integer, p_max_jobs integer)
+CREATE FUNCTION vectorstore._job_claim_attaches(p_throttled text[], p_lease_ms integer, p_max_jobs integer,
+                                                p_after_owner name, p_after_cred text)
 RETURNS TABLE (id bigint, owner name, credential text, vector_store_id text, file_id text,
-               attributes jsonb, chunking_strategy jsonb, request_options jsonb, solo boolean)
+               attributes jsonb, chunking_strategy jsonb, request_options jsonb, solo boolean,
+               first boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
@@ -244,16 +261,16 @@ BEGIN
         WHERE q.status = 'attaching' AND q.batch_id IS NULL AND q.not_before <= pg_catalog.now()
           AND coalesce(q.credential, '') <> ALL (p_throttled)
         ORDER BY q.status, q.not_before LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
-    pick AS (SELECT s.id FROM (SELECT * FROM stranded
-                               UNION ALL
-                               SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs,
-                                                                         '{}', '{}')) s
+    f AS (SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs, '{}', '{}',
+                                                   p_after_owner, p_after_cred)),
+    pick AS (SELECT s.id FROM (SELECT * FROM stranded UNION ALL SELECT * FROM f) s
              ORDER BY s.turn, s.id LIMIT p_max_jobs)
     UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
            not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
     WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick))
     RETURNING j.id, j.owner, j.credential, j.vector_store_id, j.file_id, j.attributes,
-              j.chunking_strategy, j.request_options, j.solo;
+              j.chunking_strategy, j.request_options, j.solo,
+              j.id = (SELECT f.id FROM f ORDER BY f.turn LIMIT 1);
 END
 $$;
 
@@ -377,9 +394,10 @@ $$;
 -- cancelled jobs ('discard'). file_id NULL: nothing to remove. The credential
 -- is the one the file was uploaded with.
 CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer,
-                                                p_room_creds text[], p_room integer[])
+                                                p_room_creds text[], p_room integer[],
+                                                p_after_owner name, p_after_cred text)
 RETURNS TABLE (id bigint, purpose text, owner name, credential text, vector_store_id text,
-               file_id text, request_options jsonb)
+               file_id text, request_options jsonb, first boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- most passes have nothing to remove: two index probes say so
@@ -393,7 +411,8 @@ BEGIN
     RETURN QUERY
     WITH RECURSIVE d AS (
         SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max,
-                                                            p_room_creds, p_room) f),
+                                                            p_room_creds, p_room,
+                                                            p_after_owner, p_after_cred) f),
     -- only jobs of the same owner: a removal never reaches another role's file
     chain AS (
         SELECT j.id AS root, j.owner AS root_owner, t.id, t.status, t.file_id, t.vector_store_id,
@@ -433,7 +452,7 @@ BEGIN
           SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
           WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick)))
     SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
-           pick.request_options
+           pick.request_options, pick.id = (SELECT d.id FROM d ORDER BY d.turn LIMIT 1)
     FROM pick ORDER BY pick.turn, pick.id;
 END
 $$;
@@ -902,15 +921,15 @@ $$;
 REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[], integer),
     vectorstore._job_fail(bigint[], text[]),
-    vectorstore._job_fair_pick(text, text[], integer, text[], integer[]),
-    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[]),
+    vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text),
+    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text),
     vectorstore._job_record_uploaded(bigint[], text[]),
-    vectorstore._job_claim_attaches(text[], integer, integer),
+    vectorstore._job_claim_attaches(text[], integer, integer, name, text),
     vectorstore._job_record_batch(bigint[], text, integer),
     vectorstore._job_attach_alone(bigint[], text),
     vectorstore._job_claim_polls(text[], integer, integer),
     vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer),
-    vectorstore._job_claim_removals(text[], integer, integer, text[], integer[]),
+    vectorstore._job_claim_removals(text[], integer, integer, text[], integer[], name, text),
     vectorstore._job_record_removed(bigint[]),
     vectorstore._job_discard_failed(bigint[], text[], integer[], text[], integer),
     vectorstore._sweep_claim(integer),
@@ -1047,13 +1066,13 @@ COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[],
   'Internal transition: a try that did not succeed, by its outcome (retry, throttle, unknown, permanent).';
 COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
   'Internal transition: fail jobs now with their error.';
-COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer, text[], integer[]) IS
+COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text) IS
   'Internal: due jobs of a status, locked, in turns per owner and credential.';
-COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[]) IS
+COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text) IS
   'Internal transition: queued -> uploading.';
 COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
   'Internal transition: uploading -> uploaded, with the file id.';
-COMMENT ON FUNCTION vectorstore._job_claim_attaches(text[], integer, integer) IS
+COMMENT ON FUNCTION vectorstore._job_claim_attaches(text[], integer, integer, name, text) IS
   'Internal transition: uploaded -> attaching.';
 COMMENT ON FUNCTION vectorstore._job_record_batch(bigint[], text, integer) IS
   'Internal transition: attaching, with the file batch that attaches it.';
@@ -1063,7 +1082,7 @@ COMMENT ON FUNCTION vectorstore._job_claim_polls(text[], integer, integer) IS
   'Internal: file batches due for a poll.';
 COMMENT ON FUNCTION vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer) IS
   'Internal transition: what a poll of a file batch found (attaching -> completed | deleting | uploaded | failed).';
-COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer, text[], integer[]) IS
+COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer, text[], integer[], name, text) IS
   'Internal: files to detach and delete (deleting jobs; files of failed or cancelled jobs).';
 COMMENT ON FUNCTION vectorstore._job_record_removed(bigint[]) IS
   'Internal transition: deleting -> completed; a failed or cancelled job forgets its deleted file.';

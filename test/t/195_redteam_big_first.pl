@@ -2,11 +2,13 @@
 # (VQ_MAX_CLAIM_BYTES): in turn order, a file larger than that alone, and
 # nothing after it once the sum is over. Turns are ordered by (turn, id), so
 # a role whose queue holds files just over 64 MB, queued before another
-# role's, has its next big file first in every claim, alone: bob's small
+# role's, has its next big file first in every claim, alone: zed's small
 # upload, queued after, waits until mallory's big files are all claimed
 # (one per pass, as long as her credential has room: worker_batch_size).
 # And every big file claimed is held in the worker's memory until its
 # request ends: the claim's bound on bytes does not bound what is held.
+# (The other role is "zed": its name sorts after the big files' owner, so that
+# neither the order of ids nor of names puts it first: only the round does.)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -32,14 +34,14 @@ sub as { my ($role, $sql) = @_; return $node->safe_psql('postgres', $sql, extra_
 
 sq(q{
 	CREATE EXTENSION vectorstore;
-	CREATE ROLE mallory LOGIN; CREATE ROLE bob LOGIN;
-	GRANT USAGE ON SCHEMA vectorstore TO mallory, bob;
+	CREATE ROLE mallory LOGIN; CREATE ROLE zed LOGIN;
+	GRANT USAGE ON SCHEMA vectorstore TO mallory, zed;
 	SELECT vectorstore.vs_worker_pause();
 });
-# mallory: files of 65 MB (stored compressed: a few kB each), then bob's one
+# mallory: files of 65 MB (stored compressed: a few kB each), then zed's one
 as('mallory', "SELECT vectorstore.vs_enqueue_upload('vs_m', 'big' || i || '.txt', pg_catalog.repeat('x', $mb * 1024 * 1024))
                FROM generate_series(1, $nbig) i");
-my $bob = as('bob', "SELECT vectorstore.vs_enqueue_upload('vs_b', 'b.txt', 'bob content')");
+my $zed = as('zed', "SELECT vectorstore.vs_enqueue_upload('vs_b', 'b.txt', 'zed content')");
 sq("SELECT vectorstore.vs_worker_resume()");
 
 my $t0 = time;
@@ -52,15 +54,15 @@ while (time - $t0 < 60)
 		while (<$fh>) { $hwm = $1 if /^VmHWM:\s+(\d+)/ && $1 > $hwm; }
 		close $fh;
 	}
-	my ($st, $n) = split /\|/, sq("SELECT (SELECT status FROM vectorstore.job WHERE id = $bob),
+	my ($st, $n) = split /\|/, sq("SELECT (SELECT status FROM vectorstore.job WHERE id = $zed),
 	       (SELECT count(*) FROM vectorstore.job WHERE owner = 'mallory' AND status <> 'queued')");
 	if ($st ne 'queued') { $ahead = $n; last; }
 	usleep(100_000);
 }
-diag(sprintf("bob's upload claimed after %s of mallory's %d big files (%.1f s); worker peak RSS %d MB",
+diag(sprintf("zed's upload claimed after %s of mallory's %d big files (%.1f s); worker peak RSS %d MB",
 	$ahead, $nbig, time - $t0, $hwm / 1024));
 ok($ahead ne 'never' && $ahead <= 2,
-	"bob's one small upload is claimed in the first turns, not after the other role's big files");
+	"zed's one small upload is claimed in the first turns, not after the other role's big files");
 
 $node->stop('immediate');
 $emu->stop;
