@@ -960,7 +960,7 @@ vs_worker_heartbeat(void)
  * So when the table has grown to twice the pages its statistics describe,
  * the worker analyzes it (the columns its statements filter on); the
  * statistics change invalidates the kept plans, which are made again for
- * the table as it is. It happens once per doubling.
+ * the table as it is. It happens once per doubling, at most once a minute.
  */
 static void
 vs_worker_analyze_if_grown(void)
@@ -970,6 +970,7 @@ vs_worker_analyze_if_grown(void)
 	Relation	rel;
 	BlockNumber now;
 	BlockNumber then;
+	static TimestampTz last = 0;
 
 	if (!OidIsValid(relid))
 		return;
@@ -979,6 +980,15 @@ vs_worker_analyze_if_grown(void)
 	table_close(rel, AccessShareLock);
 	if (now <= 2 * then + 16)
 		return;
+	/*
+	 * at most once a minute: the plans that matter are the ones made on a
+	 * handful of rows, and a burst's own updates double the table again
+	 * while it runs (each ANALYZE then costs its sample and every plan made
+	 * again); autovacuum takes over within the minute
+	 */
+	if (last != 0 && !TimestampDifferenceExceeds(last, GetCurrentTimestamp(), 60000))
+		return;
+	last = GetCurrentTimestamp();
 	pgstat_report_activity(STATE_RUNNING, "vectorstore: analyze vectorstore.job");
 	/*
 	 * a small sample: 3,000 rows (statistics target 10). ANALYZE holds its

@@ -127,71 +127,139 @@ $$;
 -- Jobs of a status that are due, locked (SKIP LOCKED: what a role holds is
 -- left alone) and in turns: the first due job of every (owner, credential),
 -- then the second of each, ... so one role's thousands of jobs do not come
--- before another role's one; within a turn, the one after p_after_owner and
--- p_after_cred first (turn, returned, is the rank of the job in that order).
--- Credentials held back by a 429 are left out;
--- a credential listed in p_room_creds gets at most its p_room jobs, all its
--- owners together (the units the worker may still open for it: step.c's
--- vq_cred_room).
+-- before another role's one. Within a turn, (owner, credential) come in
+-- order from the one after p_after_owner/p_after_cred (the one that came
+-- first in the step's previous claim), round the circle: a claim that takes
+-- one job (a file over the byte bound) or fewer than there are owners does
+-- not always take the same owner's (the oldest backlog's). turn, returned,
+-- is the rank in that order. Credentials held back by a 429 are left out; a
+-- credential listed in p_room_creds gets at most its p_room jobs, all its
+-- owners together (its n-th job in turns is taken while n is within its
+-- room: the units the worker may still open for it, step.c's vq_cred_room).
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer,
                                            p_room_creds text[], p_room integer[],
                                            p_after_owner name, p_after_cred text)
 RETURNS TABLE (id bigint, turn bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF p_status IS NULL OR p_status NOT IN ('queued', 'uploaded', 'deleting') THEN
+    -- one static query per status: the status is a literal, so the partial
+    -- index job_turn_idx applies and the plan is kept (a status given as a
+    -- parameter was planned again at almost every claim, and its generic
+    -- plan read the index by the status list and sorted). A plan kept from
+    -- when the job table was small would scan the whole table at every
+    -- pass: the worker analyzes the table when it has doubled (worker.c),
+    -- which makes the plans again. (So the three are the same but for it.)
+    IF p_status = 'queued' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'queued'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'queued'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, g.owner, g.cred,
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'queued' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l),
+        r AS (
+            SELECT c.id, c.turn, c.owner, c.cred,
+                   pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
+            FROM c),
+        o AS (
+            SELECT r.id, pg_catalog.row_number() OVER (
+                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                                r.owner, r.cred) AS turn
+            FROM r
+            WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
+                                     WHERE x.cred = r.cred LIMIT 1), p_max))
+        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+    ELSIF p_status = 'uploaded' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'uploaded'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'uploaded'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, g.owner, g.cred,
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'uploaded' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l),
+        r AS (
+            SELECT c.id, c.turn, c.owner, c.cred,
+                   pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
+            FROM c),
+        o AS (
+            SELECT r.id, pg_catalog.row_number() OVER (
+                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                                r.owner, r.cred) AS turn
+            FROM r
+            WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
+                                     WHERE x.cred = r.cred LIMIT 1), p_max))
+        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+    ELSIF p_status = 'deleting' THEN
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status = 'deleting'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status = 'deleting'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, g.owner, g.cred,
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status = 'deleting' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l),
+        r AS (
+            SELECT c.id, c.turn, c.owner, c.cred,
+                   pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
+            FROM c),
+        o AS (
+            SELECT r.id, pg_catalog.row_number() OVER (
+                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                                r.owner, r.cred) AS turn
+            FROM r
+            WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
+                                     WHERE x.cred = r.cred LIMIT 1), p_max))
+        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+    ELSE
         RAISE EXCEPTION 'vectorstore: no fair pick for status %', p_status;
     END IF;
-    -- One static query, parsed and planned once per session (not at every
-    -- claim, as EXECUTE would be). The literal list of statuses next to
-    -- q.status = p_status is what lets the partial index job_turn_idx apply
-    -- (the planner proves its predicate from literals only). A plan kept
-    -- from when the job table was small would scan the whole table at every
-    -- pass: the worker analyzes the table when it has doubled (worker.c),
-    -- which makes the plans again.
-    RETURN QUERY
-    WITH RECURSIVE g(owner, cred) AS (
-        (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
-         WHERE q.status = p_status AND q.status IN ('queued', 'uploaded', 'deleting')
-         ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
-        UNION ALL
-        SELECT n.owner, n.cred FROM g, LATERAL (
-            SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
-            WHERE q.status = p_status AND q.status IN ('queued', 'uploaded', 'deleting')
-              AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
-            ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
-    c AS (
-        SELECT l.id, g.owner, g.cred,
-               pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
-        FROM g CROSS JOIN LATERAL (
-            SELECT q.id FROM vectorstore.job q
-            WHERE q.status = p_status AND q.status IN ('queued', 'uploaded', 'deleting')
-              AND q.owner = g.owner AND coalesce(q.credential, '') = g.cred
-              AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-            ORDER BY q.id
-            LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
-                                         WHERE r.cred = g.cred LIMIT 1), p_max))
-            FOR UPDATE SKIP LOCKED) l),
-    -- a credential's room is for all its owners together: the n-th job of
-    -- a credential, in turns, is taken while n is within its room
-    r AS (
-        SELECT c.id, c.turn, c.owner, c.cred,
-               pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
-        FROM c),
-    -- within a turn, (owner, credential) in order from the one after
-    -- p_after (the one that came first in the claim before), round the
-    -- circle: whoever came first comes last next time, so a claim that
-    -- takes one job (a file over the byte bound) or fewer than there are
-    -- owners does not always take the same owner's (the oldest backlog's)
-    o AS (
-        SELECT r.id, pg_catalog.row_number() OVER (
-                   ORDER BY r.turn,
-                            coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
-                            r.owner, r.cred) AS turn
-        FROM r
-        WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
-                                 WHERE x.cred = r.cred LIMIT 1), p_max))
-    SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
 END
 $$ ROWS 50;
 
