@@ -655,16 +655,19 @@ po_file_item(const cJSON *it, void *arg)
 	MemoryContextSwitchTo(old);
 }
 
-/* the batch's file list could not be read: poll again, later */
+/* the batch's file list could not be read: the poll failed (po_record) */
 static bool
 po_files_failed(VqUnit *u, VqPoll *p, char *error)
 {
 	p->state = "in_progress";
 	p->nfiles = 0;
 	u->error = error;
-	u->delay_ms = Max(Max(u->delay_ms, u->outcome.delay_ms), 1000);
-	u->outcome.kind = VS_OUTCOME_DONE;	/* the poll itself was answered */
-	u->outcome.delay_ms = -1;
+	/* a page that was answered but unusable: a try like any failed request */
+	if (u->outcome.kind == VS_OUTCOME_DONE)
+	{
+		u->outcome.kind = VS_OUTCOME_RETRY;
+		u->outcome.delay_ms = -1;
+	}
 	return false;
 }
 
@@ -762,14 +765,18 @@ po_record(VqRun *run, VqUnit *units, int n)
 		Datum		vals[9];
 		char		nulls[9] = "         ";
 
-		if (u->invalid || u->outcome.kind == VS_OUTCOME_PERMANENT)
+		if (u->invalid || u->outcome.kind != VS_OUTCOME_DONE)
 		{
 			/*
-			 * The batch (or its store) is gone, or its id is unusable:
-			 * attach again, one attempt. An owner who may no longer use
-			 * the credential: the jobs fail.
+			 * The poll failed: attach again (attaching is idempotent), by
+			 * the one retry policy like any other request: a 429 costs a
+			 * throttle, anything else an attempt, so a server that never
+			 * answers a poll fails the jobs with its error in the end
+			 * rather than keeping them polled for ever. The batch (or its
+			 * store) gone or its id unusable: one attempt too. An owner who
+			 * may no longer use the credential: the jobs fail.
 			 */
-			if (!u->unauthorized)
+			if (!u->unauthorized && (u->invalid || u->outcome.kind == VS_OUTCOME_PERMANENT))
 			{
 				u->invalid = NULL;
 				u->outcome.kind = VS_OUTCOME_RETRY;
@@ -779,14 +786,7 @@ po_record(VqRun *run, VqUnit *units, int n)
 		}
 		vals[0] = vq_id_array(u->ids, u->nids);
 		vals[1] = CStringGetTextDatum(p->batch);
-		if (u->outcome.kind == VS_OUTCOME_DONE)
-			vals[2] = CStringGetTextDatum(p->state ? p->state : "in_progress");
-		else
-		{
-			/* retry, throttle: poll again later */
-			vals[2] = CStringGetTextDatum("in_progress");
-			u->delay_ms = Max(Max(u->outcome.delay_ms, VQ_POLL_FLOOR_MS), 1000);
-		}
+		vals[2] = CStringGetTextDatum(p->state ? p->state : "in_progress");
 		vals[3] = Int32GetDatum(Max(u->delay_ms, VQ_POLL_FLOOR_MS));
 		vals[4] = vq_text_datum(u->error);
 		if (u->error == NULL)
