@@ -6,7 +6,7 @@
 # answers each page with one file whose last_error message is 60 MB, and
 # has_more, makes every batch it polls hold 120 MB after the responses are
 # gone, and the worker polls up to 64 batches at once: the peak grows with
-# the batches (1: 208 MB, 12: 632 MB, 30: 876 MB in 25 s, limited only by
+# the batches (1: 208 MB, 12: 632 MB, 30: 876 MB in 25 s; limited only by
 # how fast the pages come), and again at every poll.
 use strict;
 use warnings;
@@ -57,8 +57,11 @@ as('mallory', "SET vectorstore.credential = 'h1'; SELECT count(vectorstore.vs_en
                FROM generate_series(1, $nb) i");
 my $peak = 0;
 my $t0 = time;
-while (time - $t0 < 25)
+my $pages = 0;
+# until each batch could have had both its pages (or a minute)
+while (time - $t0 < 60 && $pages < 2 * $nb)
 {
+	$pages = -e "$dir/requests" ? (() = slurp_file("$dir/requests") =~ m{/file_batches/[^/\s]+/files}g) : 0;
 	my $pid = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' LIMIT 1");
 	if ($pid && open(my $fh, '<', "/proc/$pid/status"))
 	{
@@ -67,7 +70,7 @@ while (time - $t0 < 25)
 	}
 	usleep(250_000);
 }
-my $pages = -e "$dir/requests" ? (() = slurp_file("$dir/requests") =~ m{/file_batches/[^/\s]+/files}g) : 0;
+$pages = -e "$dir/requests" ? (() = slurp_file("$dir/requests") =~ m{/file_batches/[^/\s]+/files}g) : 0;
 diag(sprintf("the worker's peak: %.0f MB; %d pages of file lists served", $peak / 1024, $pages));
 cmp_ok($pages, '>', 0, 'the worker read the file lists');
 cmp_ok($peak / 1024, '<', 512,
