@@ -629,15 +629,37 @@ po_build(VqRun *run, VqUnit *u)
 	u->req.poll = true;
 }
 
+/*
+ * What a poll keeps of its batch's file list, whatever a server sends: no
+ * more files than the batch holds, and short texts (a server's error message
+ * is cut to VQ_FILE_ERROR_MAX bytes), so that a list's pages, each bounded
+ * only while it is received, do not pile up in the worker until the poll is
+ * recorded.
+ */
+#define VQ_FILE_ERROR_MAX 1000
+
+static char *
+po_clip(const char *s, int max)
+{
+	int			len = strlen(s);
+
+	return len <= max ? pstrdup(s) : pnstrdup(s, pg_mbcliplen(s, len, max));
+}
+
 static void
 po_file_item(const cJSON *it, void *arg)
 {
-	VqPoll	   *p = (VqPoll *) arg;
+	VqUnit	   *u = (VqUnit *) arg;
+	VqPoll	   *p = u->data;
 	const cJSON *le = cJSON_GetObjectItemCaseSensitive(it, "last_error");
-	/* the page's context goes after the page: keep copies in the loop's */
-	MemoryContext old = MemoryContextSwitchTo(vq_cxt);
+	const char *id = vq_str(it, "id");
 	const char *st = vq_str(it, "status");
+	MemoryContext old;
 
+	if (p->nfiles >= u->nids || id == NULL || strlen(id) > 256)
+		return;					/* not one of the batch's files */
+	/* the page's context goes after the page: keep copies in the loop's */
+	old = MemoryContextSwitchTo(vq_cxt);
 	if (p->nfiles == p->cap)
 	{
 		p->cap = Max(16, p->cap * 2);
@@ -645,12 +667,13 @@ po_file_item(const cJSON *it, void *arg)
 		p->statuses = p->statuses ? repalloc(p->statuses, sizeof(char *) * p->cap) : palloc(sizeof(char *) * p->cap);
 		p->errors = p->errors ? repalloc(p->errors, sizeof(char *) * p->cap) : palloc(sizeof(char *) * p->cap);
 	}
-	p->fids[p->nfiles] = pstrdup(vq_str(it, "id"));
-	p->statuses[p->nfiles] = pstrdup(st ? st : "");
+	p->fids[p->nfiles] = pstrdup(id);
+	p->statuses[p->nfiles] = po_clip(st ? st : "", 32);
 	p->errors[p->nfiles] = cJSON_IsObject(le) ?
-		psprintf("file processing failed: %s: %s",
-				 vq_str(le, "code") ? vq_str(le, "code") : "error",
-				 vq_str(le, "message") ? vq_str(le, "message") : "") : NULL;
+		po_clip(psprintf("file processing failed: %s: %s",
+						 vq_str(le, "code") ? po_clip(vq_str(le, "code"), 64) : "error",
+						 vq_str(le, "message") ? po_clip(vq_str(le, "message"), VQ_FILE_ERROR_MAX) : ""),
+				VQ_FILE_ERROR_MAX + 100) : NULL;
 	p->nfiles++;
 	MemoryContextSwitchTo(old);
 }
@@ -736,7 +759,7 @@ po_then(VqRun *run, VqUnit *u, bool second)
 		return po_files_failed(u, p, u->error);
 	p->pager.first_response = &u->resp2;
 	p->pages++;
-	if (!vs_paginate(&p->pager, po_file_item, p))
+	if (!vs_paginate(&p->pager, po_file_item, u))
 		return po_files_failed(u, p, p->pager.error ? p->pager.error : "listing the batch's files failed");
 	if (!p->pager.more)
 	{

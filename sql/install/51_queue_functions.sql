@@ -134,8 +134,9 @@ $$;
 -- not always take the same owner's (the oldest backlog's). turn, returned,
 -- is the rank in that order. Credentials held back by a 429 are left out; a
 -- credential listed in p_room_creds gets at most its p_room jobs, all its
--- owners together (its n-th job in turns is taken while n is within its
--- room: the units the worker may still open for it, step.c's vq_cred_room).
+-- owners together (its n-th job in the same order, turns and the round, is
+-- taken while n is within its room: the units the worker may still open for
+-- it, step.c's vq_cred_room).
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer,
                                            p_room_creds text[], p_room integer[],
                                            p_after_owner name, p_after_cred text)
@@ -175,7 +176,10 @@ BEGIN
                 FOR UPDATE SKIP LOCKED) l),
         r AS (
             SELECT c.id, c.turn, c.owner, c.cred,
-                   pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
+                   pg_catalog.row_number() OVER (
+                       PARTITION BY c.cred
+                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                                c.owner, c.id) AS nth
             FROM c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
@@ -211,7 +215,10 @@ BEGIN
                 FOR UPDATE SKIP LOCKED) l),
         r AS (
             SELECT c.id, c.turn, c.owner, c.cred,
-                   pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
+                   pg_catalog.row_number() OVER (
+                       PARTITION BY c.cred
+                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                                c.owner, c.id) AS nth
             FROM c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
@@ -247,7 +254,10 @@ BEGIN
                 FOR UPDATE SKIP LOCKED) l),
         r AS (
             SELECT c.id, c.turn, c.owner, c.cred,
-                   pg_catalog.row_number() OVER (PARTITION BY c.cred ORDER BY c.turn, c.id) AS nth
+                   pg_catalog.row_number() OVER (
+                       PARTITION BY c.cred
+                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                                c.owner, c.id) AS nth
             FROM c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
