@@ -82,6 +82,9 @@ CREATE INDEX job_batch_idx ON vectorstore.job (batch_id) WHERE status = 'attachi
 -- Files of failed or cancelled jobs still to be deleted.
 CREATE INDEX job_discard_idx ON vectorstore.job (not_before)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
+-- ... and in turns per owner and credential (the removals' fair pick).
+CREATE INDEX job_discard_turn_idx ON vectorstore.job (owner, (coalesce(credential, '')), id)
+    WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
 -- Uploads whose answer was lost, per owner and credential (the sweep).
 CREATE INDEX job_lost_idx ON vectorstore.job (owner, (coalesce(credential, '')), not_before)
     WHERE status = 'uploading' AND file_id IS NULL;

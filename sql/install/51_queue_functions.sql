@@ -149,7 +149,8 @@ BEGIN
     -- plan read the index by the status list and sorted). A plan kept from
     -- when the job table was small would scan the whole table at every
     -- pass: the worker analyzes the table when it has doubled (worker.c),
-    -- which makes the plans again. (So the three are the same but for it.)
+    -- which makes the plans again. (So the four are the same but for it;
+    -- 'discard' is not a status but the jobs whose file is to be discarded.)
     IF p_status = 'queued' THEN
         RETURN QUERY
         WITH RECURSIVE g(owner, cred) AS (
@@ -246,6 +247,46 @@ BEGIN
             FROM g CROSS JOIN LATERAL (
                 SELECT q.id FROM vectorstore.job q
                 WHERE q.status = 'deleting' AND q.owner = g.owner
+                  AND coalesce(q.credential, '') = g.cred
+                  AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
+                ORDER BY q.id
+                LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                             WHERE r.cred = g.cred LIMIT 1), p_max))
+                FOR UPDATE SKIP LOCKED) l),
+        r AS (
+            SELECT c.id, c.turn, c.owner, c.cred,
+                   pg_catalog.row_number() OVER (
+                       PARTITION BY c.cred
+                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                                c.owner, c.id) AS nth
+            FROM c),
+        o AS (
+            SELECT r.id, pg_catalog.row_number() OVER (
+                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                                r.owner, r.cred) AS turn
+            FROM r
+            WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
+                                     WHERE x.cred = r.cred LIMIT 1), p_max))
+        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+    ELSIF p_status = 'discard' THEN
+        -- the files of failed and cancelled jobs still to be deleted
+        RETURN QUERY
+        WITH RECURSIVE g(owner, cred) AS (
+            (SELECT q.owner, coalesce(q.credential, '') FROM vectorstore.job q
+             WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete'
+             ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1)
+            UNION ALL
+            SELECT n.owner, n.cred FROM g, LATERAL (
+                SELECT q.owner, coalesce(q.credential, '') AS cred FROM vectorstore.job q
+                WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete'
+                  AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
+                ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
+        c AS (
+            SELECT l.id, g.owner, g.cred,
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+            FROM g CROSS JOIN LATERAL (
+                SELECT q.id FROM vectorstore.job q
+                WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
                 ORDER BY q.id
@@ -512,16 +553,26 @@ BEGIN
         FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
         LEFT JOIN LATERAL (SELECT * FROM chain c WHERE c.root = j.id ORDER BY c.depth DESC LIMIT 1) e ON true
         WHERE e.root IS NULL OR e.status IN ('completed', 'failed', 'cancelled')),
+    -- files of failed or cancelled jobs, in turns like the deletes
+    x AS (
+        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('discard', p_throttled, p_max,
+                                                            p_room_creds, p_room,
+                                                            p_after_owner, p_after_cred) f),
     discards AS (
         SELECT q.id, 'discard'::text AS purpose, q.owner, q.credential, q.vector_store_id, q.file_id,
-               q.request_options, 0::bigint AS turn
-        FROM vectorstore.job q
-        WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete'
-          AND q.not_before <= pg_catalog.now()
-          AND coalesce(q.credential, '') <> ALL (p_throttled)
-        ORDER BY q.not_before LIMIT p_max FOR UPDATE SKIP LOCKED),
-    pick AS (SELECT * FROM (SELECT * FROM dels UNION ALL SELECT * FROM discards) a
-             ORDER BY a.turn, a.id LIMIT p_max),
+               q.request_options, x.turn
+        FROM x JOIN vectorstore.job q ON q.id = x.id),
+    -- both in turns, and a credential's room for both together
+    rm AS (
+        SELECT a.*, pg_catalog.row_number() OVER (PARTITION BY coalesce(a.credential, '')
+                                                   ORDER BY a.turn, a.id) AS nth
+        FROM (SELECT * FROM dels UNION ALL SELECT * FROM discards) a),
+    pick AS (SELECT b.id, b.purpose, b.owner, b.credential, b.vector_store_id, b.file_id,
+                    b.request_options, b.turn
+             FROM rm b
+             WHERE b.nth <= coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
+                                      WHERE r.cred = coalesce(b.credential, '') LIMIT 1), p_max)
+             ORDER BY b.turn, b.id LIMIT p_max),
     -- deletes that wait for a job on their chain to finish: look again in a second
     waits AS (UPDATE vectorstore.job j SET not_before = pg_catalog.now() + interval '1 second'
               WHERE j.id = ANY (ARRAY(SELECT d.id FROM d
@@ -530,7 +581,7 @@ BEGIN
           SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
           WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick)))
     SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
-           pick.request_options, pick.id = (SELECT d.id FROM d ORDER BY d.turn LIMIT 1)
+           pick.request_options, pick.id = (SELECT p1.id FROM pick p1 ORDER BY p1.turn, p1.id LIMIT 1)
     FROM pick ORDER BY pick.turn, pick.id;
 END
 $$;

@@ -67,6 +67,9 @@ CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credentia
     WHERE status IN ('queued', 'uploaded', 'deleting');
 CREATE INDEX job_discard_idx ON vectorstore.job (not_before)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
+-- ... and in turns per owner and credential (the removals' fair pick).
+CREATE INDEX job_discard_turn_idx ON vectorstore.job (owner, (coalesce(credential, '')), id)
+    WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
 CREATE INDEX job_lost_idx ON vectorstore.job (owner, (coalesce(credential, '')), not_before)
     WHERE status = 'uploading' AND file_id IS NULL;
 
