@@ -137,10 +137,10 @@ static VqPickRound up_round;
 static void
 up_claim(VqRun *run)
 {
-	Oid			types[8] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID,
-	NAMEOID, TEXTOID};
-	Datum		vals[8];
-	char		nulls[9] = "        ";
+	Oid			types[11] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID,
+	NAMEOID, TEXTOID, NAMEARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		vals[11];
+	char		nulls[12] = "           ";
 
 	vals[0] = vq_throttled();
 	/* the sweep looks for it after the reconcile delay (keep it above worker_request_timeout) */
@@ -149,10 +149,11 @@ up_claim(VqRun *run)
 	vals[3] = Int64GetDatum(VQ_MAX_CLAIM_BYTES);
 	vq_room(&vals[4], &vals[5]);
 	vq_pick_round_args(&up_round, &vals[6], &nulls[6]);
+	vq_open_by_owner(&vals[8], &vals[9], &vals[10]);
 	vq_exec("SELECT c.id, c.owner, c.credential, c.filename, c.content, c.secret,"
 			" c.request_options::pg_catalog.text, c.first"
-			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4, $5, $6, $7, $8) c",
-			8, types, vals, nulls);
+			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) c",
+			11, types, vals, nulls);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		vq_pick_round_set(&up_round, i, 2, 3, 8);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -854,18 +855,21 @@ static VqPickRound rm_round;
 static void
 rm_claim(VqRun *run)
 {
-	Oid			types[7] = {TEXTARRAYOID, INT4OID, INT4OID, TEXTARRAYOID, INT4ARRAYOID, NAMEOID, TEXTOID};
-	Datum		vals[7];
-	char		nulls[8] = "       ";
+	Oid			types[10] = {TEXTARRAYOID, INT4OID, INT4OID, TEXTARRAYOID, INT4ARRAYOID, NAMEOID, TEXTOID,
+	NAMEARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		vals[10];
+	char		nulls[11] = "          ";
 
 	vals[0] = vq_throttled();
 	vals[1] = Int32GetDatum(vq_lease_ms());
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
 	vq_room(&vals[3], &vals[4]);
 	vq_pick_round_args(&rm_round, &vals[5], &nulls[5]);
+	vq_open_by_owner(&vals[7], &vals[8], &vals[9]);
 	vq_exec("SELECT c.id, c.purpose, c.owner, c.credential, c.vector_store_id, c.file_id,"
 			" c.request_options::pg_catalog.text, c.first"
-			" FROM vectorstore._job_claim_removals($1, $2, $3, $4, $5, $6, $7) c", 7, types, vals, nulls);
+			" FROM vectorstore._job_claim_removals($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) c",
+			10, types, vals, nulls);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		vq_pick_round_set(&rm_round, i, 3, 4, 8);
 	for (uint64 i = 0; i < SPI_processed; i++)

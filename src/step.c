@@ -1168,6 +1168,60 @@ vq_cred_room(const VqCredOpen *co, int c)
  * it may keep, and a slow one is not claimed for a batch only to give most
  * of it back.
  */
+/*
+ * The units open of each (owner, credential), every step's: the fair pick's
+ * p_open_owners, p_open_creds, p_open (whoever a credential has served
+ * least comes first in its room).
+ */
+void
+vq_open_by_owner(Datum *owners, Datum *creds, Datum *counts)
+{
+	ListCell   *lc;
+	int			n = 0,
+				cap = 16;
+	char	  **o = palloc(sizeof(char *) * cap);
+	char	  **c = palloc(sizeof(char *) * cap);
+	int		   *k = palloc(sizeof(int) * cap);
+	Datum	   *od;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		for (int i = 0; i < run->n; i++)
+		{
+			VqUnit	   *u = &run->units[i];
+			int			j;
+
+			if (u->recorded || u->skip)
+				continue;
+			for (j = 0; j < n; j++)
+				if (strcmp(o[j], u->owner) == 0 && strcmp(c[j], u->cred) == 0)
+					break;
+			if (j == n)
+			{
+				if (n == cap)
+				{
+					cap *= 2;
+					o = repalloc(o, sizeof(char *) * cap);
+					c = repalloc(c, sizeof(char *) * cap);
+					k = repalloc(k, sizeof(int) * cap);
+				}
+				o[n] = u->owner;
+				c[n] = u->cred;
+				k[n++] = 0;
+			}
+			k[j]++;
+		}
+	}
+	od = palloc(sizeof(Datum) * Max(n, 1));
+	for (int j = 0; j < n; j++)
+		od[j] = DirectFunctionCall1(namein, CStringGetDatum(o[j]));
+	*owners = PointerGetDatum(construct_array(od, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
+	*creds = vq_text_array(c, n);
+	*counts = vq_int4_array(k, n);
+}
+
 /* The round's two arguments, at vals[0..1] (NULL before any claim). */
 void
 vq_pick_round_args(const VqPickRound *r, Datum *vals, char *nulls)
@@ -1642,7 +1696,11 @@ vq_run_new(const VqStep *step)
 	MemoryContext top;
 
 	if (vq_flights == NULL)
+	{
 		vq_flights = vs_flights_create(TopMemoryContext);
+		/* a request held as long as makes its credential slow takes no slot */
+		vs_flights_set_held(vq_flights, VQ_SLOW_MS);
+	}
 	run = MemoryContextAllocZero(TopMemoryContext, sizeof(VqRun));
 	run->step = step;
 	run->started = GetCurrentTimestamp();

@@ -818,7 +818,11 @@ vs_transport_run(VsTransportRun *run)
  * to): a pending transfer starts when fewer than `concurrency` run and its
  * group has fewer than its share running; and a group with nothing running
  * may always start one, even when every slot is held (by servers that do not
- * answer), so no group waits behind another's silence. The time of any one
+ * answer), so no group waits behind another's silence. A transfer its server
+ * has kept longer than held_ms (vs_flights_set_held) takes no slot and no
+ * share: it waits on its socket, and its group goes on with its other work
+ * (how many a group may have open is its caller's to bound: the worker's
+ * slow credentials keep worker_concurrency units). The time of any one
  * transfer is bounded by its wire's timeout.
  */
 struct VsFlights
@@ -830,6 +834,7 @@ struct VsFlights
 	int			cap;
 	VsTransportRun run;			/* done callbacks: per transfer (no retry, no pacing) */
 	VsBudget	budget;			/* response bytes alive at once, all flights together */
+	int			held_ms;		/* a transfer running longer is held: it takes no slot (0: off) */
 };
 
 static void
@@ -957,10 +962,17 @@ vs_flights_withdraw(VsFlights *f, void *flight)
 	return true;
 }
 
+void
+vs_flights_set_held(VsFlights *f, int held_ms)
+{
+	f->held_ms = held_ms;
+}
+
 /*
  * Start what may start: the slots divided between the groups with work,
- * and a group with nothing running may always start one. One walk to count
- * (groups are few: linear in transfers times groups), one to start.
+ * and a group with nothing running may always start one (held transfers do
+ * not count). One walk to count (groups are few: linear in transfers times
+ * groups), one to start.
  */
 static void
 vs_flights_start(VsFlights *f, int concurrency)
@@ -971,6 +983,7 @@ vs_flights_start(VsFlights *f, int concurrency)
 	int			groups = 0;
 	int			total = 0;
 	int			share;
+	TimestampTz now = GetCurrentTimestamp();
 
 	for (int i = 0; i < f->n; i++)
 	{
@@ -982,7 +995,8 @@ vs_flights_start(VsFlights *f, int concurrency)
 		if (g == groups)
 			names[groups++] = f->ts[i]->group;
 		of[i] = g;
-		if (f->ts[i]->state == VS_T_RUNNING)
+		if (f->ts[i]->state == VS_T_RUNNING &&
+			!(f->held_ms > 0 && TimestampDifferenceExceeds(f->ts[i]->started, now, f->held_ms)))
 		{
 			running[g]++;
 			total++;

@@ -336,6 +336,7 @@ extern int	vs_request_timeout_cap_ms;
  */
 typedef struct VsFlights VsFlights;
 extern VsFlights *vs_flights_create(MemoryContext cxt);
+extern void vs_flights_set_held(VsFlights *f, int held_ms);
 extern int	vs_flights_pump(VsFlights *f, int concurrency, long wait_ms);
 extern int	vs_flights_count(VsFlights *f);
 extern void vs_flights_abort(VsFlights *f);

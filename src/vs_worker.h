@@ -129,6 +129,8 @@ extern void vq_throttle_clear(const char *cred);
 extern Datum vq_throttled(void);
 /* what each credential with units open may still have claimed (p_room_creds, p_room) */
 extern void vq_room(Datum *creds, Datum *rooms);
+/* units open per (owner, credential): the fair pick's p_open_owners, p_open_creds, p_open */
+extern void vq_open_by_owner(Datum *owners, Datum *creds, Datum *counts);
 /*
  * The fair pick's round (_job_fair_pick's p_after_owner, p_after_cred): the
  * (owner, credential) that came first in a step's last claim; the next claim

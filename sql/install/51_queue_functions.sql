@@ -131,7 +131,10 @@ $$;
 -- order from the one after p_after_owner/p_after_cred (the one that came
 -- first in the step's previous claim), round the circle: a claim that takes
 -- one job (a file over the byte bound) or fewer than there are owners does
--- not always take the same owner's (the oldest backlog's). turn, returned,
+-- not always take the same owner's (the oldest backlog's); and before the
+-- round, the (owner, credential) with fewer units open in the worker
+-- (p_open_owners/p_open_creds/p_open) comes first, so that a credential's
+-- room goes to whoever it has served least. turn, returned,
 -- is the rank in that order. Credentials held back by a 429 are left out; a
 -- credential listed in p_room_creds gets at most its p_room jobs, all its
 -- owners together (its n-th job in the same order, turns and the round, is
@@ -139,7 +142,8 @@ $$;
 -- it, step.c's vq_cred_room).
 CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_max integer,
                                            p_room_creds text[], p_room integer[],
-                                           p_after_owner name, p_after_cred text)
+                                           p_after_owner name, p_after_cred text,
+                                           p_open_owners name[], p_open_creds text[], p_open integer[])
 RETURNS TABLE (id bigint, turn bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -176,15 +180,19 @@ BEGIN
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),
         r AS (
-            SELECT c.id, c.turn, c.owner, c.cred,
+            SELECT c.id, c.turn, c.owner, c.cred, c.open,
                    pg_catalog.row_number() OVER (
                        PARTITION BY c.cred
-                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY c.turn, c.open,
+                                coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM c),
+            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
+                  FROM c) c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
-                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY r.turn, r.open,
+                                coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
                                 r.owner, r.cred) AS turn
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
@@ -215,15 +223,19 @@ BEGIN
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),
         r AS (
-            SELECT c.id, c.turn, c.owner, c.cred,
+            SELECT c.id, c.turn, c.owner, c.cred, c.open,
                    pg_catalog.row_number() OVER (
                        PARTITION BY c.cred
-                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY c.turn, c.open,
+                                coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM c),
+            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
+                  FROM c) c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
-                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY r.turn, r.open,
+                                coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
                                 r.owner, r.cred) AS turn
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
@@ -254,15 +266,19 @@ BEGIN
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),
         r AS (
-            SELECT c.id, c.turn, c.owner, c.cred,
+            SELECT c.id, c.turn, c.owner, c.cred, c.open,
                    pg_catalog.row_number() OVER (
                        PARTITION BY c.cred
-                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY c.turn, c.open,
+                                coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM c),
+            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
+                  FROM c) c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
-                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY r.turn, r.open,
+                                coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
                                 r.owner, r.cred) AS turn
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
@@ -294,15 +310,19 @@ BEGIN
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),
         r AS (
-            SELECT c.id, c.turn, c.owner, c.cred,
+            SELECT c.id, c.turn, c.owner, c.cred, c.open,
                    pg_catalog.row_number() OVER (
                        PARTITION BY c.cred
-                       ORDER BY c.turn, coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY c.turn, c.open,
+                                coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM c),
+            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
+                  FROM c) c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
-                       ORDER BY r.turn, coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
+                       ORDER BY r.turn, r.open,
+                                coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
                                 r.owner, r.cred) AS turn
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
@@ -320,7 +340,8 @@ $$ ROWS 50;
 CREATE FUNCTION vectorstore._job_claim_uploads(p_throttled text[], p_lease_ms integer,
                                                p_max_jobs integer, p_max_bytes bigint,
                                                p_room_creds text[], p_room integer[],
-                                               p_after_owner name, p_after_cred text)
+                                               p_after_owner name, p_after_cred text,
+                                               p_open_owners name[], p_open_creds text[], p_open integer[])
 RETURNS TABLE (id bigint, owner name, credential text, filename text, content bytea,
                secret text, request_options jsonb, first boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -330,7 +351,8 @@ BEGIN
                       (SELECT pg_catalog.octet_length(j.content) FROM vectorstore.job j
                        WHERE j.id = f.id) AS bytes
                FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs,
-                                               p_room_creds, p_room, p_after_owner, p_after_cred) f),
+                                               p_room_creds, p_room, p_after_owner, p_after_cred,
+                                               p_open_owners, p_open_creds, p_open) f),
     pick AS (SELECT s.id FROM (SELECT p.id, pg_catalog.row_number() OVER w AS n,
                                       pg_catalog.sum(p.bytes) OVER w AS total
                                FROM p WINDOW w AS (ORDER BY p.turn, p.id)) s
@@ -381,7 +403,7 @@ BEGIN
           AND coalesce(q.credential, '') <> ALL (p_throttled)
         ORDER BY q.status, q.not_before LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
     f AS (SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs, '{}', '{}',
-                                                   p_after_owner, p_after_cred)),
+                                                   p_after_owner, p_after_cred, '{}', '{}', '{}')),
     pick AS (SELECT s.id FROM (SELECT * FROM stranded UNION ALL SELECT * FROM f) s
              ORDER BY s.turn, s.id LIMIT p_max_jobs)
     UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
@@ -514,7 +536,8 @@ $$;
 -- is the one the file was uploaded with.
 CREATE FUNCTION vectorstore._job_claim_removals(p_throttled text[], p_lease_ms integer, p_max integer,
                                                 p_room_creds text[], p_room integer[],
-                                                p_after_owner name, p_after_cred text)
+                                                p_after_owner name, p_after_cred text,
+                                                p_open_owners name[], p_open_creds text[], p_open integer[])
 RETURNS TABLE (id bigint, purpose text, owner name, credential text, vector_store_id text,
                file_id text, request_options jsonb, first boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -531,7 +554,8 @@ BEGIN
     WITH RECURSIVE d AS (
         SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max,
                                                             p_room_creds, p_room,
-                                                            p_after_owner, p_after_cred) f),
+                                                            p_after_owner, p_after_cred,
+                                                            p_open_owners, p_open_creds, p_open) f),
     -- only jobs of the same owner: a removal never reaches another role's file
     chain AS (
         SELECT j.id AS root, j.owner AS root_owner, t.id, t.status, t.file_id, t.vector_store_id,
@@ -557,7 +581,8 @@ BEGIN
     x AS (
         SELECT f.id, f.turn FROM vectorstore._job_fair_pick('discard', p_throttled, p_max,
                                                             p_room_creds, p_room,
-                                                            p_after_owner, p_after_cred) f),
+                                                            p_after_owner, p_after_cred,
+                                                            p_open_owners, p_open_creds, p_open) f),
     discards AS (
         SELECT q.id, 'discard'::text AS purpose, q.owner, q.credential, q.vector_store_id, q.file_id,
                q.request_options, x.turn
@@ -1050,15 +1075,15 @@ $$;
 REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[], integer),
     vectorstore._job_fail(bigint[], text[]),
-    vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text),
-    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text),
+    vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text, name[], text[], integer[]),
+    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text, name[], text[], integer[]),
     vectorstore._job_record_uploaded(bigint[], text[]),
     vectorstore._job_claim_attaches(text[], integer, integer, name, text),
     vectorstore._job_record_batch(bigint[], text, integer),
     vectorstore._job_attach_alone(bigint[], text),
     vectorstore._job_claim_polls(text[], integer, integer),
     vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer),
-    vectorstore._job_claim_removals(text[], integer, integer, text[], integer[], name, text),
+    vectorstore._job_claim_removals(text[], integer, integer, text[], integer[], name, text, name[], text[], integer[]),
     vectorstore._job_record_removed(bigint[]),
     vectorstore._job_discard_failed(bigint[], text[], integer[], text[], integer),
     vectorstore._sweep_claim(integer),
@@ -1195,9 +1220,9 @@ COMMENT ON FUNCTION vectorstore._job_record_failure(bigint[], text[], integer[],
   'Internal transition: a try that did not succeed, by its outcome (retry, throttle, unknown, permanent).';
 COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
   'Internal transition: fail jobs now with their error.';
-COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text) IS
+COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text, name[], text[], integer[]) IS
   'Internal: due jobs of a status, locked, in turns per owner and credential.';
-COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text) IS
+COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text, name[], text[], integer[]) IS
   'Internal transition: queued -> uploading.';
 COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
   'Internal transition: uploading -> uploaded, with the file id.';
@@ -1211,7 +1236,7 @@ COMMENT ON FUNCTION vectorstore._job_claim_polls(text[], integer, integer) IS
   'Internal: file batches due for a poll.';
 COMMENT ON FUNCTION vectorstore._job_record_polled(bigint[], text, text, integer, text, text[], text[], text[], integer) IS
   'Internal transition: what a poll of a file batch found (attaching -> completed | deleting | uploaded | failed).';
-COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer, text[], integer[], name, text) IS
+COMMENT ON FUNCTION vectorstore._job_claim_removals(text[], integer, integer, text[], integer[], name, text, name[], text[], integer[]) IS
   'Internal: files to detach and delete (deleting jobs; files of failed or cancelled jobs).';
 COMMENT ON FUNCTION vectorstore._job_record_removed(bigint[]) IS
   'Internal transition: deleting -> completed; a failed or cancelled job forgets its deleted file.';
