@@ -1162,13 +1162,6 @@ vq_cred_room(const VqCredOpen *co, int c)
 }
 
 /*
- * How many more units each credential with units open may have claimed for
- * it now by the step claiming (vq_cred_room). The claims take no more
- * (_job_fair_pick's p_room), so a credential's claim never overshoots what
- * it may keep, and a slow one is not claimed for a batch only to give most
- * of it back.
- */
-/*
  * The units open of each (owner, credential), every step's: the fair pick's
  * p_open_owners, p_open_creds, p_open (whoever a credential has served
  * least comes first in its room).
@@ -1256,6 +1249,13 @@ vq_pick_round_set(VqPickRound *r, int row, int owner_col, int cred_col, int firs
 	r->cred = MemoryContextStrdup(TopMemoryContext, cred ? cred : "");
 }
 
+/*
+ * How many more units each credential with units open may have claimed for
+ * it now by the step claiming (vq_cred_room). The claims take no more
+ * (_job_fair_pick's p_room), so a credential's claim never overshoots what
+ * it may keep, and a slow one is not claimed for a batch only to give most
+ * of it back.
+ */
 void
 vq_room(Datum *creds, Datum *rooms)
 {
