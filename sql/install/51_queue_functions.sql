@@ -168,9 +168,12 @@ BEGIN
                   AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
-            SELECT l.id, g.owner, g.cred,
+            SELECT l.id, g.owner, g.cred, gx.open,
                    pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
             FROM g CROSS JOIN LATERAL (
+                SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                 WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
+            CROSS JOIN LATERAL (
                 SELECT q.id FROM vectorstore.job q
                 WHERE q.status = 'queued' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
@@ -186,9 +189,7 @@ BEGIN
                        ORDER BY c.turn, c.open,
                                 coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
-                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
-                  FROM c) c),
+            FROM c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
@@ -211,9 +212,12 @@ BEGIN
                   AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
-            SELECT l.id, g.owner, g.cred,
+            SELECT l.id, g.owner, g.cred, gx.open,
                    pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
             FROM g CROSS JOIN LATERAL (
+                SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                 WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
+            CROSS JOIN LATERAL (
                 SELECT q.id FROM vectorstore.job q
                 WHERE q.status = 'uploaded' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
@@ -229,9 +233,7 @@ BEGIN
                        ORDER BY c.turn, c.open,
                                 coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
-                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
-                  FROM c) c),
+            FROM c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
@@ -254,9 +256,12 @@ BEGIN
                   AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
-            SELECT l.id, g.owner, g.cred,
+            SELECT l.id, g.owner, g.cred, gx.open,
                    pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
             FROM g CROSS JOIN LATERAL (
+                SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                 WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
+            CROSS JOIN LATERAL (
                 SELECT q.id FROM vectorstore.job q
                 WHERE q.status = 'deleting' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
@@ -272,9 +277,7 @@ BEGIN
                        ORDER BY c.turn, c.open,
                                 coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
-                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
-                  FROM c) c),
+            FROM c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
@@ -298,9 +301,12 @@ BEGIN
                   AND (q.owner, coalesce(q.credential, '')) > (g.owner, g.cred)
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
-            SELECT l.id, g.owner, g.cred,
+            SELECT l.id, g.owner, g.cred, gx.open,
                    pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
             FROM g CROSS JOIN LATERAL (
+                SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
+                                 WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
+            CROSS JOIN LATERAL (
                 SELECT q.id FROM vectorstore.job q
                 WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
@@ -316,9 +322,7 @@ BEGIN
                        ORDER BY c.turn, c.open,
                                 coalesce((c.owner, c.cred) <= (p_after_owner, p_after_cred), false),
                                 c.owner, c.id) AS nth
-            FROM (SELECT c.*, coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
-                                        WHERE x.owner = c.owner AND x.cred = c.cred LIMIT 1), 0) AS open
-                  FROM c) c),
+            FROM c),
         o AS (
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
