@@ -149,9 +149,9 @@ run_tap() {
   local log=$OUT/tap.log
   if ls test/t/*.pl >/dev/null 2>&1; then
     VS_EMULATOR_BIN=$ROOT/emulator/vectorstore-emulator \
-    make -s prove ${TAP:+PROVE_TESTS="$TAP"} >"$log" 2>&1 || true
+    make -s prove PROVE_FLAGS=--timer ${TAP:+PROVE_TESTS="$TAP"} >"$log" 2>&1 || true
     [ -d tmp_check/log ] && cp -a tmp_check/log "$OUT/tap-logs"
-    grep -E '^test/t/|^Result|^Files=|Failed [0-9]+/' "$log" || true
+    grep -E '^(\[[0-9:]+\] )?test/t/|^Result|^Files=|Failed [0-9]+/' "$log" || true
     # count subtests: Tests=N from prove's summary, minus the failed ones
     local total badsub badfiles
     total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | tail -1)
@@ -195,7 +195,8 @@ run_valgrind() {
 
 for s in "${SUITES[@]}"; do
   case "$s" in
-    docs|emulator|contract|contract_sql|regress|regress_azure|tap|fuzz|valgrind) "run_$s" ;;
+    docs|emulator|contract|contract_sql|regress|regress_azure|tap|fuzz|valgrind)
+      t0=$SECONDS; "run_$s"; echo "   ($s: $((SECONDS - t0)) s)" ;;
     *) echo "unknown suite $s"; exit 2 ;;
   esac
 done

@@ -72,8 +72,10 @@ CREATE TABLE vectorstore.job (
 );
 CREATE INDEX job_active_idx ON vectorstore.job (status, not_before)
     WHERE status NOT IN ('completed', 'failed', 'cancelled');
--- The fair claim: one ordered run of ids per (owner, credential) and status.
-CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credential, '')), id)
+-- The fair claim: per status, one run per (owner, credential) in the order
+-- its jobs are due (not_before, id), so a claim reads the due jobs only and
+-- stops at the first one backed off (058_claim_backoff_scan).
+CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credential, '')), not_before, id)
     WHERE status IN ('queued', 'uploaded', 'deleting');
 CREATE INDEX job_file_idx ON vectorstore.job (file_id) WHERE file_id IS NOT NULL;
 CREATE INDEX job_finished_idx ON vectorstore.job (finished_at) WHERE finished_at IS NOT NULL;
@@ -83,7 +85,7 @@ CREATE INDEX job_batch_idx ON vectorstore.job (batch_id) WHERE status = 'attachi
 CREATE INDEX job_discard_idx ON vectorstore.job (not_before)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
 -- ... and in turns per owner and credential (the removals' fair pick).
-CREATE INDEX job_discard_turn_idx ON vectorstore.job (owner, (coalesce(credential, '')), id)
+CREATE INDEX job_discard_turn_idx ON vectorstore.job (owner, (coalesce(credential, '')), not_before, id)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
 -- Uploads whose answer was lost, per owner and credential (the sweep).
 CREATE INDEX job_lost_idx ON vectorstore.job (owner, (coalesce(credential, '')), not_before)

@@ -126,8 +126,10 @@ $$;
 ---------------------------------------------------------------------------
 -- Jobs of a status that are due, locked (SKIP LOCKED: what a role holds is
 -- left alone) and in turns: the first due job of every (owner, credential),
--- then the second of each, ... so one role's thousands of jobs do not come
--- before another role's one. Within a turn, (owner, credential) come in
+-- then the second of each, ... (a run's jobs in the order they became due,
+-- not_before then id, as its index holds them: a claim reads the due jobs
+-- only, not the backed-off ones before them), so one role's thousands of
+-- jobs do not come before another role's one. Within a turn, (owner, credential) come in
 -- order from the one after p_after_owner/p_after_cred (the one that came
 -- first in the step's previous claim), round the circle: a claim that takes
 -- one job (a file over the byte bound) or fewer than there are owners does
@@ -169,16 +171,16 @@ BEGIN
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
             SELECT l.id, g.owner, g.cred, gx.open,
-                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.not_before, l.id) AS turn
             FROM g CROSS JOIN LATERAL (
                 SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
                                  WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
             CROSS JOIN LATERAL (
-                SELECT q.id FROM vectorstore.job q
+                SELECT q.id, q.not_before FROM vectorstore.job q
                 WHERE q.status = 'queued' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id
+                ORDER BY q.not_before, q.id
                 LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),
@@ -213,16 +215,16 @@ BEGIN
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
             SELECT l.id, g.owner, g.cred, gx.open,
-                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.not_before, l.id) AS turn
             FROM g CROSS JOIN LATERAL (
                 SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
                                  WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
             CROSS JOIN LATERAL (
-                SELECT q.id FROM vectorstore.job q
+                SELECT q.id, q.not_before FROM vectorstore.job q
                 WHERE q.status = 'uploaded' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id
+                ORDER BY q.not_before, q.id
                 LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),
@@ -257,16 +259,16 @@ BEGIN
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
             SELECT l.id, g.owner, g.cred, gx.open,
-                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.not_before, l.id) AS turn
             FROM g CROSS JOIN LATERAL (
                 SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
                                  WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
             CROSS JOIN LATERAL (
-                SELECT q.id FROM vectorstore.job q
+                SELECT q.id, q.not_before FROM vectorstore.job q
                 WHERE q.status = 'deleting' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id
+                ORDER BY q.not_before, q.id
                 LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),
@@ -302,16 +304,16 @@ BEGIN
                 ORDER BY q.owner, coalesce(q.credential, '') LIMIT 1) n),
         c AS (
             SELECT l.id, g.owner, g.cred, gx.open,
-                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.id) AS turn
+                   pg_catalog.row_number() OVER (PARTITION BY g.owner, g.cred ORDER BY l.not_before, l.id) AS turn
             FROM g CROSS JOIN LATERAL (
                 SELECT coalesce((SELECT x.n FROM unnest(p_open_owners, p_open_creds, p_open) x(owner, cred, n)
                                  WHERE x.owner = g.owner AND x.cred = g.cred LIMIT 1), 0) AS open) gx
             CROSS JOIN LATERAL (
-                SELECT q.id FROM vectorstore.job q
+                SELECT q.id, q.not_before FROM vectorstore.job q
                 WHERE q.status IN ('failed', 'cancelled') AND q.file_id IS NOT NULL AND q.kind <> 'delete' AND q.owner = g.owner
                   AND coalesce(q.credential, '') = g.cred
                   AND q.not_before <= pg_catalog.now() AND g.cred <> ALL (p_throttled)
-                ORDER BY q.id
+                ORDER BY q.not_before, q.id
                 LIMIT least(p_max, coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
                                              WHERE r.cred = g.cred LIMIT 1), p_max))
                 FOR UPDATE SKIP LOCKED) l),

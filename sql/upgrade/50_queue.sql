@@ -63,12 +63,12 @@ ALTER TABLE vectorstore.job
 UPDATE vectorstore.job j SET not_before = pg_catalog.now()
  WHERE j.status = 'uploading' AND j.file_id IS NULL;
 DROP INDEX vectorstore.job_orphan_idx;
-CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credential, '')), id)
+CREATE INDEX job_turn_idx ON vectorstore.job (status, owner, (coalesce(credential, '')), not_before, id)
     WHERE status IN ('queued', 'uploaded', 'deleting');
 CREATE INDEX job_discard_idx ON vectorstore.job (not_before)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
 -- ... and in turns per owner and credential (the removals' fair pick).
-CREATE INDEX job_discard_turn_idx ON vectorstore.job (owner, (coalesce(credential, '')), id)
+CREATE INDEX job_discard_turn_idx ON vectorstore.job (owner, (coalesce(credential, '')), not_before, id)
     WHERE status IN ('failed', 'cancelled') AND file_id IS NOT NULL AND kind <> 'delete';
 CREATE INDEX job_lost_idx ON vectorstore.job (owner, (coalesce(credential, '')), not_before)
     WHERE status = 'uploading' AND file_id IS NULL;
