@@ -670,11 +670,11 @@ po_file_item(const cJSON *it, void *arg)
 	}
 	p->fids[p->nfiles] = pstrdup(id);
 	p->statuses[p->nfiles] = po_clip(st ? st : "", 32);
+	/* (its parts are cut, so the whole is at most about VQ_FILE_ERROR_MAX) */
 	p->errors[p->nfiles] = cJSON_IsObject(le) ?
-		po_clip(psprintf("file processing failed: %s: %s",
-						 vq_str(le, "code") ? po_clip(vq_str(le, "code"), 64) : "error",
-						 vq_str(le, "message") ? po_clip(vq_str(le, "message"), VQ_FILE_ERROR_MAX) : ""),
-				VQ_FILE_ERROR_MAX + 100) : NULL;
+		psprintf("file processing failed: %s: %s",
+				 vq_str(le, "code") ? po_clip(vq_str(le, "code"), 64) : "error",
+				 vq_str(le, "message") ? po_clip(vq_str(le, "message"), VQ_FILE_ERROR_MAX) : "") : NULL;
 	p->nfiles++;
 	MemoryContextSwitchTo(old);
 }

@@ -9,6 +9,7 @@
 #   TAP=test/t/050_queue.pl REGRESS="00_setup 10_stores" bash test/run.sh tap regress
 #                               only some TAP files / pg_regress suites
 #   PG_CONFIG=/path/to/pg_config  build and test against another PostgreSQL installation
+#   VS_TAP_JOBS=1               TAP files one at a time (default 2; the worker's run in sequence)
 #
 # As root it runs the suites as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root) in a copy of the tree. Leaves nothing running.
@@ -29,7 +30,7 @@ if [ "${VS_INNER:-}" != 1 ]; then
     trap 'rm -rf "$WORK"' EXIT
     rc=0
     runuser -u postgres -- env VS_INNER=1 CI="${CI:-}" PG_CONFIG="$PG_CONFIG" \
-      TAP="${TAP:-}" REGRESS="${REGRESS:-}" VS_SEEDS="${VS_SEEDS:-}" \
+      TAP="${TAP:-}" REGRESS="${REGRESS:-}" VS_SEEDS="${VS_SEEDS:-}" VS_TAP_JOBS="${VS_TAP_JOBS:-}" \
       PATH="$PATH" HOME="$WORK" bash "$WORK/tree/test/run.sh" "${SUITES[@]}" || rc=$?
     # keep the logs and pg_regress results for inspection (test/output/)
     rm -rf "$ROOT/test/output"; cp -a "$WORK/tree/test/output" "$ROOT/test/" 2>/dev/null || true
@@ -148,8 +149,17 @@ run_tap() {
   echo "== tap: TAP suites (PostgreSQL::Test::Cluster)"
   local log=$OUT/tap.log
   if ls test/t/*.pl >/dev/null 2>&1; then
+    # Two at a time (VS_TAP_JOBS), but the suites that run the worker (and
+    # time what it does for whom) one after another, never two together:
+    # they share the machine with one other suite at most.
+    local f seq=() jobs=${VS_TAP_JOBS:-2}
+    for f in ${TAP:-test/t/*.pl}; do
+      grep -qE 'VsWorkerTest|worker_naptime|vs_enqueue|vectorstore worker' "$f" && seq+=("$f")
+    done
+    local flags="--timer -j$jobs '--rules=par=**'"
+    [ ${#seq[@]} = 0 ] || flags="--timer -j$jobs '--rules=seq={$(IFS=,; echo "${seq[*]}")}' '--rules=par=**'"
     VS_EMULATOR_BIN=$ROOT/emulator/vectorstore-emulator \
-    make -s prove PROVE_FLAGS=--timer ${TAP:+PROVE_TESTS="$TAP"} >"$log" 2>&1 || true
+    make -s prove PROVE_FLAGS="$flags" ${TAP:+PROVE_TESTS="$TAP"} >"$log" 2>&1 || true
     [ -d tmp_check/log ] && cp -a tmp_check/log "$OUT/tap-logs"
     grep -E '^(\[[0-9:]+\] )?test/t/|^Result|^Files=|Failed [0-9]+/' "$log" || true
     # count subtests: Tests=N from prove's summary, minus the failed ones
