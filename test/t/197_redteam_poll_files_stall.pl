@@ -8,8 +8,6 @@
 # The design: "a slow server holds only its own units".
 use strict;
 use warnings;
-use File::Temp qw(tempdir);
-use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -17,21 +15,8 @@ use Time::HiRes qw(usleep time);
 use VsTest;
 use VsWorkerTest;
 
-my $dir = tempdir(CLEANUP => 1);
-my $hpid = fork();
-die "fork: $!" unless defined $hpid;
-if ($hpid == 0)
-{
-	POSIX::setpgid(0, 0);
-	open(STDOUT, '>', "$dir/stdout");
-	open(STDERR, '>', "$dir/stderr");
-	exec('perl', ($ENV{TESTDIR} // '.') . '/test/hostile/stallfiles.pl', $dir) or POSIX::_exit(1);
-}
-END { kill 'TERM', -$hpid if $hpid; }
-for (1 .. 200) { last if -s "$dir/port"; usleep(25_000); }
-die 'server did not start' unless -s "$dir/port";
-my $hport = slurp_file("$dir/port");
-chomp $hport;
+my $h = VsWorkerTest::Hostile->start('stallfiles.pl');
+my $hport = $h->port;
 
 my $emu = VsTest::Emulator->start(processing_delay_ms => 10);
 my $node = VsTest::new_node('pollstall', $emu,
@@ -55,10 +40,10 @@ as('mallory', "SET vectorstore.credential = 'h1'; SELECT vectorstore.vs_enqueue_
 my $t0 = time;
 while (time - $t0 < 20)
 {
-	last if -e "$dir/requests" && slurp_file("$dir/requests") =~ m{/file_batches/[^/\s]+/files};
+	last if $h->requests =~ m{/file_batches/[^/\s]+/files};
 	usleep(100_000);
 }
-like(-e "$dir/requests" ? slurp_file("$dir/requests") : '', qr{/file_batches/[^/\s]+/files}, 'the worker asked for the file list');
+like($h->requests, qr{/file_batches/[^/\s]+/files}, 'the worker asked for the file list');
 usleep(300_000);
 
 my $bvs = as('bob', "SELECT id FROM vectorstore.vs_store_create(name => 'bob')");
@@ -75,8 +60,6 @@ diag(sprintf("bob's job is %s after %.1f s", $st, time - $tb));
 is($st, 'completed', "bob's job (another credential) completes while mallory's server holds the file list");
 
 $node->stop('immediate');
-kill 'TERM', -$hpid;
-waitpid($hpid, 0);
-$hpid = 0;
+$h->stop;
 $emu->stop;
 done_testing();

@@ -8,8 +8,6 @@
 # is sent.
 use strict;
 use warnings;
-use File::Temp qw(tempdir);
-use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -18,22 +16,8 @@ use VsTest;
 use VsWorkerTest;
 
 # the server: holds a request whose body says HANG, answers others in 50 ms
-my $dir = tempdir(CLEANUP => 1);
-my $hpid = fork();
-die "fork: $!" unless defined $hpid;
-if ($hpid == 0)
-{
-	POSIX::setpgid(0, 0);
-	$ENV{HDELAY} = 50;
-	open(STDOUT, '>', "$dir/stdout");
-	open(STDERR, '>', "$dir/stderr");
-	exec('perl', ($ENV{TESTDIR} // '.') . '/test/hostile/hangone.pl', $dir) or POSIX::_exit(1);
-}
-END { kill 'TERM', -$hpid if $hpid; }
-for (1 .. 200) { last if -s "$dir/port"; usleep(25_000); }
-die 'server did not start' unless -s "$dir/port";
-my $hport = slurp_file("$dir/port");
-chomp $hport;
+my $h = VsWorkerTest::Hostile->start('hangone.pl', HDELAY => 50);
+my $hport = $h->port;
 
 my $emu = VsTest::Emulator->start(processing_delay_ms => 10);
 my $node = VsTest::new_node('ownerchurn', $emu,
@@ -52,13 +36,9 @@ sq(qq{
 	CREATE ROLE alice LOGIN;
 	GRANT USAGE ON SCHEMA vectorstore TO alice;
 	SELECT vectorstore.vs_credential_grant('h1', 'alice');
-	-- the test's eyes: how many times jobs are claimed for upload
-	CREATE SEQUENCE public.claims;
-	CREATE FUNCTION public.count_claim() RETURNS trigger LANGUAGE plpgsql AS
-	  \$\$ BEGIN PERFORM pg_catalog.nextval('public.claims'); RETURN NULL; END \$\$;
-	CREATE TRIGGER count_claim AFTER UPDATE ON vectorstore.job FOR EACH ROW
-	  WHEN (OLD.status = 'queued' AND NEW.status = 'uploading') EXECUTE FUNCTION public.count_claim();
 });
+# the test's eyes: how many times jobs are claimed for upload
+VsWorkerTest::claim_count($node);
 
 for my $r (1 .. 10)
 {
@@ -75,7 +55,7 @@ my $sent = 0;
 my $t0 = time;
 while (time - $t0 < 60)
 {
-	$sent = -e "$dir/requests" ? (() = slurp_file("$dir/requests") =~ m{^POST /v1/files$}mg) : 0;
+	$sent = (() = $h->requests =~ m{^POST /v1/files$}mg);
 	last if $sent >= 601;
 	usleep(200_000);
 }
@@ -85,8 +65,6 @@ cmp_ok($claims, '<=', $sent + 150,
 	'a job of a slow credential is claimed about once for each time it is sent (the first batch given back once at most)');
 
 $node->stop('immediate');
-kill 'TERM', -$hpid;
-waitpid($hpid, 0);
-$hpid = 0;
+$h->stop;
 $emu->stop;
 done_testing();

@@ -8,8 +8,6 @@
 # it, not a pass or two.
 use strict;
 use warnings;
-use File::Temp qw(tempdir);
-use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -17,22 +15,8 @@ use Time::HiRes qw(usleep time);
 use VsTest;
 use VsWorkerTest;
 
-my $dir = tempdir(CLEANUP => 1);
-my $hpid = fork();
-die "fork: $!" unless defined $hpid;
-if ($hpid == 0)
-{
-	POSIX::setpgid(0, 0);
-	$ENV{HDELAY} = 30;
-	open(STDOUT, '>', "$dir/stdout");
-	open(STDERR, '>', "$dir/stderr");
-	exec('perl', ($ENV{TESTDIR} // '.') . '/test/hostile/hangone.pl', $dir) or POSIX::_exit(1);
-}
-END { kill 'TERM', -$hpid if $hpid; }
-for (1 .. 200) { last if -s "$dir/port"; usleep(25_000); }
-die 'server did not start' unless -s "$dir/port";
-my $hport = slurp_file("$dir/port");
-chomp $hport;
+my $h = VsWorkerTest::Hostile->start('hangone.pl', HDELAY => 30);
+my $hport = $h->port;
 
 my $emu = VsTest::Emulator->start(processing_delay_ms => 10);
 my $node = VsTest::new_node('roomoldest', $emu,
@@ -48,12 +32,8 @@ sub as { my ($role, $sql) = @_; return $node->safe_psql('postgres', $sql, extra_
 sq(qq{
 	CREATE EXTENSION vectorstore;
 	SELECT vectorstore.vs_credential_set('h1', auth => 'none', base_url => 'http://127.0.0.1:$hport/v1');
-	CREATE TABLE public.claim_log (n bigserial, owner name);
-	CREATE FUNCTION public.log_claim() RETURNS trigger LANGUAGE plpgsql AS
-	  \$\$ BEGIN INSERT INTO public.claim_log(owner) VALUES (NEW.owner); RETURN NULL; END \$\$;
-	CREATE TRIGGER log_claim AFTER UPDATE ON vectorstore.job FOR EACH ROW
-	  WHEN (OLD.status = 'queued' AND NEW.status = 'uploading') EXECUTE FUNCTION public.log_claim();
 });
+VsWorkerTest::claim_log($node);
 for my $r (qw(mallory victim))
 {
 	sq("CREATE ROLE $r LOGIN; GRANT USAGE ON SCHEMA vectorstore TO $r;
@@ -83,8 +63,6 @@ cmp_ok($ahead, '<=', 3,
 	"another role on a slow shared credential is claimed within a few of the backlog's jobs, not after all of them");
 
 $node->stop('immediate');
-kill 'TERM', -$hpid;
-waitpid($hpid, 0);
-$hpid = 0;
+$h->stop;
 $emu->stop;
 done_testing();

@@ -10,8 +10,6 @@
 # how fast the pages come), and again at every poll.
 use strict;
 use warnings;
-use File::Temp qw(tempdir);
-use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -19,21 +17,8 @@ use Time::HiRes qw(usleep time);
 use VsTest;
 use VsWorkerTest;
 
-my $dir = tempdir(CLEANUP => 1);
-my $hpid = fork();
-die "fork: $!" unless defined $hpid;
-if ($hpid == 0)
-{
-	POSIX::setpgid(0, 0);
-	open(STDOUT, '>', "$dir/stdout");
-	open(STDERR, '>', "$dir/stderr");
-	exec('perl', ($ENV{TESTDIR} // '.') . '/test/hostile/bigfilelist.pl', $dir) or POSIX::_exit(1);
-}
-END { kill 'TERM', -$hpid if $hpid; }
-for (1 .. 200) { last if -s "$dir/port"; usleep(25_000); }
-die 'server did not start' unless -s "$dir/port";
-my $hport = slurp_file("$dir/port");
-chomp $hport;
+my $h = VsWorkerTest::Hostile->start('bigfilelist.pl');
+my $hport = $h->port;
 
 my $emu = VsTest::Emulator->start(processing_delay_ms => 10);
 my $node = VsTest::new_node('filelistmem', $emu,
@@ -61,7 +46,7 @@ my $pages = 0;
 # until each batch could have had both its pages (or a minute)
 while (time - $t0 < 60 && $pages < 2 * $nb)
 {
-	$pages = -e "$dir/requests" ? (() = slurp_file("$dir/requests") =~ m{/file_batches/[^/\s]+/files}g) : 0;
+	$pages = (() = $h->requests =~ m{/file_batches/[^/\s]+/files}g);
 	my $pid = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'vectorstore worker' LIMIT 1");
 	if ($pid && open(my $fh, '<', "/proc/$pid/status"))
 	{
@@ -70,15 +55,13 @@ while (time - $t0 < 60 && $pages < 2 * $nb)
 	}
 	usleep(250_000);
 }
-$pages = -e "$dir/requests" ? (() = slurp_file("$dir/requests") =~ m{/file_batches/[^/\s]+/files}g) : 0;
+$pages = (() = $h->requests =~ m{/file_batches/[^/\s]+/files}g);
 diag(sprintf("the worker's peak: %.0f MB; %d pages of file lists served", $peak / 1024, $pages));
 cmp_ok($pages, '>', 0, 'the worker read the file lists');
 cmp_ok($peak / 1024, '<', 512,
 	"what a server's file lists leave in the worker's memory is bounded (peak under 512 MB)");
 
 $node->stop('immediate');
-kill 'TERM', -$hpid;
-waitpid($hpid, 0);
-$hpid = 0;
+$h->stop;
 $emu->stop;
 done_testing();

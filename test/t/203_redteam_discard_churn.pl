@@ -7,8 +7,6 @@
 # enough.
 use strict;
 use warnings;
-use File::Temp qw(tempdir);
-use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -18,22 +16,8 @@ use VsWorkerTest;
 
 # the server: holds a request whose body says HANG, answers others in 50 ms
 # (POST /files with a file; anything else 400: every attach fails)
-my $dir = tempdir(CLEANUP => 1);
-my $hpid = fork();
-die "fork: $!" unless defined $hpid;
-if ($hpid == 0)
-{
-	POSIX::setpgid(0, 0);
-	$ENV{HDELAY} = 50;
-	open(STDOUT, '>', "$dir/stdout");
-	open(STDERR, '>', "$dir/stderr");
-	exec('perl', ($ENV{TESTDIR} // '.') . '/test/hostile/hangone.pl', $dir) or POSIX::_exit(1);
-}
-END { kill 'TERM', -$hpid if $hpid; }
-for (1 .. 200) { last if -s "$dir/port"; usleep(25_000); }
-die 'server did not start' unless -s "$dir/port";
-my $hport = slurp_file("$dir/port");
-chomp $hport;
+my $h = VsWorkerTest::Hostile->start('hangone.pl', HDELAY => 50);
+my $hport = $h->port;
 
 my $emu = VsTest::Emulator->start(processing_delay_ms => 10);
 my $node = VsTest::new_node('discardchurn', $emu,
@@ -52,15 +36,10 @@ sq(qq{
 	CREATE ROLE mallory LOGIN;
 	GRANT USAGE ON SCHEMA vectorstore TO mallory;
 	SELECT vectorstore.vs_credential_grant('h1', 'mallory');
-	-- the test's eyes: how many times a discard is claimed (its lease set)
-	CREATE SEQUENCE public.claims;
-	CREATE FUNCTION public.count_claim() RETURNS trigger LANGUAGE plpgsql AS
-	  \$\$ BEGIN PERFORM pg_catalog.nextval('public.claims'); RETURN NULL; END \$\$;
-	CREATE TRIGGER count_claim AFTER UPDATE ON vectorstore.job FOR EACH ROW
-	  WHEN (OLD.status IN ('failed', 'cancelled') AND NEW.status = OLD.status AND NEW.file_id IS NOT NULL
-	        AND NEW.not_before > pg_catalog.now() + interval '4 s')
-	  EXECUTE FUNCTION public.count_claim();
 });
+# the test's eyes: how many times a discard is claimed (its lease set)
+VsWorkerTest::claim_count($node, "OLD.status IN ('failed', 'cancelled') AND NEW.status = OLD.status AND NEW.file_id IS NOT NULL
+	AND NEW.not_before > pg_catalog.now() + interval '4 s'");
 
 # one upload the server holds: the credential is slow (room: 8 less what it holds)
 as('mallory', "SET vectorstore.credential = 'h1'; SELECT vectorstore.vs_enqueue_upload('vs_x', 'hang.txt', 'HANG')");
@@ -77,7 +56,7 @@ while (time - $t0 < 60)
 	last if $left == 0;
 	usleep(300_000);
 }
-my $sent = () = slurp_file("$dir/requests") =~ m{^DELETE }mg;
+my $sent = () = slurp_file($h->dir . '/requests') =~ m{^DELETE }mg;
 my $claims = sq("SELECT last_value FROM public.claims");
 diag("$claims discard claims for $sent DELETE requests sent; jobs not done with: $left");
 cmp_ok($sent, '>', 0, 'discards were sent');
@@ -85,8 +64,6 @@ cmp_ok($claims, '<=', $sent + 150,
 	'a discard on a slow credential is claimed about once for each time it is sent');
 
 $node->stop('immediate');
-kill 'TERM', -$hpid;
-waitpid($hpid, 0);
-$hpid = 0;
+$h->stop;
 $emu->stop;
 done_testing();
