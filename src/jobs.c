@@ -29,7 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-/* content claimed per upload step at most (one larger file is still taken alone) */
+/* content the upload step holds at most per credential, and claims at once (one larger file is taken alone) */
 #define VQ_MAX_CLAIM_BYTES ((int64) 64 * 1024 * 1024)
 
 /*
@@ -137,23 +137,25 @@ static VqPickRound up_round;
 static void
 up_claim(VqRun *run)
 {
-	Oid			types[11] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID,
-	NAMEOID, TEXTOID, NAMEARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
-	Datum		vals[11];
-	char		nulls[12] = "           ";
+	Oid			types[13] = {TEXTARRAYOID, INT4OID, INT4OID, INT8OID, TEXTARRAYOID, INT8ARRAYOID,
+	TEXTARRAYOID, INT4ARRAYOID, NAMEOID, TEXTOID, NAMEARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		vals[13];
+	char		nulls[14] = "             ";
 
 	vals[0] = vq_throttled();
 	/* the sweep looks for it after the reconcile delay (keep it above worker_request_timeout) */
 	vals[1] = Int32GetDatum(vs_worker_reconcile_delay_ms);
 	vals[2] = Int32GetDatum(vs_worker_batch_size);
+	/* contents held per credential and claimed at once (_job_claim_uploads) */
 	vals[3] = Int64GetDatum(VQ_MAX_CLAIM_BYTES);
-	vq_room(&vals[4], &vals[5]);
-	vq_pick_round_args(&up_round, &vals[6], &nulls[6]);
-	vq_open_by_owner(&vals[8], &vals[9], &vals[10]);
+	vq_held_bytes(run->step, &vals[4], &vals[5]);
+	vq_room(&vals[6], &vals[7]);
+	vq_pick_round_args(&up_round, &vals[8], &nulls[8]);
+	vq_open_by_owner(&vals[10], &vals[11], &vals[12]);
 	vq_exec("SELECT c.id, c.owner, c.credential, c.filename, c.content, c.secret,"
 			" c.request_options::pg_catalog.text, c.first"
-			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) c",
-			11, types, vals, nulls);
+			" FROM vectorstore._job_claim_uploads($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) c",
+			13, types, vals, nulls);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		vq_pick_round_set(&up_round, i, 2, 3, 8);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -167,6 +169,8 @@ up_claim(VqRun *run)
 		u->ids[u->nids++] = vq_int8(i, 1);
 		d->filename = vq_text(i, 4);
 		d->content = isnull ? NULL : DatumGetByteaPCopy(c);
+		if (d->content)
+			u->bytes = VARSIZE_ANY_EXHDR(d->content);
 		d->secret = vq_text(i, 6);
 		d->options = vq_text(i, 7);
 		u->data = d;

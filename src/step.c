@@ -1114,6 +1114,59 @@ vq_units_open_step(const VqStep *step)
 	return k;
 }
 
+/*
+ * The request bodies the open runs of step hold, per credential (each
+ * unit's bytes): a run's memory lives until each of its units is recorded,
+ * so what a claim may add for a credential is bounded by what is held for it
+ * already, not only by what the claim takes (_job_claim_uploads' p_held).
+ */
+void
+vq_held_bytes(const VqStep *step, Datum *creds, Datum *bytes)
+{
+	ListCell   *lc;
+	int			n = 0,
+				cap = 8;
+	char	  **c = palloc(sizeof(char *) * cap);
+	int64	   *b = palloc(sizeof(int64) * cap);
+	Datum	   *d;
+
+	foreach(lc, vq_runs)
+	{
+		VqRun	   *run = lfirst(lc);
+
+		if (run->step != step)
+			continue;
+		for (int i = 0; i < run->n; i++)
+		{
+			VqUnit	   *u = &run->units[i];
+			int			j;
+
+			if (u->bytes == 0)
+				continue;
+			for (j = 0; j < n; j++)
+				if (strcmp(c[j], u->cred) == 0)
+					break;
+			if (j == n)
+			{
+				if (n == cap)
+				{
+					cap *= 2;
+					c = repalloc(c, sizeof(char *) * cap);
+					b = repalloc(b, sizeof(int64) * cap);
+				}
+				c[n] = u->cred;
+				b[n++] = 0;
+			}
+			b[j] += u->bytes;
+		}
+	}
+	d = palloc(sizeof(Datum) * Max(n, 1));
+	for (int j = 0; j < n; j++)
+		d[j] = Int64GetDatum(b[j]);
+	*creds = vq_text_array(c, n);
+	*bytes = PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /* Is a job in another open run (its request in flight, or not recorded)? */
 static bool
 vq_job_open(int64 id, VqRun *self)

@@ -188,6 +188,7 @@ typedef struct VqUnit
 	char	   *result;			/* the step's result (file id, batch id, ...) */
 	int			delay_ms;		/* the step's delay (a poll interval) */
 	void	   *data;			/* the step's own */
+	int64		bytes;			/* the request body it holds (in its run's memory: vq_held_bytes) */
 	/* the driver's */
 	bool		skip;			/* its job is still open in another run: left alone */
 	bool		sent;			/* a request went */
@@ -243,6 +244,7 @@ struct VqRun
 };
 
 extern VqUnit *vq_unit_add(VqRun *run, const char *owner, const char *cred, int nids);
+extern void vq_held_bytes(const VqStep *step, Datum *creds, Datum *bytes);
 /* claim a step's work and send it without waiting; returns the work claimed */
 extern int	vq_step_run(const VqStep *step);
 /* a run made by hand (units added with vq_unit_add), then sent: see step.c */

@@ -340,11 +340,19 @@ BEGIN
 END
 $$ ROWS 50;
 
--- queued -> uploading: at most max_jobs and about max_bytes of content (one
--- larger file is taken alone). The lease is the reconcile delay: an upload
+-- queued -> uploading: at most max_jobs, in the fair pick's order, and what
+-- fits within max_bytes of content: per credential, beside the content the
+-- worker still holds for it (p_held_creds/p_held: its open uploads), and in
+-- the claim as a whole. Each bound takes its files up to the first that
+-- does not fit, so a big file is not passed over for ever by smaller ones:
+-- it waits for what its credential holds to be sent, and a file larger than
+-- max_bytes is then taken alone. So one credential's big files (a slow
+-- server's) hold no more of the worker's memory than that and never stop
+-- another credential's uploads. The lease is the reconcile delay: an upload
 -- never recorded is the sweep's to decide.
 CREATE FUNCTION vectorstore._job_claim_uploads(p_throttled text[], p_lease_ms integer,
                                                p_max_jobs integer, p_max_bytes bigint,
+                                               p_held_creds text[], p_held bigint[],
                                                p_room_creds text[], p_room integer[],
                                                p_after_owner name, p_after_cred text,
                                                p_open_owners name[], p_open_creds text[], p_open integer[])
@@ -353,15 +361,23 @@ RETURNS TABLE (id bigint, owner name, credential text, filename text, content by
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
-    WITH p AS (SELECT f.id, f.turn,
-                      (SELECT pg_catalog.octet_length(j.content) FROM vectorstore.job j
-                       WHERE j.id = f.id) AS bytes
+    WITH p AS (SELECT f.id, f.turn, b.bytes, b.cred,
+                      coalesce((SELECT h.n FROM unnest(p_held_creds, p_held) h(cred, n)
+                                WHERE h.cred = b.cred LIMIT 1), 0) AS held
                FROM vectorstore._job_fair_pick('queued', p_throttled, p_max_jobs,
                                                p_room_creds, p_room, p_after_owner, p_after_cred,
-                                               p_open_owners, p_open_creds, p_open) f),
-    pick AS (SELECT s.id FROM (SELECT p.id, pg_catalog.row_number() OVER w AS n,
-                                      pg_catalog.sum(p.bytes) OVER w AS total
-                               FROM p WINDOW w AS (ORDER BY p.turn, p.id)) s
+                                               p_open_owners, p_open_creds, p_open) f
+               CROSS JOIN LATERAL (
+                   SELECT pg_catalog.octet_length(j.content) AS bytes, coalesce(j.credential, '') AS cred
+                   FROM vectorstore.job j WHERE j.id = f.id) b),
+    fit AS (SELECT c.id, c.turn, c.bytes
+            FROM (SELECT p.*, pg_catalog.row_number() OVER w AS n,
+                         pg_catalog.sum(p.bytes) OVER w AS total
+                  FROM p WINDOW w AS (PARTITION BY p.cred ORDER BY p.turn, p.id)) c
+            WHERE c.held + c.total <= p_max_bytes OR (c.n = 1 AND c.held = 0)),
+    pick AS (SELECT s.id FROM (SELECT fit.id, pg_catalog.row_number() OVER w AS n,
+                                      pg_catalog.sum(fit.bytes) OVER w AS total
+                               FROM fit WINDOW w AS (ORDER BY fit.turn, fit.id)) s
              WHERE s.n = 1 OR s.total <= p_max_bytes)
     UPDATE vectorstore.job j SET status = 'uploading', updated_at = pg_catalog.now(),
            started_at = coalesce(j.started_at, pg_catalog.now()),
@@ -1082,7 +1098,7 @@ REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._job_record_failure(bigint[], text[], integer[], text[], text, integer, integer, text[], integer),
     vectorstore._job_fail(bigint[], text[]),
     vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text, name[], text[], integer[]),
-    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text, name[], text[], integer[]),
+    vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], bigint[], text[], integer[], name, text, name[], text[], integer[]),
     vectorstore._job_record_uploaded(bigint[], text[]),
     vectorstore._job_claim_attaches(text[], integer, integer, name, text),
     vectorstore._job_record_batch(bigint[], text, integer),
@@ -1228,7 +1244,7 @@ COMMENT ON FUNCTION vectorstore._job_fail(bigint[], text[]) IS
   'Internal transition: fail jobs now with their error.';
 COMMENT ON FUNCTION vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text, name[], text[], integer[]) IS
   'Internal: due jobs of a status, locked, in turns per owner and credential.';
-COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], integer[], name, text, name[], text[], integer[]) IS
+COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], bigint[], text[], integer[], name, text, name[], text[], integer[]) IS
   'Internal transition: queued -> uploading.';
 COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
   'Internal transition: uploading -> uploaded, with the file id.';
