@@ -820,9 +820,10 @@ vs_transport_run(VsTransportRun *run)
  * may always start one, even when every slot is held (by servers that do not
  * answer), so no group waits behind another's silence. A transfer its server
  * has kept longer than held_ms (vs_flights_set_held) takes no slot and no
- * share: it waits on its socket, and its group goes on with its other work
- * (how many a group may have open is its caller's to bound: the worker's
- * slow credentials keep worker_concurrency units). The time of any one
+ * share: it waits on its socket, and its group goes on with its other work;
+ * but a group runs at most concurrency transfers, held ones included, so
+ * what a server can hold is bounded whatever its group's callers queue
+ * (vs_flights_start). The time of any one
  * transfer is bounded by its wire's timeout.
  */
 struct VsFlights
@@ -833,7 +834,11 @@ struct VsFlights
 	int			n;
 	int			cap;
 	VsTransportRun run;			/* done callbacks: per transfer (no retry, no pacing) */
-	VsBudget	budget;			/* response bytes alive at once, all flights together */
+	/* response bytes alive at once: a budget per group, each of max_response_size */
+	VsBudget  **budgets;
+	char	  **budget_groups;
+	int			nbudgets;
+	int			capbudgets;
 	int			held_ms;		/* a transfer running longer is held: it takes no slot (0: off) */
 };
 
@@ -862,6 +867,44 @@ vs_flights_create(MemoryContext cxt)
 }
 
 /*
+ * The budget of a group's response bytes alive at once, in flight or not yet
+ * released. One per group, not one for all: a group's server (a hostile one
+ * declaring a huge length, or sending most of max_response_size and then
+ * holding the rest) can fill its own budget only, never make another
+ * group's responses fail as too large. So the flights hold at most
+ * max_response_size per group with responses alive. Budgets live as long as
+ * the flights (responses point to theirs); there is one per group ever used
+ * (the worker's groups are credentials, which a superuser makes).
+ */
+static VsBudget *
+vs_flights_budget(VsFlights *f, const char *group)
+{
+	int			i;
+
+	for (i = 0; i < f->nbudgets; i++)
+		if (strcmp(f->budget_groups[i], group) == 0)
+			break;
+	if (i == f->nbudgets)
+	{
+		if (f->nbudgets == f->capbudgets)
+		{
+			int			cap = Max(8, f->capbudgets * 2);
+
+			f->budgets = f->budgets ? repalloc(f->budgets, sizeof(VsBudget *) * cap)
+				: MemoryContextAlloc(f->cxt, sizeof(VsBudget *) * cap);
+			f->budget_groups = f->budget_groups ? repalloc(f->budget_groups, sizeof(char *) * cap)
+				: MemoryContextAlloc(f->cxt, sizeof(char *) * cap);
+			f->capbudgets = cap;
+		}
+		f->budgets[i] = MemoryContextAllocZero(f->cxt, sizeof(VsBudget));
+		f->budget_groups[i] = MemoryContextStrdup(f->cxt, group);
+		f->nbudgets++;
+	}
+	f->budgets[i]->cap = (size_t) vs_max_response_kb * 1024;
+	return f->budgets[i];
+}
+
+/*
  * Add a transfer: wire and resp must live until it is done; done(index, resp,
  * arg) is called from vs_flights_pump (or vs_flights_abort: status 0).
  */
@@ -885,15 +928,15 @@ vs_flights_add(VsFlights *f, const VsWire *wire, VsResponse *resp, const char *g
 	t->index = index;
 	t->wire = wire;
 	t->resp = resp;
-	/*
-	 * one budget for every response in flight or not yet released: a
-	 * hostile server cannot make the worker hold more than
-	 * max_response_size at once, however many requests are in flight
-	 */
-	f->budget.cap = (size_t) vs_max_response_kb * 1024;
-	t->budget = &f->budget;
-	t->multi = f->multi;
 	t->group = group ? group : "";
+	/*
+	 * one budget per group for every response of it in flight or not yet
+	 * released: a hostile server cannot make the worker hold more than
+	 * max_response_size for its group at once, however many requests are in
+	 * flight, nor take another group's
+	 */
+	t->budget = vs_flights_budget(f, t->group);
+	t->multi = f->multi;
 	t->done = done;
 	t->done_arg = arg;
 	t->cxt = cxt;
@@ -971,14 +1014,18 @@ vs_flights_set_held(VsFlights *f, int held_ms)
 /*
  * Start what may start: the slots divided between the groups with work,
  * and a group with nothing running may always start one (held transfers do
- * not count). One walk to count (groups are few: linear in transfers times
- * groups), one to start.
+ * not count). But a group never has more than concurrency transfers
+ * running, held ones included: a server that holds every request it gets
+ * holds at most that many of the worker's sockets and bodies, however many
+ * units its group's steps have claimed. One walk to count (groups are few:
+ * linear in transfers times groups), one to start.
  */
 static void
 vs_flights_start(VsFlights *f, int concurrency)
 {
 	const char **names = palloc(sizeof(char *) * f->n);
 	int		   *running = palloc0(sizeof(int) * f->n);
+	int		   *open = palloc0(sizeof(int) * f->n);
 	int		   *of = palloc(sizeof(int) * f->n);
 	int			groups = 0;
 	int			total = 0;
@@ -995,8 +1042,10 @@ vs_flights_start(VsFlights *f, int concurrency)
 		if (g == groups)
 			names[groups++] = f->ts[i]->group;
 		of[i] = g;
-		if (f->ts[i]->state == VS_T_RUNNING &&
-			!(f->held_ms > 0 && TimestampDifferenceExceeds(f->ts[i]->started, now, f->held_ms)))
+		if (f->ts[i]->state != VS_T_RUNNING)
+			continue;
+		open[g]++;
+		if (!(f->held_ms > 0 && TimestampDifferenceExceeds(f->ts[i]->started, now, f->held_ms)))
 		{
 			running[g]++;
 			total++;
@@ -1011,14 +1060,18 @@ vs_flights_start(VsFlights *f, int concurrency)
 			continue;
 		if (mine > 0 && (total >= concurrency || mine >= share))
 			continue;
+		if (open[of[i]] >= concurrency)
+			continue;			/* as many held as it may run */
 		if (vs_transfer_start(f->ts[i]))
 		{
 			running[of[i]]++;
+			open[of[i]]++;
 			total++;
 		}
 	}
 	pfree(names);
 	pfree(running);
+	pfree(open);
 	pfree(of);
 }
 
@@ -1118,5 +1171,6 @@ vs_flights_abort(VsFlights *f)
 	}
 	f->n = 0;
 	/* the responses go with the runs the caller forgets now */
-	f->budget.live = 0;
+	for (int i = 0; i < f->nbudgets; i++)
+		f->budgets[i]->live = 0;
 }

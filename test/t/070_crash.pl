@@ -131,16 +131,21 @@ note('worker_status: ' . sq("SELECT files_uploaded || ' uploaded, ' || duplicate
 # uploaded again, and the late file is found and deleted by the follow-up sweep
 my $dups = sq("SELECT duplicates_deleted FROM vectorstore.worker_state");
 # The window is made wide: with a reconcile delay of 6 s (above the 3 s
-# vectorstore.timeout), the answer is cut at 3 s and recorded lost, the
-# sweep lists at about 3 + 6 = 9 s and finds nothing (the job is sent
-# again), and its follow-up lists 6 s after that, at about 15 s. The stalled
-# upload lands at 12 s, between the two listings, 3 s from each (a loaded
-# machine delays the listings by passes): the follow-up finds it, a
-# duplicate of a finished job. (Landing before the first listing, it would
-# be adopted - also right, but not what this checks.)
-sq("ALTER SYSTEM SET vectorstore.worker_reconcile_delay = '6s'; SELECT pg_reload_conf();");
-sleep 1;    # the reload reaches the worker at its next pass
-$emu->fault({ kind => 'stall', count => 1, stall_ms => 12000, route => '/files', method => 'POST' });
+# vectorstore.timeout), the answer is cut at 3 s and recorded lost; the
+# upload's lease (the reconcile delay, from its claim) ends at about 6 s,
+# when the sweep lists and finds nothing (the job is sent again), and its
+# follow-up lists 6 s after that, at about 12 s. The stalled upload lands at
+# 9 s, between the two listings, 3 s from each (a loaded machine delays the
+# listings by passes): the follow-up finds it, a duplicate of a finished
+# job. (Landing before the first listing, it would be adopted - also right,
+# but not what this checks; at 12 s, as it was, it raced the follow-up.)
+# (a restart, not a reload: a reload reaches the worker at its next pass,
+# which a loaded machine had delayed past the upload, sent with 2 s)
+sq("ALTER SYSTEM SET vectorstore.worker_reconcile_delay = '6s'");
+$node->restart;
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'") or die 'no worker';
+$emu->fault({ kind => 'stall', count => 1, stall_ms => 9000, route => '/files', method => 'POST' });
 my $jl = sq("SELECT vectorstore.vs_enqueue_upload('$vs', 'late.txt', 'late landing')");
 wait_idle();
 is(sq("SELECT status FROM vectorstore.job WHERE id = $jl"), 'completed', 'late-landing job completed');
