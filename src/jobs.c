@@ -316,20 +316,28 @@ static VqPickRound at_round;
 static void
 at_claim(VqRun *run)
 {
-	Oid			types[5] = {TEXTARRAYOID, INT4OID, INT4OID, NAMEOID, TEXTOID};
-	Datum		vals[5];
-	char		nulls[6] = "     ";
+	Oid			types[10] = {TEXTARRAYOID, INT4OID, INT4OID, TEXTARRAYOID, INT4ARRAYOID,
+	NAMEOID, TEXTOID, NAMEARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		vals[10];
+	char		nulls[11] = "          ";
 	int			first = run->n;
 
 	vals[0] = vq_throttled();
 	vals[1] = Int32GetDatum(vq_lease_ms());
 	vals[2] = Int32GetDatum(vs_worker_batch_size * 4);
-	vq_pick_round_args(&at_round, &vals[3], &nulls[3]);
+	/*
+	 * a credential's room, in jobs: each unit holds one job or more (a file
+	 * batch per store), so a slow credential is not claimed for units it
+	 * would only give back (209)
+	 */
+	vq_room(&vals[3], &vals[4]);
+	vq_pick_round_args(&at_round, &vals[5], &nulls[5]);
+	vq_open_by_owner(&vals[7], &vals[8], &vals[9]);
 	vq_exec("SELECT c.id, c.owner, c.credential, c.vector_store_id, c.file_id,"
 			" c.attributes::pg_catalog.text, c.chunking_strategy::pg_catalog.text,"
 			" c.request_options::pg_catalog.text, c.solo, c.first"
-			" FROM vectorstore._job_claim_attaches($1, $2, $3, $4, $5) c",
-			5, types, vals, nulls);
+			" FROM vectorstore._job_claim_attaches($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) c",
+			10, types, vals, nulls);
 	{
 		uint64		rows = SPI_processed;
 		SPITupleTable *tt = SPI_tuptable;

@@ -411,7 +411,9 @@ $$;
 -- uploaded -> attaching (and attaching jobs whose batch was never recorded,
 -- once their lease is over: attaching is idempotent).
 CREATE FUNCTION vectorstore._job_claim_attaches(p_throttled text[], p_lease_ms integer, p_max_jobs integer,
-                                                p_after_owner name, p_after_cred text)
+                                                p_room_creds text[], p_room integer[],
+                                                p_after_owner name, p_after_cred text,
+                                                p_open_owners name[], p_open_creds text[], p_open integer[])
 RETURNS TABLE (id bigint, owner name, credential text, vector_store_id text, file_id text,
                attributes jsonb, chunking_strategy jsonb, request_options jsonb, solo boolean,
                first boolean)
@@ -424,8 +426,9 @@ BEGIN
         WHERE q.status = 'attaching' AND q.batch_id IS NULL AND q.not_before <= pg_catalog.now()
           AND coalesce(q.credential, '') <> ALL (p_throttled)
         ORDER BY q.status, q.not_before LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
-    f AS (SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs, '{}', '{}',
-                                                   p_after_owner, p_after_cred, '{}', '{}', '{}')),
+    f AS (SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs,
+                                                   p_room_creds, p_room, p_after_owner, p_after_cred,
+                                                   p_open_owners, p_open_creds, p_open)),
     pick AS (SELECT s.id FROM (SELECT * FROM stranded UNION ALL SELECT * FROM f) s
              ORDER BY s.turn, s.id LIMIT p_max_jobs)
     UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
@@ -1100,7 +1103,7 @@ REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._job_fair_pick(text, text[], integer, text[], integer[], name, text, name[], text[], integer[]),
     vectorstore._job_claim_uploads(text[], integer, integer, bigint, text[], bigint[], text[], integer[], name, text, name[], text[], integer[]),
     vectorstore._job_record_uploaded(bigint[], text[]),
-    vectorstore._job_claim_attaches(text[], integer, integer, name, text),
+    vectorstore._job_claim_attaches(text[], integer, integer, text[], integer[], name, text, name[], text[], integer[]),
     vectorstore._job_record_batch(bigint[], text, integer),
     vectorstore._job_attach_alone(bigint[], text),
     vectorstore._job_claim_polls(text[], integer, integer),
@@ -1248,7 +1251,7 @@ COMMENT ON FUNCTION vectorstore._job_claim_uploads(text[], integer, integer, big
   'Internal transition: queued -> uploading.';
 COMMENT ON FUNCTION vectorstore._job_record_uploaded(bigint[], text[]) IS
   'Internal transition: uploading -> uploaded, with the file id.';
-COMMENT ON FUNCTION vectorstore._job_claim_attaches(text[], integer, integer, name, text) IS
+COMMENT ON FUNCTION vectorstore._job_claim_attaches(text[], integer, integer, text[], integer[], name, text, name[], text[], integer[]) IS
   'Internal transition: uploaded -> attaching.';
 COMMENT ON FUNCTION vectorstore._job_record_batch(bigint[], text, integer) IS
   'Internal transition: attaching, with the file batch that attaches it.';
