@@ -877,9 +877,14 @@ vs_worker_leave(TimestampTz next_due, bool paused, bool noext, bool clear_pid)
 
 static char *vs_dbname = "?";	/* this worker's database (TopMemoryContext) */
 
-/* At start: this database's identity, marker token, and whether it is paused. */
+/*
+ * At start: this database's identity, marker token, and whether it is
+ * paused (returns false). *later: not yet, another transaction is recording
+ * the identity (a role's first enqueue, left open): the worker does not
+ * wait for it, and begins at its next pass.
+ */
 static bool
-vs_worker_begin(void)
+vs_worker_begin(bool *later)
 {
 	Oid			types[3] = {TEXTOID, OIDOID, INT4OID};
 	Datum		vals[3];
@@ -895,6 +900,13 @@ vs_worker_begin(void)
 	vq_begin("vectorstore: start");
 	vq_exec("SELECT s.token, s.paused, s.paused_reason, s.copy_detected"
 			" FROM vectorstore._worker_start($1, $2, $3) s", 3, types, vals, NULL);
+	if (vq_isnull(0, 1))
+	{
+		/* another transaction is making the row: start at the next pass */
+		vq_commit();
+		*later = true;
+		return true;
+	}
 	vq_token = MemoryContextStrdup(TopMemoryContext, vq_text(0, 1));
 	paused = vq_bool(0, 2);
 	reason = vq_text(0, 3);
@@ -1323,73 +1335,80 @@ vs_worker_main(Datum arg)
 
 			if (!started)
 			{
-				if (!vs_worker_begin())
-					vs_worker_leave(0, true, false, false);
-				started = true;
-			}
-			/*
-			 * Every pass (it also sees a pause before anything is claimed);
-			 * a pass lasts at most VS_PUMP_MS longer than its claims and
-			 * records, whatever is in flight.
-			 */
-			{
-				if (!vs_worker_heartbeat())
-				{
-					ereport(LOG, (errmsg("vectorstore worker: paused")));
-					vs_worker_leave(0, true, false, true);
-				}
-			}
-			vs_sync_worker_start_if_due();
-			work += vq_sweep();
-			work += vq_step_run(&vq_step_upload);
-			work += vq_step_run(&vq_step_attach);
-			work += vq_step_run(&vq_step_poll);
-			work += vq_step_run(&vq_step_remove);
-			/* answers: record each unit as it finishes; claim again soon */
-			work += vq_flights_pump(work > 0 ? 0 : VS_PUMP_MS);
-			work += vs_worker_purge();
+				bool		later = false;
 
-			if (work > 0)
-			{
-				timeout = 0;
-				last_work = GetCurrentTimestamp();
+				if (!vs_worker_begin(&later))
+					vs_worker_leave(0, true, false, false);
+				started = !later;
 			}
-			else if (vq_flights_inflight() > 0)
-				timeout = 0;	/* the pump waits for answers */
+			if (!started)
+				timeout = 1000; /* the identity is being recorded: again soon */
 			else
 			{
-				next = vs_worker_next_due();
-				now = GetCurrentTimestamp();
-				if ((next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms)) &&
-					TimestampDifferenceExceeds(last_work, now, vs_worker_naptime_ms))
+				/*
+				 * Every pass (it also sees a pause before anything is claimed);
+				 * a pass lasts at most VS_PUMP_MS longer than its claims and
+				 * records, whatever is in flight.
+				 */
 				{
-					/* nothing due for a while: free the slot until there is */
-					elog(DEBUG1, "vectorstore worker: nothing due for %ld ms: leaving",
-						 next == 0 ? -1L : TimestampDifferenceMilliseconds(now, next));
-					(void) vs_worker_heartbeat();
-					vs_worker_leave(next, false, false, true);
+					if (!vs_worker_heartbeat())
+					{
+						ereport(LOG, (errmsg("vectorstore worker: paused")));
+						vs_worker_leave(0, true, false, true);
+					}
 				}
-				if (next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms))
-				{
-					/* stay a naptime after the last work, for the next burst */
-					next = TimestampTzPlusMilliseconds(last_work, vs_worker_naptime_ms);
-				}
-				else if (next <= now && next > claimed_at)
-				{
-					/* it came due after this pass's claims looked: claim it now */
-					next = now;
-				}
-				else if (next <= now)
-				{
-					/*
-					 * due before the claims looked, and not claimed: held back
-					 * by a 429, a row a role holds locked, a poll's floor
-					 */
-					TimestampTz thr = vq_throttle_end();
+				vs_sync_worker_start_if_due();
+				work += vq_sweep();
+				work += vq_step_run(&vq_step_upload);
+				work += vq_step_run(&vq_step_attach);
+				work += vq_step_run(&vq_step_poll);
+				work += vq_step_run(&vq_step_remove);
+				/* answers: record each unit as it finishes; claim again soon */
+				work += vq_flights_pump(work > 0 ? 0 : VS_PUMP_MS);
+				work += vs_worker_purge();
 
-					next = thr > now ? thr : TimestampTzPlusMilliseconds(now, 200);
+				if (work > 0)
+				{
+					timeout = 0;
+					last_work = GetCurrentTimestamp();
 				}
-				timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 1));
+				else if (vq_flights_inflight() > 0)
+					timeout = 0;	/* the pump waits for answers */
+				else
+				{
+					next = vs_worker_next_due();
+					now = GetCurrentTimestamp();
+					if ((next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms)) &&
+						TimestampDifferenceExceeds(last_work, now, vs_worker_naptime_ms))
+					{
+						/* nothing due for a while: free the slot until there is */
+						elog(DEBUG1, "vectorstore worker: nothing due for %ld ms: leaving",
+							 next == 0 ? -1L : TimestampDifferenceMilliseconds(now, next));
+						(void) vs_worker_heartbeat();
+						vs_worker_leave(next, false, false, true);
+					}
+					if (next == 0 || TimestampDifferenceExceeds(now, next, vs_worker_naptime_ms))
+					{
+						/* stay a naptime after the last work, for the next burst */
+						next = TimestampTzPlusMilliseconds(last_work, vs_worker_naptime_ms);
+					}
+					else if (next <= now && next > claimed_at)
+					{
+						/* it came due after this pass's claims looked: claim it now */
+						next = now;
+					}
+					else if (next <= now)
+					{
+						/*
+						 * due before the claims looked, and not claimed: held back
+						 * by a 429, a row a role holds locked, a poll's floor
+						 */
+						TimestampTz thr = vq_throttle_end();
+
+						next = thr > now ? thr : TimestampTzPlusMilliseconds(now, 200);
+					}
+					timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next), 1));
+				}
 			}
 		}
 		PG_CATCH();

@@ -863,19 +863,36 @@ END $$;
 CREATE FUNCTION vectorstore._worker_start(p_system_identifier text, p_database_oid oid, p_pid integer,
                                           OUT token text, OUT paused boolean, OUT paused_reason text,
                                           OUT copy_detected boolean)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '100ms' AS $$
 DECLARE
     w vectorstore.worker_state;
     n text;
 BEGIN
     copy_detected := false;
-    SELECT * INTO w FROM vectorstore.worker_state s FOR UPDATE;
+    BEGIN
+        SELECT * INTO w FROM vectorstore.worker_state s FOR UPDATE;
+    EXCEPTION WHEN lock_not_available THEN
+        -- a role's first enqueue is giving a row kept from 0.1.0 its
+        -- identity, in a transaction it keeps open: start again later
+        token := NULL;
+        paused := false;
+        RETURN;
+    END;
     IF NOT FOUND THEN
         n := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
-        INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
-        VALUES (p_system_identifier, p_database_oid, n,
-                pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16))
-        RETURNING * INTO w;
+        -- a role's first enqueue may be making the row in a transaction it
+        -- keeps open: the worker does not wait for it (lock_timeout) but
+        -- starts again later (token NULL)
+        BEGIN
+            INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
+            VALUES (p_system_identifier, p_database_oid, n,
+                    pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16))
+            RETURNING * INTO w;
+        EXCEPTION WHEN lock_not_available THEN
+            token := NULL;
+            paused := false;
+            RETURN;
+        END;
     ELSIF w.system_identifier IS NULL OR w.database_oid IS NULL THEN
         UPDATE vectorstore.worker_state s SET system_identifier = p_system_identifier,
                database_oid = p_database_oid,
@@ -905,7 +922,7 @@ END $$;
 -- from 0.1.0) this database's, with a token made from it (as _worker_start
 -- does). The system identifier is printed unsigned, as the worker prints it.
 CREATE FUNCTION vectorstore._worker_identify() RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '100ms' AS $$
 DECLARE
     sysid text;
     dboid oid;
@@ -920,13 +937,21 @@ BEGIN
                 ELSE c.system_identifier::text END
       INTO sysid FROM pg_catalog.pg_control_system() c;
     SELECT d.oid INTO dboid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
-    INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
-    VALUES (sysid, dboid, n, pg_catalog.substr(pg_catalog.md5(sysid || '/' || dboid || '/' || n), 1, 16))
-    ON CONFLICT (id) DO UPDATE SET system_identifier = EXCLUDED.system_identifier,
-           database_oid = EXCLUDED.database_oid,
-           token = pg_catalog.substr(pg_catalog.md5(EXCLUDED.system_identifier || '/' || EXCLUDED.database_oid
-                                                    || '/' || worker_state.nonce), 1, 16)
-    WHERE worker_state.system_identifier IS NULL OR worker_state.database_oid IS NULL;
+    -- Another transaction may be making the row (a role's first enqueue, left
+    -- open): never wait for it (lock_timeout, set on this function, bounds
+    -- the wait on its uncommitted row); it records the same identity, and
+    -- the worker records it at its start in any case.
+    BEGIN
+        INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
+        VALUES (sysid, dboid, n, pg_catalog.substr(pg_catalog.md5(sysid || '/' || dboid || '/' || n), 1, 16))
+        ON CONFLICT (id) DO UPDATE SET system_identifier = EXCLUDED.system_identifier,
+               database_oid = EXCLUDED.database_oid,
+               token = pg_catalog.substr(pg_catalog.md5(EXCLUDED.system_identifier || '/' || EXCLUDED.database_oid
+                                                        || '/' || worker_state.nonce), 1, 16)
+        WHERE worker_state.system_identifier IS NULL OR worker_state.database_oid IS NULL;
+    EXCEPTION WHEN lock_not_available THEN
+        NULL;
+    END;
 END $$;
 
 -- Pause or resume this database's worker (vs_worker_pause/resume). Resuming

@@ -53,8 +53,25 @@ diag(sq("SELECT backend_type || ' ' || coalesce(wait_event_type, '') || ' ' || c
 is($ret, 0, "another role's enqueue does not wait for a role's open transaction");
 cmp_ok($took, '<', 4, 'it returns at once');
 
+# the worker, starting meanwhile (launcher_naptime 1 s), does not wait on
+# the row either: it tries for 100 ms (lock_timeout) at most once a second
+# and begins at a later pass, once the row can be made (before: it waited
+# in every sample)
+my $waits = 0;
+for (1 .. 20)
+{
+	$waits++ if sq("SELECT count(*) FROM pg_stat_activity
+	                WHERE backend_type = 'vectorstore worker' AND wait_event_type = 'Lock'");
+	usleep(100_000);
+}
+cmp_ok($waits, '<', 10, "the worker does not wait on the row a role is making ($waits of 20 samples)");
 $bg->query_safe("ROLLBACK");
 $bg->quit;
+my $store = sq("SELECT id FROM vectorstore.vs_store_create(name => 'v')");
+my $j = $node->safe_psql('postgres', "SELECT vectorstore.vs_enqueue_upload('$store', 'w.txt', 'after')",
+	extra_params => [ '-U', 'victim' ]);
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM vectorstore.job WHERE id = $j"),
+	'once the transaction ends, the worker starts and sends the work');
 $node->stop('immediate');
 $emu->stop;
 done_testing();
