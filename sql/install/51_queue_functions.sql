@@ -137,7 +137,9 @@ $$;
 -- round, the (owner, credential) with fewer units open in the worker
 -- (p_open_owners/p_open_creds/p_open) comes first, so that a credential's
 -- room goes to whoever it has served least. turn, returned,
--- is the rank in that order. Credentials held back by a 429 are left out; a
+-- is the rank in that order; g_turn, g_open, g_owner and g_cred are what it
+-- is made of (the job's turn in its run, its run's open count, owner and
+-- credential), for a caller that merges two picks in the same order. Credentials held back by a 429 are left out; a
 -- credential listed in p_room_creds gets at most its p_room jobs, all its
 -- owners together (its n-th job in the same order, turns and the round, is
 -- taken while n is within its room: the units the worker may still open for
@@ -146,7 +148,7 @@ CREATE FUNCTION vectorstore._job_fair_pick(p_status text, p_throttled text[], p_
                                            p_room_creds text[], p_room integer[],
                                            p_after_owner name, p_after_cred text,
                                            p_open_owners name[], p_open_creds text[], p_open integer[])
-RETURNS TABLE (id bigint, turn bigint)
+RETURNS TABLE (id bigint, turn bigint, g_turn bigint, g_open integer, g_owner name, g_cred text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- one static query per status: the status is a literal, so the partial
@@ -196,11 +198,12 @@ BEGIN
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
                                 coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
-                                r.owner, r.cred) AS turn
+                                r.owner, r.cred) AS turn,
+                   r.turn AS g_turn, r.open, r.owner, r.cred
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
                                      WHERE x.cred = r.cred LIMIT 1), p_max))
-        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+        SELECT o.id, o.turn, o.g_turn, o.open, o.owner, o.cred FROM o ORDER BY o.turn LIMIT p_max;
     ELSIF p_status = 'uploaded' THEN
         RETURN QUERY
         WITH RECURSIVE g(owner, cred) AS (
@@ -240,11 +243,12 @@ BEGIN
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
                                 coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
-                                r.owner, r.cred) AS turn
+                                r.owner, r.cred) AS turn,
+                   r.turn AS g_turn, r.open, r.owner, r.cred
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
                                      WHERE x.cred = r.cred LIMIT 1), p_max))
-        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+        SELECT o.id, o.turn, o.g_turn, o.open, o.owner, o.cred FROM o ORDER BY o.turn LIMIT p_max;
     ELSIF p_status = 'deleting' THEN
         RETURN QUERY
         WITH RECURSIVE g(owner, cred) AS (
@@ -284,11 +288,12 @@ BEGIN
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
                                 coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
-                                r.owner, r.cred) AS turn
+                                r.owner, r.cred) AS turn,
+                   r.turn AS g_turn, r.open, r.owner, r.cred
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
                                      WHERE x.cred = r.cred LIMIT 1), p_max))
-        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+        SELECT o.id, o.turn, o.g_turn, o.open, o.owner, o.cred FROM o ORDER BY o.turn LIMIT p_max;
     ELSIF p_status = 'discard' THEN
         -- the files of failed and cancelled jobs still to be deleted
         RETURN QUERY
@@ -329,11 +334,12 @@ BEGIN
             SELECT r.id, pg_catalog.row_number() OVER (
                        ORDER BY r.turn, r.open,
                                 coalesce((r.owner, r.cred) <= (p_after_owner, p_after_cred), false),
-                                r.owner, r.cred) AS turn
+                                r.owner, r.cred) AS turn,
+                   r.turn AS g_turn, r.open, r.owner, r.cred
             FROM r
             WHERE r.nth <= coalesce((SELECT x.room FROM unnest(p_room_creds, p_room) x(cred, room)
                                      WHERE x.cred = r.cred LIMIT 1), p_max))
-        SELECT o.id, o.turn FROM o ORDER BY o.turn LIMIT p_max;
+        SELECT o.id, o.turn, o.g_turn, o.open, o.owner, o.cred FROM o ORDER BY o.turn LIMIT p_max;
     ELSE
         RAISE EXCEPTION 'vectorstore: no fair pick for status %', p_status;
     END IF;
@@ -426,9 +432,9 @@ BEGIN
         WHERE q.status = 'attaching' AND q.batch_id IS NULL AND q.not_before <= pg_catalog.now()
           AND coalesce(q.credential, '') <> ALL (p_throttled)
         ORDER BY q.status, q.not_before LIMIT p_max_jobs FOR UPDATE SKIP LOCKED),
-    f AS (SELECT * FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs,
+    f AS (SELECT f0.id, f0.turn FROM vectorstore._job_fair_pick('uploaded', p_throttled, p_max_jobs,
                                                    p_room_creds, p_room, p_after_owner, p_after_cred,
-                                                   p_open_owners, p_open_creds, p_open)),
+                                                   p_open_owners, p_open_creds, p_open) f0),
     pick AS (SELECT s.id FROM (SELECT * FROM stranded UNION ALL SELECT * FROM f) s
              ORDER BY s.turn, s.id LIMIT p_max_jobs)
     UPDATE vectorstore.job j SET status = 'attaching', batch_id = NULL, updated_at = pg_catalog.now(),
@@ -577,7 +583,7 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH RECURSIVE d AS (
-        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max,
+        SELECT f.* FROM vectorstore._job_fair_pick('deleting', p_throttled, p_max,
                                                             p_room_creds, p_room,
                                                             p_after_owner, p_after_cred,
                                                             p_open_owners, p_open_creds, p_open) f),
@@ -598,31 +604,40 @@ BEGIN
                coalesce(e.vector_store_id, j.vector_store_id) AS vector_store_id,
                CASE WHEN e.status = 'completed' THEN e.file_id END AS file_id,
                CASE WHEN e.root IS NULL THEN j.request_options ELSE e.request_options END AS request_options,
-               d.turn
+               d.g_turn, d.g_open, d.g_owner, d.g_cred
         FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
         LEFT JOIN LATERAL (SELECT * FROM chain c WHERE c.root = j.id ORDER BY c.depth DESC LIMIT 1) e ON true
         WHERE e.root IS NULL OR e.status IN ('completed', 'failed', 'cancelled')),
     -- files of failed or cancelled jobs, in turns like the deletes
     x AS (
-        SELECT f.id, f.turn FROM vectorstore._job_fair_pick('discard', p_throttled, p_max,
+        SELECT f.* FROM vectorstore._job_fair_pick('discard', p_throttled, p_max,
                                                             p_room_creds, p_room,
                                                             p_after_owner, p_after_cred,
                                                             p_open_owners, p_open_creds, p_open) f),
     discards AS (
         SELECT q.id, 'discard'::text AS purpose, q.owner, q.credential, q.vector_store_id, q.file_id,
-               q.request_options, x.turn
+               q.request_options, x.g_turn, x.g_open, x.g_owner, x.g_cred
         FROM x JOIN vectorstore.job q ON q.id = x.id),
-    -- both in turns, and a credential's room for both together
+    -- both merged in the fair pick's own order (a job's turn in its run of
+    -- deletes or discards, its run's open count, the round, then owner and
+    -- credential: the ranks of two picks alone would give every tie to the
+    -- older id), and a credential's room for both together
     rm AS (
-        SELECT a.*, pg_catalog.row_number() OVER (PARTITION BY coalesce(a.credential, '')
-                                                   ORDER BY a.turn, a.id) AS nth
+        SELECT a.*, pg_catalog.row_number() OVER (
+                   ORDER BY a.g_turn, a.g_open,
+                            coalesce((a.g_owner, a.g_cred) <= (p_after_owner, p_after_cred), false),
+                            a.g_owner, a.g_cred, a.id) AS turn
         FROM (SELECT * FROM dels UNION ALL SELECT * FROM discards) a),
+    rmc AS (
+        SELECT rm.*, pg_catalog.row_number() OVER (PARTITION BY coalesce(rm.credential, '')
+                                                    ORDER BY rm.turn) AS nth
+        FROM rm),
     pick AS (SELECT b.id, b.purpose, b.owner, b.credential, b.vector_store_id, b.file_id,
                     b.request_options, b.turn
-             FROM rm b
+             FROM rmc b
              WHERE b.nth <= coalesce((SELECT r.room FROM unnest(p_room_creds, p_room) r(cred, room)
                                       WHERE r.cred = coalesce(b.credential, '') LIMIT 1), p_max)
-             ORDER BY b.turn, b.id LIMIT p_max),
+             ORDER BY b.turn LIMIT p_max),
     -- deletes that wait for a job on their chain to finish: look again in a second
     waits AS (UPDATE vectorstore.job j SET not_before = pg_catalog.now() + interval '1 second'
               WHERE j.id = ANY (ARRAY(SELECT d.id FROM d
@@ -631,8 +646,8 @@ BEGIN
           SET not_before = pg_catalog.now() + p_lease_ms * interval '1 millisecond'
           WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick)))
     SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
-           pick.request_options, pick.id = (SELECT p1.id FROM pick p1 ORDER BY p1.turn, p1.id LIMIT 1)
-    FROM pick ORDER BY pick.turn, pick.id;
+           pick.request_options, pick.id = (SELECT p1.id FROM pick p1 ORDER BY p1.turn LIMIT 1)
+    FROM pick ORDER BY pick.turn;
 END
 $$;
 
