@@ -591,13 +591,19 @@ BEGIN
     chain AS (
         SELECT j.id AS root, j.owner AS root_owner, t.id, t.status, t.file_id, t.vector_store_id,
                t.credential, t.request_options, t.replaces_job, 1 AS depth
-        FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
+        -- each delete by its id (LIMIT 1: not flattened into a join, which
+        -- a plan made with stale statistics ran as a scan of every job that
+        -- replaces another)
+        FROM d CROSS JOIN LATERAL (SELECT j0.id, j0.owner, j0.replaces_job FROM vectorstore.job j0
+                                   WHERE j0.id = d.id LIMIT 1) j
         JOIN vectorstore.job t ON t.id = j.replaces_job AND t.owner = j.owner
         UNION ALL
         SELECT c.root, c.root_owner, t.id, t.status, t.file_id, t.vector_store_id, t.credential,
                t.request_options, t.replaces_job, c.depth + 1
         FROM chain c JOIN vectorstore.job t ON t.id = c.replaces_job AND t.owner = c.root_owner
         WHERE c.status IN ('failed', 'cancelled') AND c.depth < 1000),
+    -- each delete's deepest (one sort of the walk, not a scan of it per delete)
+    last AS (SELECT DISTINCT ON (c.root) c.* FROM chain c ORDER BY c.root, c.depth DESC),
     dels AS (
         SELECT j.id, 'delete'::text AS purpose, j.owner,
                CASE WHEN e.root IS NULL THEN j.credential ELSE e.credential END AS credential,
@@ -606,7 +612,7 @@ BEGIN
                CASE WHEN e.root IS NULL THEN j.request_options ELSE e.request_options END AS request_options,
                d.g_turn, d.g_open, d.g_owner, d.g_cred
         FROM d JOIN vectorstore.job j ON j.id = d.id AND j.id = ANY (ARRAY(SELECT d.id FROM d))
-        LEFT JOIN LATERAL (SELECT * FROM chain c WHERE c.root = j.id ORDER BY c.depth DESC LIMIT 1) e ON true
+        LEFT JOIN last e ON e.root = j.id
         WHERE e.root IS NULL OR e.status IN ('completed', 'failed', 'cancelled')),
     -- files of failed or cancelled jobs, in turns like the deletes
     x AS (

@@ -71,8 +71,13 @@ BEGIN
     SELECT pg_catalog.count(*)::integer INTO new FROM rows;
 
     WITH c AS (SELECT * FROM unnest(p_keys, p_hashes, p_contents, p_attributes) c(k, h, body, a)),
+    -- a new job replaces the row's job, or what that one replaced if it failed
+    -- or was cancelled (final: the removals' walk would pass over it anyway),
+    -- so that a row's chain does not grow with every cancelled run
     chg AS (
-        SELECT c.k, c.h, c.body, c.a, r.job_id
+        SELECT c.k, c.h, c.body, c.a,
+               CASE WHEN j.status IN ('failed', 'cancelled') AND j.replaces_job IS NOT NULL
+                    THEN j.replaces_job ELSE r.job_id END AS job_id
         FROM c JOIN vectorstore.sync_row r ON r.sync_name = s.name AND r.row_key = c.k
         LEFT JOIN vectorstore.job j ON j.id = r.job_id
         WHERE r.content_hash <> c.h OR j.status IN ('failed', 'cancelled')),
@@ -111,8 +116,10 @@ BEGIN
         INSERT INTO vectorstore.job (kind, vector_store_id, owner, credential, request_options,
                                      sync_name, row_key, replaces_job, status)
         SELECT 'delete', s.vector_store_id, s.owner, s.credential, s.request_options, s.name,
-               gone.row_key, gone.job_id, 'deleting'
-        FROM gone RETURNING 1)
+               gone.row_key,
+               CASE WHEN j.status IN ('failed', 'cancelled') AND j.replaces_job IS NOT NULL
+                    THEN j.replaces_job ELSE gone.job_id END, 'deleting'
+        FROM gone LEFT JOIN vectorstore.job j ON j.id = gone.job_id RETURNING 1)
     SELECT pg_catalog.count(*) INTO deleted FROM ins;
     unchanged := pg_catalog.cardinality(p_keys) - p_new - p_changed;
     UPDATE vectorstore.sync y SET last_run_at = pg_catalog.now(), last_error = NULL, retry_at = NULL, errors = 0,
@@ -184,8 +191,11 @@ BEGIN
         INSERT INTO vectorstore.job (kind, vector_store_id, owner, credential, request_options,
                                      sync_name, row_key, replaces_job, status)
         SELECT 'delete', s.vector_store_id, s.owner, s.credential, s.request_options, s.name,
-               r.row_key, r.job_id, 'deleting'
-        FROM vectorstore.sync_row r WHERE r.sync_name = s.name;
+               r.row_key,
+               CASE WHEN j.status IN ('failed', 'cancelled') AND j.replaces_job IS NOT NULL
+                    THEN j.replaces_job ELSE r.job_id END, 'deleting'
+        FROM vectorstore.sync_row r LEFT JOIN vectorstore.job j ON j.id = r.job_id
+        WHERE r.sync_name = s.name;
     END IF;
     DELETE FROM vectorstore.sync_change c WHERE c.sync_name = s.name;
     DELETE FROM vectorstore.sync y WHERE y.name = s.name;
