@@ -115,8 +115,17 @@ vs_enqueue(FunctionCallInfo fcinfo, bytea *content)
 		}
 	}
 
-	/* the database's identity first, so that a dump of it is known for a copy */
-	vs_owner_run("SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
+	/*
+	 * The database's identity first, so that a dump of it is known for a
+	 * copy: recorded here only when no worker runs (the library not
+	 * preloaded). Where workers run, the one this commit wakes records it
+	 * in its own short transaction: a row made in the caller's transaction
+	 * would be the caller's to hold, and a role that kept its first enqueue
+	 * open would keep every worker from starting (214).
+	 */
+	vs_owner_run(vs_worker_preloaded()
+				 ? "SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
+				 : "SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
 				 " FROM vectorstore._worker_identify()",
 				 8, types, vals, nulls, vs_read_int8, &id);
 	PG_RETURN_INT64(id);

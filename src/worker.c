@@ -203,6 +203,14 @@ vs_slot(Oid dboid, bool create)
  * Waking the worker at COMMIT
  * ---------------------------------------------------------------------
  */
+
+/* Is the library preloaded (the launcher and workers run)? */
+bool
+vs_worker_preloaded(void)
+{
+	return vs_shared != NULL;
+}
+
 static void
 vs_wake_database(Oid dboid, bool resume)
 {
