@@ -44,6 +44,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 bool		vs_request_cap_enabled = true;
 int			vs_request_timeout_cap_ms = 0;
@@ -427,24 +428,49 @@ vs_json_body(const VsRequest *req, char **err)
 
 /* Form fields of an extra_body value: nested objects in bracket notation. */
 static void
-vs_form_fields(List **names, List **values, const char *name, const cJSON *v)
+vs_form_fields(List **names, List **values, const char *name, const cJSON *v, size_t *room)
 {
+	char	   *value;
+	size_t		len;
+
 	if (cJSON_IsObject(v))
 	{
 		const cJSON *kv;
 
 		cJSON_ArrayForEach(kv, v)
-			vs_form_fields(names, values, psprintf("%s[%s]", name, kv->string), kv);
+		{
+			/* each leaf repeats its whole path: count a name before making it */
+			len = strlen(name) + strlen(kv->string) + 2;
+			if (len > *room)
+			{
+				*room = 0;
+				return;
+			}
+			vs_form_fields(names, values, psprintf("%s[%s]", name, kv->string), kv, room);
+			if (*room == 0)
+				return;
+		}
 		return;
 	}
+	value = cJSON_IsString(v) ? pstrdup(v->valuestring) : vs_json_print(v);
+	len = strlen(name) + strlen(value) + 64;	/* and the part's own lines */
+	if (len > *room)
+	{
+		*room = 0;
+		return;
+	}
+	*room -= len;
 	*names = lappend(*names, (void *) name);
-	if (cJSON_IsString(v))
-		*values = lappend(*values, pstrdup(v->valuestring));
-	else
-		*values = lappend(*values, vs_json_print(v));
+	*values = lappend(*values, value);
 }
 
-/* A multipart/form-data body; the boundary never occurs in the data. */
+/*
+ * A multipart/form-data body; the boundary never occurs in the data. The
+ * form fields extra_body adds are bounded (VS_MAX_FORM_FIELDS_BYTES, names
+ * and values: a leaf's name repeats its whole path, so a small object can
+ * name gigabytes), and so is the whole body, which is one allocation.
+ */
+#define VS_MAX_FORM_FIELDS_BYTES (1024 * 1024)
 static bool
 vs_multipart_body(const VsRequest *req, StringInfo b, char **content_type, char **err)
 {
@@ -453,6 +479,8 @@ vs_multipart_body(const VsRequest *req, StringInfo b, char **content_type, char 
 			   *xvalues = NIL;
 	ListCell   *a,
 			   *c;
+	size_t		room = VS_MAX_FORM_FIELDS_BYTES;
+	size_t		total = 0;
 
 	*err = NULL;
 	if (req->opts && req->opts->body)
@@ -472,8 +500,25 @@ vs_multipart_body(const VsRequest *req, StringInfo b, char **content_type, char 
 									kv->string);
 					return false;
 				}
-			vs_form_fields(&xnames, &xvalues, kv->string, kv);
+			vs_form_fields(&xnames, &xvalues, kv->string, kv, &room);
+			if (room == 0)
+			{
+				*err = psprintf("extra_body's form fields exceed %d kB, names and values together",
+								VS_MAX_FORM_FIELDS_BYTES / 1024);
+				return false;
+			}
 		}
+	}
+	/* the body is one allocation: say so rather than fail building it */
+	for (int i = 0; i < req->nparts; i++)
+		total += req->parts[i].len + strlen(req->parts[i].name) +
+			(req->parts[i].filename ? strlen(req->parts[i].filename) : 0) + 256;
+	total += VS_MAX_FORM_FIELDS_BYTES - room;
+	if (total >= MaxAllocSize)
+	{
+		*err = psprintf("the request's body (about %zu MB) is larger than a request may be (1 GB)",
+						total / (1024 * 1024));
+		return false;
 	}
 	for (;;)
 	{
@@ -1479,10 +1524,35 @@ vs_flight_send(VsFlights *f, const VsRequest *req, VsResponse *resp, const char 
 	VsFlightReq *fr = palloc0(sizeof(VsFlightReq));
 	char	   *err;
 
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		built;
+
 	memset(resp, 0, sizeof(VsResponse));
 	resp->poll_after_ms = resp->retry_after_ms = resp->should_retry = -1;
 	resp->cred = cred;
-	if (!vs_wire_build(req, cred, &fr->wire, &err))
+	/*
+	 * A request that cannot be built (out of memory, an ERROR in encoding
+	 * it) is this request's failure, answered like any invalid one: never
+	 * an ERROR in the caller's loop, which drives every other flight too.
+	 * (Building touches memory only: nothing to undo but the error.)
+	 */
+	PG_TRY();
+	{
+		built = vs_wire_build(req, cred, &fr->wire, &err);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		err = psprintf("the request could not be built: %s", e->message);
+		FreeErrorData(e);
+		built = false;
+	}
+	PG_END_TRY();
+	if (!built)
 	{
 		resp->invalid = true;
 		strlcpy(resp->error, err, sizeof(resp->error));
