@@ -52,8 +52,11 @@ for my $case (@cases)
 		extra_params => [ '-U', 'alice' ],
 		timeout => 60, timed_out => \$timed_out, on_error_stop => 0);
 	ok(!$timed_out, "$name: ends (statement_timeout 1s) within 60 s");
-	like($err // '', qr/canceling statement due to statement timeout|max_requests_per_statement|has \d+ names; at most \d+ are allowed/,
-		"$name: ended by statement_timeout (or the request cap, or a bound on the list)");
+	# (or it finished within the second: the calls are linear now, and on
+	# a machine with cycles to spare the 250,000 ids can be done in time)
+	ok($ret == 0 || ($err // '') =~ /canceling statement due to statement timeout|max_requests_per_statement|has \d+ names; at most \d+ are allowed/,
+		"$name: finished, or ended by statement_timeout (or the request cap, or a bound on the list)")
+	  or diag("rc $ret: " . ($err // ''));
 	if ($timed_out)
 	{
 		# the backend spins on: only an immediate stop ends it
