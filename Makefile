@@ -77,9 +77,14 @@ clean: clean-emulator
 clean-emulator:
 	-$(MAKE) -C emulator clean
 
-.PHONY: prove
+.PHONY: prove prove-only
 prove:
 	rm -rf $(CURDIR)/tmp_check && mkdir -p $(CURDIR)/tmp_check
+	$(MAKE) -s prove-only
+
+# the same without emptying tmp_check first (test/run.sh runs two at once)
+prove-only:
+	mkdir -p $(CURDIR)/tmp_check
 	TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
 	PG_REGRESS='$(pgxsdir)/src/test/regress/pg_regress' \
 	$(PROVE) -I '$(pgxsdir)/src/test/perl' -I '$(CURDIR)/test/perl' $(PROVE_FLAGS) $(PROVE_TESTS)

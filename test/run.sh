@@ -9,7 +9,7 @@
 #   TAP=test/t/050_queue.pl REGRESS="00_setup 10_stores" bash test/run.sh tap regress
 #                               only some TAP files / pg_regress suites
 #   PG_CONFIG=/path/to/pg_config  build and test against another PostgreSQL installation
-#   VS_TAP_JOBS=1               TAP files one at a time (default 2; the worker's run in sequence)
+#   VS_TAP_JOBS=1               TAP files one at a time (default: the worker's files in one lane, the rest in another, at once)
 #
 # As root it runs the suites as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root) in a copy of the tree. Leaves nothing running.
@@ -149,26 +149,39 @@ run_tap() {
   echo "== tap: TAP suites (PostgreSQL::Test::Cluster)"
   local log=$OUT/tap.log
   if ls test/t/*.pl >/dev/null 2>&1; then
-    # Two at a time (VS_TAP_JOBS), but the suites that run the worker (and
-    # time what it does for whom) one after another, never two together:
-    # they share the machine with one other suite at most.
-    local f seq=() jobs=${VS_TAP_JOBS:-2}
+    # Two lanes at once (VS_TAP_JOBS=1: one after the other): the files
+    # that run the worker (and time what it does for whom) one after
+    # another in one lane, never two together, and the others in the other,
+    # so a worker file shares the machine with one other file at most.
+    local f worker=() other=() lane
     for f in ${TAP:-test/t/*.pl}; do
-      grep -qE 'VsWorkerTest|worker_naptime|vs_enqueue|vectorstore worker' "$f" && seq+=("$f")
+      if grep -qE 'VsWorkerTest|worker_naptime|vs_enqueue|vectorstore worker' "$f"; then
+        worker+=("$f"); else other+=("$f"); fi
     done
-    local flags="--timer -j$jobs '--rules=par=**'"
-    [ ${#seq[@]} = 0 ] || flags="--timer -j$jobs '--rules=seq={$(IFS=,; echo "${seq[*]}")}' '--rules=par=**'"
-    VS_EMULATOR_BIN=$ROOT/emulator/vectorstore-emulator \
-    make -s prove PROVE_FLAGS="$flags" ${TAP:+PROVE_TESTS="$TAP"} >"$log" 2>&1 || true
+    rm -rf tmp_check && mkdir -p tmp_check
+    lane() {  # lane NAME FILES...
+      local name=$1; shift
+      : >"$OUT/tap-$name.log"
+      [ $# -gt 0 ] || return 0
+      VS_EMULATOR_BIN=$ROOT/emulator/vectorstore-emulator \
+      make -s prove-only PROVE_FLAGS=--timer PROVE_TESTS="$*" >"$OUT/tap-$name.log" 2>&1 || true
+    }
+    if [ "${VS_TAP_JOBS:-2}" = 1 ]; then
+      lane worker "${worker[@]}"; lane other "${other[@]}"
+    else
+      lane worker "${worker[@]}" & lane other "${other[@]}" & wait
+    fi
+    cat "$OUT/tap-worker.log" "$OUT/tap-other.log" >"$log"
+    local lanes=0; [ ${#worker[@]} = 0 ] || lanes=$((lanes + 1)); [ ${#other[@]} = 0 ] || lanes=$((lanes + 1))
     [ -d tmp_check/log ] && cp -a tmp_check/log "$OUT/tap-logs"
     grep -E '^(\[[0-9:]+\] )?test/t/|^Result|^Files=|Failed [0-9]+/' "$log" || true
     # count subtests: Tests=N from prove's summary, minus the failed ones
     local total badsub badfiles
-    total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | tail -1)
+    total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
     badsub=$( (grep -oE 'Failed [0-9]+/[0-9]+ subtests' "$log" || true) | awk '{s+=$2} END {print s+0}')
     badfiles=$(grep -cE 'No subtests run|Bad plan|Dubious' "$log" || true)
     local okf=$(( ${total:-0} - badsub )) badf=$(( badsub + badfiles ))
-    grep -q '^Result: PASS' "$log" || [ "$badf" != 0 ] || badf=1
+    [ "$(grep -c '^Result: PASS' "$log" || true)" = "$lanes" ] || [ "$badf" != 0 ] || badf=1
     [ "$badf" = 0 ] || tail -60 "$log"
     record tap "$okf" "$badf"
   fi
