@@ -199,6 +199,31 @@ vs_options_error(const char *msg, const char *detail)
 			 errhint("request_options takes extra_headers, extra_query and extra_body (objects), timeout (milliseconds) and max_retries.")));
 }
 
+/*
+ * How much request_options may add to a request: extra_headers and
+ * extra_query, names and values together, 64 kB each (servers refuse far
+ * less); extra_body 1 MB as JSON (an upload's form fields are bounded again
+ * as they are made, since each repeats its path: vs_multipart_body). A
+ * request is built from its options once per send, by the worker for many
+ * jobs at once: what a job's row holds must not make it hold much more.
+ */
+#define VS_MAX_OPTION_PAIRS_BYTES (64 * 1024)
+#define VS_MAX_OPTION_BODY_BYTES (1024 * 1024)
+
+static void
+vs_options_bound(const VsHeader *pairs, int n, const char *what)
+{
+	size_t		total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += strlen(pairs[i].name) + strlen(pairs[i].value) + 2;
+	if (total > VS_MAX_OPTION_PAIRS_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("request_options.%s holds %zu bytes; at most %d kB are allowed",
+						what, total, VS_MAX_OPTION_PAIRS_BYTES / 1024)));
+}
+
 /* An {"name": "value", ...} object as pairs; values may be strings, numbers, booleans. */
 static VsHeader *
 vs_options_pairs(const cJSON *obj, const char *what, int *n)
@@ -252,6 +277,7 @@ vs_request_options(const cJSON *opts)
 		if (strcmp(kv->string, "extra_headers") == 0)
 		{
 			o->headers = vs_options_pairs(kv, "extra_headers", &o->nheaders);
+			vs_options_bound(o->headers, o->nheaders, "extra_headers");
 			for (int i = 0; i < o->nheaders; i++)
 			{
 				char	   *why = vs_extra_header_problem(o->headers[i].name, o->headers[i].value);
@@ -263,14 +289,26 @@ vs_request_options(const cJSON *opts)
 		else if (strcmp(kv->string, "extra_query") == 0)
 		{
 			o->query = vs_options_pairs(kv, "extra_query", &o->nquery);
+			vs_options_bound(o->query, o->nquery, "extra_query");
 			for (int i = 0; i < o->nquery; i++)
 				if (o->query[i].name[0] == '\0')
 					vs_options_error("request_options.extra_query has an empty parameter name", NULL);
 		}
 		else if (strcmp(kv->string, "extra_body") == 0)
 		{
+			char	   *text;
+			size_t		len;
+
 			if (!cJSON_IsObject(kv))
 				vs_options_error("request_options.extra_body must be a JSON object", NULL);
+			text = vs_json_print(kv);
+			len = strlen(text);
+			pfree(text);
+			if (len > VS_MAX_OPTION_BODY_BYTES)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("request_options.extra_body is %zu bytes as JSON; at most %d kB are allowed",
+								len, VS_MAX_OPTION_BODY_BYTES / 1024)));
 			/* kv is part of opts, an owned tree that lives as long as o */
 			o->body = (cJSON *) kv;
 		}

@@ -439,13 +439,18 @@ vs_form_fields(List **names, List **values, const char *name, const cJSON *v, si
 
 		cJSON_ArrayForEach(kv, v)
 		{
-			/* each leaf repeats its whole path: count a name before making it */
+			/*
+			 * each level repeats its whole path: a name is counted before it
+			 * is made, whether it ends in a value or in an object (empty
+			 * ones too: 217), and stays counted
+			 */
 			len = strlen(name) + strlen(kv->string) + 2;
-			if (len > *room)
+			if (len >= *room)
 			{
 				*room = 0;
 				return;
 			}
+			*room -= len;
 			vs_form_fields(names, values, psprintf("%s[%s]", name, kv->string), kv, room);
 			if (*room == 0)
 				return;

@@ -1029,6 +1029,7 @@ vs_flights_start(VsFlights *f, int concurrency)
 	int		   *of = palloc(sizeof(int) * f->n);
 	int			groups = 0;
 	int			total = 0;
+	int			held = 0;
 	int			share;
 	TimestampTz now = GetCurrentTimestamp();
 
@@ -1050,6 +1051,8 @@ vs_flights_start(VsFlights *f, int concurrency)
 			running[g]++;
 			total++;
 		}
+		else
+			held++;
 	}
 	share = Max(1, concurrency / Max(groups, 1));
 	for (int i = 0; i < f->n; i++)
@@ -1062,6 +1065,13 @@ vs_flights_start(VsFlights *f, int concurrency)
 			continue;
 		if (open[of[i]] >= concurrency)
 			continue;			/* as many held as it may run */
+		/*
+		 * and held ones never take the easy handles the others need: a
+		 * group holding some starts more only while every open transfer
+		 * leaves concurrency handles of the pool free (221)
+		 */
+		if (open[of[i]] > running[of[i]] && held + total >= VS_POOL_SIZE - concurrency)
+			continue;
 		if (vs_transfer_start(f->ts[i]))
 		{
 			running[of[i]]++;

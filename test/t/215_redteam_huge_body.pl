@@ -47,9 +47,18 @@ for my $r (qw(mallory victim))
 my $vs = as('victim', "SELECT id FROM vectorstore.vs_store_create(name => 'v')");
 my $ms = as('mallory', "SELECT id FROM vectorstore.vs_store_create(name => 'm')");
 my $t0 = time;
-my $big = as('mallory', "SELECT vectorstore.vs_enqueue_upload('$ms', 'big.txt', 'x',
-  request_options => jsonb_build_object('extra_body', jsonb_build_object(repeat('k', 10000),
-    (SELECT jsonb_object_agg('a' || i, '') FROM generate_series(1, 110000) i))))");
+my $opts = "jsonb_build_object('extra_body', jsonb_build_object(repeat('k', 10000),
+    (SELECT jsonb_object_agg('a' || i, '') FROM generate_series(1, 110000) i)))";
+# Mended (round ten and eleven): the role's enqueue is refused at once (an
+# extra_body over 1 MB as JSON) ...
+my ($rc, $out, $err) = $node->psql('postgres',
+	"SELECT vectorstore.vs_enqueue_upload('$ms', 'big.txt', 'x', request_options => $opts)",
+	extra_params => [ '-U', 'mallory' ]);
+like($err, qr/extra_body is \d+ bytes as JSON; at most 1024 kB/, 'the enqueue is refused with the bound');
+# ... and a job with those options that is already queued (from before the
+# bound: put in the table here) fails alone when its body is built
+my $big = sq("INSERT INTO vectorstore.job (vector_store_id, filename, content, owner, request_options)
+              VALUES ('$ms', 'big.txt', 'x', 'mallory', $opts) RETURNING id");
 diag(sprintf("mallory's enqueue took %.1f s", time - $t0));
 
 # the victim queues an upload every 0.25 s for 24 s (three of the poison's cycles)

@@ -36,10 +36,18 @@ sq("CREATE EXTENSION vectorstore;
 sq("CREATE ROLE mallory LOGIN; GRANT USAGE ON SCHEMA vectorstore TO mallory;
     GRANT USAGE ON FOREIGN SERVER vectorstore TO mallory;
     SELECT vectorstore.vs_credential_grant('h1', 'mallory');");
-as('mallory', "SET vectorstore.credential = 'h1';
-  SELECT vectorstore.vs_enqueue_upload('vs_m', 'm' || n || '.txt', 'x',
-    request_options => jsonb_build_object('extra_query', jsonb_build_object('q', repeat('%', 40000000))))
-  FROM generate_series(1, 4) n");
+# Mended: the role's enqueue is refused at once (extra_query over 64 kB) ...
+my ($rc, $out, $err) = $node->psql('postgres', "SET vectorstore.credential = 'h1';
+  SELECT vectorstore.vs_enqueue_upload('vs_m', 'm.txt', 'x',
+    request_options => jsonb_build_object('extra_query', jsonb_build_object('q', repeat('%', 40000000))))",
+	extra_params => [ '-U', 'mallory' ]);
+like($err, qr/extra_query holds \d+ bytes; at most 64 kB/, 'the enqueue is refused with the bound');
+# ... and jobs with those options already queued (from before the bound:
+# put in the table here) fail alone, without the worker building their URLs
+sq("INSERT INTO vectorstore.job (vector_store_id, filename, content, owner, credential, request_options)
+    SELECT 'vs_m', 'm' || n || '.txt', 'x', 'mallory', 'h1',
+           jsonb_build_object('extra_query', jsonb_build_object('q', repeat('%', 40000000)))
+    FROM generate_series(1, 4) n");
 diag('the 4 rows hold ' . sq("SELECT sum(pg_column_size(j.*)) FROM vectorstore.job j WHERE credential = 'h1'") . ' bytes');
 
 my %peak;
