@@ -117,15 +117,11 @@ vs_enqueue(FunctionCallInfo fcinfo, bytea *content)
 
 	/*
 	 * The database's identity first, so that a dump of it is known for a
-	 * copy: recorded here only when no worker runs (the library not
-	 * preloaded). Where workers run, the one this commit wakes records it
-	 * in its own short transaction: a row made in the caller's transaction
-	 * would be the caller's to hold, and a role that kept its first enqueue
-	 * open would keep every worker from starting (214).
+	 * copy, even one whose worker never ran (_worker_identify: it never
+	 * waits more than 100 ms on a row another transaction is making, and
+	 * the worker does not wait on one a role keeps open: _worker_start)
 	 */
-	vs_owner_run(vs_worker_preloaded()
-				 ? "SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
-				 : "SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
+	vs_owner_run("SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
 				 " FROM vectorstore._worker_identify()",
 				 8, types, vals, nulls, vs_read_int8, &id);
 	PG_RETURN_INT64(id);

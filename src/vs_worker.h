@@ -50,7 +50,6 @@ extern int	vs_job_retention_s;
  */
 /* At COMMIT of this transaction, wake this database's worker (or start one). */
 extern void vs_worker_wake_at_commit(bool resume);
-extern bool vs_worker_preloaded(void);
 /* True in the worker process itself. */
 extern bool vs_am_worker;
 

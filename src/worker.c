@@ -204,13 +204,6 @@ vs_slot(Oid dboid, bool create)
  * ---------------------------------------------------------------------
  */
 
-/* Is the library preloaded (the launcher and workers run)? */
-bool
-vs_worker_preloaded(void)
-{
-	return vs_shared != NULL;
-}
-
 static void
 vs_wake_database(Oid dboid, bool resume)
 {

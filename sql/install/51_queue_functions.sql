@@ -881,36 +881,49 @@ END $$;
 -- (vs_worker_resume()), which makes the copy a database of its own, with a
 -- new marker token. A row without an identity (updated from 0.1.0) takes
 -- this one.
+-- The nonce of a new identity row: derived from the database's identity and
+-- the extension's oid (a restored or copied database has other ones), not
+-- random, so that a worker that finds the row being made by another
+-- transaction (a role's first enqueue, left open) knows the token it will
+-- have and need not wait for it. (Resuming a copy makes a random one.)
+CREATE FUNCTION vectorstore._worker_nonce(p_system_identifier text, p_database_oid oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || e.oid || '/vectorstore')
+    FROM pg_catalog.pg_extension e WHERE e.extname = 'vectorstore'
+$$;
+
 CREATE FUNCTION vectorstore._worker_start(p_system_identifier text, p_database_oid oid, p_pid integer,
                                           OUT token text, OUT paused boolean, OUT paused_reason text,
                                           OUT copy_detected boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '100ms' AS $$
 DECLARE
     w vectorstore.worker_state;
-    n text;
+    n text := vectorstore._worker_nonce(p_system_identifier, p_database_oid);
 BEGIN
     copy_detected := false;
     BEGIN
         SELECT * INTO w FROM vectorstore.worker_state s FOR UPDATE;
     EXCEPTION WHEN lock_not_available THEN
         -- a role's first enqueue is giving a row kept from 0.1.0 its
-        -- identity, in a transaction it keeps open: start again later
-        token := NULL;
+        -- identity, in a transaction it keeps open: the token it will have
+        -- comes from the row's nonce, which is already there
+        SELECT s.nonce INTO n FROM vectorstore.worker_state s;
+        token := pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16);
         paused := false;
         RETURN;
     END;
     IF NOT FOUND THEN
-        n := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
         -- a role's first enqueue may be making the row in a transaction it
-        -- keeps open: the worker does not wait for it (lock_timeout) but
-        -- starts again later (token NULL)
+        -- keeps open: the worker does not wait for it (lock_timeout); the row
+        -- it makes has this database's identity and the nonce derived from
+        -- it (_worker_nonce), so the token is the same either way (214, 219)
         BEGIN
             INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
             VALUES (p_system_identifier, p_database_oid, n,
                     pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16))
             RETURNING * INTO w;
         EXCEPTION WHEN lock_not_available THEN
-            token := NULL;
+            token := pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16);
             paused := false;
             RETURN;
         END;
@@ -947,7 +960,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '100ms
 DECLARE
     sysid text;
     dboid oid;
-    n text := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
+    n text;
 BEGIN
     IF EXISTS (SELECT 1 FROM vectorstore.worker_state s
                WHERE s.system_identifier IS NOT NULL AND s.database_oid IS NOT NULL) THEN
@@ -958,6 +971,7 @@ BEGIN
                 ELSE c.system_identifier::text END
       INTO sysid FROM pg_catalog.pg_control_system() c;
     SELECT d.oid INTO dboid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
+    n := vectorstore._worker_nonce(sysid, dboid);
     -- Another transaction may be making the row (a role's first enqueue, left
     -- open): never wait for it (lock_timeout, set on this function, bounds
     -- the wait on its uncommitted row); it records the same identity, and
@@ -1161,6 +1175,7 @@ REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._sweep_page(name, text, text, text[], bigint[], text[], bigint[]),
     vectorstore._sweep_progress(name, text, text, text, integer, boolean, text, integer, integer),
     vectorstore._sweep_unauthorized(name, text, text),
+    vectorstore._worker_nonce(text, oid),
     vectorstore._worker_start(text, oid, integer),
     vectorstore._worker_set_paused(boolean, text, text, oid),
     vectorstore._worker_identify(),
@@ -1321,6 +1336,8 @@ COMMENT ON FUNCTION vectorstore._sweep_progress(name, text, text, text, integer,
   'Internal transition: a listing went on, failed or ended (uploading -> queued | failed for lost uploads that found no file).';
 COMMENT ON FUNCTION vectorstore._sweep_unauthorized(name, text, text) IS
   'Internal transition: lost uploads of a role that may no longer use their credential fail.';
+COMMENT ON FUNCTION vectorstore._worker_nonce(text, oid) IS
+  'Internal: the nonce of a new identity row, derived from the database''s identity.';
 COMMENT ON FUNCTION vectorstore._worker_start(text, oid, integer) IS
   'Internal: a worker starts; detects a copied or restored database and pauses it.';
 COMMENT ON FUNCTION vectorstore._worker_set_paused(boolean, text, text, oid) IS

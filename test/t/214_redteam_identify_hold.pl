@@ -66,8 +66,16 @@ diag(sprintf("after %.1f s with mallory's transaction open: the victim's job is 
 	sq("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vectorstore worker'")));
 is($st, 'completed', "another role's committed upload is sent while a role keeps its first enqueue's transaction open");
 
-$bg->query_safe("ROLLBACK");
+# the victim's file was marked with the token the worker took without the
+# row; when the role's transaction commits, its row gives the same token
+# (the nonce is derived from the database's identity: _worker_nonce), so
+# the sweep still knows the worker's files
+my $fname = (grep { /_v\.txt$/ } map { $_->{filename} }
+	@{ $emu->control('GET', '/v1/files?limit=100')->{data} })[0] // '';
+$bg->query_safe("COMMIT");
 $bg->quit;
+my $token = sq("SELECT token FROM vectorstore.worker_state");
+like($fname, qr/^vsjob-\Q$token\E-/, "the role's committed row has the token the worker marked files with");
 ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM vectorstore.job WHERE id = $j"),
 	'(and once the transaction ends, it is sent)');
 $node->stop('immediate');
