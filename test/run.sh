@@ -174,6 +174,8 @@ run_tap() {
     cat "$OUT/tap-worker.log" "$OUT/tap-other.log" >"$log"
     local lanes=0; [ ${#worker[@]} = 0 ] || lanes=$((lanes + 1)); [ ${#other[@]} = 0 ] || lanes=$((lanes + 1))
     [ -d tmp_check/log ] && cp -a tmp_check/log "$OUT/tap-logs"
+    # known open attacks (TODO tests: reported, not counted as failures)
+    grep -h 'not ok .* # TODO' tmp_check/log/regress_log_* 2>/dev/null | sed 's/^\[[^]]*\] //; s/^/  known open: /' || true
     grep -E '^(\[[0-9:]+\] )?test/t/|^Result|^Files=|Failed [0-9]+/' "$log" || true
     # count subtests: Tests=N from prove's summary, minus the failed ones
     local total badsub badfiles
