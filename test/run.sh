@@ -152,10 +152,13 @@ run_tap() {
     # Two lanes at once (VS_TAP_JOBS=1: one after the other): the files
     # that run the worker (and time what it does for whom) one after
     # another in one lane, never two together, and the others in the other,
-    # so a worker file shares the machine with one other file at most.
+    # so a worker file shares the machine with one other file at most. A
+    # worker file that checks what is done, not how soon, says so
+    # ("# tap-lane: shared") and runs in the other lane.
     local f worker=() other=() lane
     for f in ${TAP:-test/t/*.pl}; do
-      if grep -qE 'VsWorkerTest|worker_naptime|vs_enqueue|vectorstore worker' "$f"; then
+      if grep -qE 'VsWorkerTest|worker_naptime|vs_enqueue|vectorstore worker' "$f" &&
+         ! grep -q '^# tap-lane: shared' "$f"; then
         worker+=("$f"); else other+=("$f"); fi
     done
     rm -rf tmp_check && mkdir -p tmp_check

@@ -9,6 +9,7 @@
 # extension, and every tree this extension makes is freed, on ERROR too; a
 # base URL and key changed while requests are in flight never send one
 # server's key to the other (a statement, and the worker).
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

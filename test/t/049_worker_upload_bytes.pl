@@ -12,6 +12,7 @@
 # Here a server holds every upload whose body says HANG (hangone.pl): a
 # role's 30 MB files on it are sent two at a time at most (60 MB), for as
 # long as the server holds them; another credential's uploads go on.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -2,6 +2,7 @@
 # per-file attributes, roles kept apart, 429 and failing credentials,
 # cancel/retry, monitoring views, SIGHUP, DROP/CREATE EXTENSION and
 # DROP DATABASE with a worker connected.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -11,6 +11,7 @@
 #  11  a role froze the worker with a row lock
 #  13  the queue was one FIFO for everyone
 # plus the record fallback: a job whose record raises fails alone.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -10,6 +10,7 @@
 # (log and worker_status say why) and sends nothing until vs_worker_resume(),
 # then sends exactly the restored queue, under a marker token of its own, and
 # the restored trigger of the sync still brings new rows in.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

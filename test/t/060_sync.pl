@@ -2,6 +2,7 @@
 # deleted leave the store holding exactly the current rows with no orphan
 # files; sync_rows joins search results back to rows; trigger mode; pg_cron
 # runs a sync on its own; two databases are processed at once.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

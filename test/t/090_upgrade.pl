@@ -4,6 +4,7 @@
 # compared with a fresh install (test/upgrade/describe.sql), only the
 # differences listed in test/upgrade/allowed-differences.txt are accepted,
 # the data is intact and the worker carries on.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -7,6 +7,7 @@
 #      detaches and deletes victim's file from victim's store.
 #   2  mallory sets one of her jobs' attempts to -1; the update's new
 #      CHECK (attempts >= 0) then stops ALTER EXTENSION for everyone.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

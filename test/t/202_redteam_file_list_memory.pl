@@ -8,6 +8,7 @@
 # gone, and the worker polls up to 64 batches at once: the peak grows with
 # the batches (1: 208 MB, 12: 632 MB, 30: 876 MB in 25 s; limited only by
 # how fast the pages come), and again at every poll.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -15,6 +15,7 @@
 # What should have happened: what the worker holds for a credential's
 # uploads is bounded by what their requests weigh (content and form fields),
 # as for content: ~64 MB per credential, not ~2,800 times the rows' size.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

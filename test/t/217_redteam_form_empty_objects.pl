@@ -14,6 +14,7 @@
 # claim would be ~17 GB; worker_batch_size (100) of them ~220 GB.
 # What should have happened: every name built counts against the 1 MB
 # (or empty objects make no names): the worker holds ~a few MB for it.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -14,6 +14,7 @@
 # What should have happened: a request's query and headers are bounded as
 # its form fields are (or counted with its content against the
 # per-credential bound); the worker holds ~tens of MB, not gigabytes.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

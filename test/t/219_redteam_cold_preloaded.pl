@@ -18,6 +18,7 @@
 # 'failed' (it was sent; the emulator wanted a key).
 # What should have happened: the restored database is paused as a copy (as
 # 055's "cold" database, whose library was not preloaded), its job queued.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

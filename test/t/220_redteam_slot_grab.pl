@@ -17,6 +17,7 @@
 # once, then nothing while it waited.
 # What should have happened: one role's queries do not stop every role's
 # queued work; bob's upload completes within 20 s.
+# tap-lane: shared (checks what is done, not how soon: it may run beside another file)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
