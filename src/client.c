@@ -78,6 +78,8 @@ vs_append_escaped(StringInfo buf, const char *s)
 	}
 }
 
+#define VS_MAX_ID_BYTES 256
+
 /* Why seg cannot be a path segment (a sentence), or NULL. */
 static const char *
 vs_segment_problem(const char *seg)
@@ -91,10 +93,13 @@ vs_segment_problem(const char *seg)
 	 */
 	if (strchr(seg, '/') != NULL || strchr(seg, '\\') != NULL)
 		return "An id must not contain \"/\" or \"\\\".";
+	/* the API's ids are short; a long one is escaped into every path it names */
+	if (strlen(seg) > VS_MAX_ID_BYTES)
+		return "An id must not be longer than 256 bytes.";
 	return NULL;
 }
 
-/* Build a path; on a bad segment return NULL with it and why. */
+/* Build a path; on a bad segment return NULL with it (cut to 64 bytes) and why. */
 static char *
 vs_vpath(const char **bad, const char **why, const char *fmt, va_list ap)
 {
@@ -109,7 +114,8 @@ vs_vpath(const char **bad, const char **why, const char *fmt, va_list ap)
 
 			if ((*why = vs_segment_problem(seg)) != NULL)
 			{
-				*bad = seg ? seg : "";
+				*bad = seg == NULL ? "" : strlen(seg) <= 64 ? seg
+					: psprintf("%.*s...", pg_mbcliplen(seg, strlen(seg), 64), seg);
 				return NULL;
 			}
 			vs_append_escaped(&buf, pg_server_to_any(seg, strlen(seg), PG_UTF8));

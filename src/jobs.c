@@ -169,8 +169,11 @@ up_claim(VqRun *run)
 		u->ids[u->nids++] = vq_int8(i, 1);
 		d->filename = vq_text(i, 4);
 		d->content = isnull ? NULL : DatumGetByteaPCopy(c);
-		if (d->content)
-			u->bytes = VARSIZE_ANY_EXHDR(d->content);
+		/* what the request holds: its content and its name (223) */
+		u->bytes = (d->content ? VARSIZE_ANY_EXHDR(d->content) : 0) +
+			(d->filename ? strlen(d->filename) : 0);
+		if (u->invalid == NULL)
+			u->invalid = vs_job_names_problem(NULL, d->filename);
 		d->secret = vq_text(i, 6);
 		d->options = vq_text(i, 7);
 		u->data = d;
@@ -377,7 +380,7 @@ at_claim(VqRun *run)
 			chk.file = vs_json_new_object();
 			vs_json_add_string(chk.file, "file_id", fid ? fid : "");
 			/* a job whose data the API would refuse fails alone, unsent */
-			if (fid == NULL ||
+			if (fid == NULL || (err = vs_job_names_problem(store, NULL)) != NULL ||
 				((chk.attributes || chk.chunking) && !vq_try(at_check, &chk, &err)))
 			{
 				u = vq_unit_add(run, owner, cred, 1);

@@ -59,6 +59,25 @@ vs_read_bool(void *arg)
 	*(bool *) arg = SPI_processed == 1 && vq_bool(0, 1);
 }
 
+
+/*
+ * A job's store id and filename are bounded: the worker holds and encodes
+ * them for every job it claims (a store id into a path, percent-encoded; a
+ * filename into a multipart header), so a row's few megabytes of name must
+ * not become gigabytes in the worker (red team round twelve). NULL: fine.
+ */
+char *
+vs_job_names_problem(const char *store, const char *filename)
+{
+	if (store && strlen(store) > VS_MAX_JOB_STORE_ID)
+		return psprintf("vector_store_id is %zu bytes; at most %d are allowed",
+						strlen(store), VS_MAX_JOB_STORE_ID);
+	if (filename && strlen(filename) > VS_MAX_JOB_FILENAME)
+		return psprintf("filename is %zu bytes; at most %d are allowed",
+						strlen(filename), VS_MAX_JOB_FILENAME);
+	return NULL;
+}
+
 /* ---------------------------------------------------------------------
  * vs_enqueue_upload
  * ---------------------------------------------------------------------
@@ -86,6 +105,12 @@ vs_enqueue(FunctionCallInfo fcinfo, bytea *content)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("vector_store_id and filename must not be empty")));
+	{
+		char	   *why = vs_job_names_problem(store, filename);
+
+		if (why)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", why)));
+	}
 	/* checked now, as the API would, so a bad job is refused here */
 	attributes = vs_arg_json(fcinfo, 3);
 	if (attributes)

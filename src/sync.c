@@ -650,6 +650,12 @@ vs_sync_create(PG_FUNCTION_ARGS)
 	use_trigger = !PG_ARGISNULL(8) && PG_GETARG_BOOL(8);
 	d.owner = GetUserNameFromId(GetUserId(), false);
 
+	{
+		char	   *why = vs_job_names_problem(store, NULL);
+
+		if (why)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", why)));
+	}
 	if (get_rel_name(d.relid) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

@@ -50,6 +50,10 @@ extern int	vs_job_retention_s;
  */
 /* At COMMIT of this transaction, wake this database's worker (or start one). */
 extern void vs_worker_wake_at_commit(bool resume);
+/* the longest vector store id and filename a job may name (queue.c) */
+#define VS_MAX_JOB_STORE_ID 256
+#define VS_MAX_JOB_FILENAME 1024
+extern char *vs_job_names_problem(const char *store, const char *filename);
 /* True in the worker process itself. */
 extern bool vs_am_worker;
 

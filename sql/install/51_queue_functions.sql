@@ -374,7 +374,8 @@ BEGIN
                                                p_room_creds, p_room, p_after_owner, p_after_cred,
                                                p_open_owners, p_open_creds, p_open) f
                CROSS JOIN LATERAL (
-                   SELECT pg_catalog.octet_length(j.content) AS bytes, coalesce(j.credential, '') AS cred
+                   SELECT pg_catalog.octet_length(j.content) + pg_catalog.octet_length(j.filename) AS bytes,
+                          coalesce(j.credential, '') AS cred
                    FROM vectorstore.job j WHERE j.id = f.id) b),
     fit AS (SELECT c.id, c.turn, c.bytes
             FROM (SELECT p.*, pg_catalog.row_number() OVER w AS n,
