@@ -67,8 +67,17 @@ for my $round (1 .. 3)
 		"SELECT count(*) > 0 FROM vectorstore.job WHERE status = 'uploading'") or die;
 	kill 'KILL', $pid;
 	note("round $round: SIGKILL worker $pid with $done jobs completed");
-	# the postmaster reinitializes; wait until we can connect again
-	$node->poll_query_until('postgres', 'SELECT true') or die;
+	# the postmaster reinitializes; wait until we can connect again (a psql
+	# started while it does may exit before reading its query: IPC::Run then
+	# dies writing it, "Broken pipe", which is not a failure of the test)
+	my $up = 0;
+	for (1 .. 100)
+	{
+		$up = eval { $node->poll_query_until('postgres', 'SELECT true') };
+		last if $up;
+		usleep(200_000);
+	}
+	$up or die 'the server did not come back';
 }
 $node->poll_query_until('postgres',
 	"SELECT count(*) > 0 FROM vectorstore.job WHERE status = 'uploading'") or die;
