@@ -20,6 +20,7 @@
 
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -31,6 +32,7 @@ PG_FUNCTION_INFO_V1(vs_job_cancel);
 PG_FUNCTION_INFO_V1(vs_job_retry);
 PG_FUNCTION_INFO_V1(vs_worker_pause);
 PG_FUNCTION_INFO_V1(vs_worker_resume);
+PG_FUNCTION_INFO_V1(vs_worker_identity);
 
 /* named by the 0.1.0 install script (a database not yet updated) */
 PG_FUNCTION_INFO_V1(vs_credential_current_name);
@@ -140,14 +142,7 @@ vs_enqueue(FunctionCallInfo fcinfo, bytea *content)
 		}
 	}
 
-	/*
-	 * The database's identity first, so that a dump of it is known for a
-	 * copy, even one whose worker never ran (_worker_identify: it never
-	 * waits more than 100 ms on a row another transaction is making, and
-	 * the worker does not wait on one a role keeps open: _worker_start)
-	 */
-	vs_owner_run("SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)"
-				 " FROM vectorstore._worker_identify()",
+	vs_owner_run("SELECT vectorstore._job_enqueue($1, $2, $3, $4, $5, $6, $7, $8)",
 				 8, types, vals, nulls, vs_read_int8, &id);
 	PG_RETURN_INT64(id);
 }
@@ -224,22 +219,18 @@ vs_job_retry(PG_FUNCTION_ARGS)
 static bool
 vs_worker_set_paused(bool paused)
 {
-	Oid			types[4] = {BOOLOID, TEXTOID, TEXTOID, OIDOID};
-	Datum		vals[4];
-	char		sysid[32];
+	Oid			types[2] = {BOOLOID, TEXTOID};
+	Datum		vals[2];
 	bool		was = false;
 
 	if (!superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only a superuser may pause or resume the vectorstore worker")));
-	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
 	vals[0] = BoolGetDatum(paused);
 	vals[1] = CStringGetTextDatum(psprintf("paused by %s with vectorstore.vs_worker_pause()",
 										   GetUserNameFromId(GetUserId(), false)));
-	vals[2] = CStringGetTextDatum(sysid);
-	vals[3] = ObjectIdGetDatum(MyDatabaseId);
-	vs_owner_run("SELECT vectorstore._worker_set_paused($1, $2, $3, $4)", 4, types, vals, NULL,
+	vs_owner_run("SELECT vectorstore._worker_set_paused($1, $2)", 2, types, vals, NULL,
 				 vs_read_bool, &was);
 	/* the worker sees a pause at its next heartbeat; a resume starts one */
 	vs_worker_wake_at_commit(!paused);
@@ -256,6 +247,29 @@ Datum
 vs_worker_resume(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(vs_worker_set_paused(false));
+}
+
+/*
+ * vectorstore._worker_identity(): this database's identity, as the worker
+ * records it (the cluster's system identifier, unsigned, and the database's
+ * oid). What worker_state's rows are told apart by; read from memory, so
+ * that enqueueing a job (which tags it with this database's row) costs no
+ * read of the control file.
+ */
+Datum
+vs_worker_identity(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		vals[2];
+	bool		nulls[2] = {false, false};
+	char		sysid[32];
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "vs_worker_identity: the return type must be a row type");
+	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
+	vals[0] = CStringGetTextDatum(sysid);
+	vals[1] = ObjectIdGetDatum(MyDatabaseId);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), vals, nulls)));
 }
 
 /* ---------------------------------------------------------------------

@@ -731,9 +731,7 @@ vs_sync_create(PG_FUNCTION_ARGS)
 		else
 			nulls[10] = 'n';
 		vals[11] = BoolGetDatum(use_trigger);
-		/* the database's identity first, so that a dump of it is known for a copy */
-		vs_owner_run("SELECT vectorstore._sync_insert($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-					 " FROM vectorstore._worker_identify()",
+		vs_owner_run("SELECT vectorstore._sync_insert($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 					 12, types, vals, nulls, NULL, NULL);
 	}
 

@@ -879,40 +879,52 @@ vs_worker_leave(TimestampTz next_due, bool paused, bool noext, bool clear_pid)
 static char *vs_dbname = "?";	/* this worker's database (TopMemoryContext) */
 
 /*
- * At start: this database's identity, marker token, and whether it is
- * paused (returns false). *later: not yet, another transaction is recording
- * the identity (a role's first enqueue, left open): the worker does not
- * wait for it, and begins at its next pass.
+ * The database holds jobs queued in another (job.origin), and is not yet a
+ * copy by its identity rows: a restore may still be loading them. Nothing
+ * is claimed (_worker_claim_guard); the worker leaves, not paused, and the
+ * launcher starts it again in a few seconds, when the restore has brought
+ * the rows that tell (a copy: paused; the database's own dump: sent) or a
+ * superuser has resumed it.
+ */
+#define VS_HELD_RETRY_MS 5000
+
+static void pg_attribute_noreturn()
+vs_worker_wait_held(const char *why)
+{
+	elog(DEBUG1, "vectorstore worker: database \"%s\" %s: looking again in %d ms",
+		 vs_dbname, why, VS_HELD_RETRY_MS);
+	vs_worker_leave(TimestampTzPlusMilliseconds(GetCurrentTimestamp(), VS_HELD_RETRY_MS),
+					false, false, true);
+}
+
+/*
+ * At start: this database's marker token, and whether it is paused (returns
+ * false). _worker_start detects a copy of the database and pauses it; the
+ * identity row it reads is made by CREATE EXTENSION, so no role's
+ * transaction holds it. A database holding another's jobs: see above.
  */
 static bool
-vs_worker_begin(bool *later)
+vs_worker_begin(void)
 {
-	Oid			types[3] = {TEXTOID, OIDOID, INT4OID};
-	Datum		vals[3];
-	char		sysid[32];
+	Oid			types[1] = {INT4OID};
+	Datum		vals[1];
 	bool		paused;
 	bool		copy;
 	char	   *reason;
+	char	   *held;
 
-	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
-	vals[0] = CStringGetTextDatum(sysid);
-	vals[1] = ObjectIdGetDatum(MyDatabaseId);
-	vals[2] = Int32GetDatum(MyProcPid);
+	vals[0] = Int32GetDatum(MyProcPid);
 	vq_begin("vectorstore: start");
-	vq_exec("SELECT s.token, s.paused, s.paused_reason, s.copy_detected"
-			" FROM vectorstore._worker_start($1, $2, $3) s", 3, types, vals, NULL);
-	if (vq_isnull(0, 1))
-	{
-		/* another transaction is making the row: start at the next pass */
-		vq_commit();
-		*later = true;
-		return true;
-	}
+	vq_exec("SELECT s.token, s.paused, s.paused_reason, s.copy_detected, s.held"
+			" FROM vectorstore._worker_start($1) s", 1, types, vals, NULL);
 	vq_token = MemoryContextStrdup(TopMemoryContext, vq_text(0, 1));
 	paused = vq_bool(0, 2);
 	reason = vq_text(0, 3);
 	copy = vq_bool(0, 4);
+	held = vq_isnull(0, 5) ? NULL : vq_text(0, 5);
 	vq_commit();
+	if (held)
+		vs_worker_wait_held(held);
 	if (copy)
 		ereport(LOG,
 				(errmsg("vectorstore worker: database \"%s\" is a copy (restored or made from a template): its worker is paused",
@@ -926,7 +938,10 @@ static char *vs_worker_error = NULL;
 
 static void vs_worker_analyze_if_grown(void);
 
-/* The heartbeat, with the pass's counters. Returns false when paused. */
+/*
+ * The heartbeat, with the pass's counters. Returns false when paused; does
+ * not return when the database is held (vs_worker_wait_held).
+ */
 static bool
 vs_worker_heartbeat(void)
 {
@@ -935,6 +950,7 @@ vs_worker_heartbeat(void)
 	char		nulls[8] = "       ";
 	bool		ok,
 				paused;
+	char	   *held;
 
 	vals[0] = Int32GetDatum(MyProcPid);
 	vals[1] = Int64GetDatum(vq_counters.done);
@@ -947,10 +963,11 @@ vs_worker_heartbeat(void)
 		nulls[6] = 'n';
 	vq_begin("vectorstore: heartbeat");
 	vq_no_wait_for_disk();
-	vq_exec("SELECT h.ok, h.paused FROM vectorstore._worker_heartbeat($1, $2, $3, $4, $5, $6, $7) h",
+	vq_exec("SELECT h.ok, h.paused, h.held FROM vectorstore._worker_heartbeat($1, $2, $3, $4, $5, $6, $7) h",
 			7, types, vals, nulls);
 	ok = vq_bool(0, 1);
 	paused = vq_bool(0, 2);
+	held = vq_isnull(0, 3) ? NULL : vq_text(0, 3);
 	vs_worker_analyze_if_grown();
 	vq_commit();
 	if (ok)
@@ -960,6 +977,8 @@ vs_worker_heartbeat(void)
 			pfree(vs_worker_error);
 		vs_worker_error = NULL;
 	}
+	if (held && !paused)
+		vs_worker_wait_held(held);
 	return !paused;
 }
 
@@ -1336,15 +1355,10 @@ vs_worker_main(Datum arg)
 
 			if (!started)
 			{
-				bool		later = false;
-
-				if (!vs_worker_begin(&later))
+				if (!vs_worker_begin())
 					vs_worker_leave(0, true, false, false);
-				started = !later;
+				started = true;
 			}
-			if (!started)
-				timeout = 1000; /* the identity is being recorded: again soon */
-			else
 			{
 				/*
 				 * Every pass (it also sees a pause before anything is claimed);

@@ -64,12 +64,17 @@ CREATE TABLE vectorstore.job (
     updated_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     finished_at       timestamptz,
     throttles         integer NOT NULL DEFAULT 0 CHECK (throttles >= 0),
+    -- the identity row (worker_state.nonce) of the database the job was
+    -- queued in (the default: 55_worker_row.sql); the worker sends nothing
+    -- while a job of another's is here (a restore, a copy) until resumed
+    origin            text,
     -- content may be purged once a job has finished (vectorstore.job_retention)
     CHECK (kind = 'delete' OR filename IS NOT NULL),
     CHECK (kind = 'delete' OR content IS NOT NULL
            OR status IN ('completed', 'failed', 'cancelled')),
     CHECK (kind = 'upload' OR replaces_job IS NOT NULL)
 );
+CREATE INDEX job_origin_idx ON vectorstore.job (origin);
 CREATE INDEX job_active_idx ON vectorstore.job (status, not_before)
     WHERE status NOT IN ('completed', 'failed', 'cancelled');
 -- The fair claim: per status, one run per (owner, credential) in the order
@@ -93,15 +98,18 @@ CREATE INDEX job_lost_idx ON vectorstore.job (owner, (coalesce(credential, '')),
 REVOKE ALL ON vectorstore.job FROM PUBLIC;
 REVOKE ALL ON SEQUENCE vectorstore.job_id_seq FROM PUBLIC;
 
--- One row: this database's worker, the identity its markers are tied to, and
--- whether it is paused. The worker makes the row when it first starts (the
--- script inserts none, so a dump carries the row of the database it came
--- from, and the restored copy knows it is one).
+-- This database's worker: the identity its upload markers are tied to,
+-- whether it is paused, its heartbeat and counters. A row per identity
+-- (cluster, database) whose work the database holds: the script makes this
+-- database's (55_worker_row.sql), a dump carries them, and a row of another
+-- identity means the database is a copy (51_queue_functions.sql,
+-- _worker_copy_of). Keyed by a random nonce, so a restored row never
+-- conflicts with the one the restore's CREATE EXTENSION made.
 CREATE TABLE vectorstore.worker_state (
-    id                 boolean PRIMARY KEY DEFAULT true CHECK (id),
-    system_identifier  text,
-    database_oid       oid,
-    nonce              text NOT NULL,
+    nonce              text PRIMARY KEY,
+    system_identifier  text NOT NULL,
+    database_oid       oid NOT NULL,
+    made_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
     token              text NOT NULL,
     paused             boolean NOT NULL DEFAULT false,
     paused_reason      text,
@@ -136,7 +144,8 @@ CREATE TABLE vectorstore.sweep (
 );
 REVOKE ALL ON vectorstore.sweep FROM PUBLIC;
 
--- pg_dump keeps what users made (the script inserts no row into these).
+-- pg_dump keeps what users made, and the identity rows (worker_state: the
+-- script makes this database's, so that a restore knows it is a copy).
 SELECT pg_catalog.pg_extension_config_dump('vectorstore.job', '');
 SELECT pg_catalog.pg_extension_config_dump('vectorstore.job_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('vectorstore.worker_state', '');

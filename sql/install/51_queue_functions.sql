@@ -393,6 +393,7 @@ BEGIN
     WHERE j.id = ANY (ARRAY(SELECT pick.id FROM pick))
     RETURNING j.id, j.owner, j.credential, j.filename, j.content, j.secret, j.request_options,
               j.id = (SELECT p.id FROM p ORDER BY p.turn LIMIT 1);
+    PERFORM vectorstore._worker_claim_guard();
 END
 $$;
 
@@ -444,6 +445,7 @@ BEGIN
     RETURNING j.id, j.owner, j.credential, j.vector_store_id, j.file_id, j.attributes,
               j.chunking_strategy, j.request_options, j.solo,
               j.id = (SELECT f.id FROM f ORDER BY f.turn LIMIT 1);
+    PERFORM vectorstore._worker_claim_guard();
 END
 $$;
 
@@ -501,6 +503,7 @@ BEGIN
              FROM b ORDER BY turn, b.due LIMIT p_max)
     SELECT pick.owner, pick.credential, pick.vector_store_id, pick.batch_id, pick.request_options, pick.ids
     FROM pick;
+    PERFORM vectorstore._worker_claim_guard();
 END
 $$;
 
@@ -655,6 +658,7 @@ BEGIN
     SELECT pick.id, pick.purpose, pick.owner, pick.credential, pick.vector_store_id, pick.file_id,
            pick.request_options, pick.id = (SELECT p1.id FROM pick p1 ORDER BY p1.turn LIMIT 1)
     FROM pick ORDER BY pick.turn;
+    PERFORM vectorstore._worker_claim_guard();
 END
 $$;
 
@@ -738,6 +742,7 @@ BEGIN
        SET listing_started_at = coalesce(s.listing_started_at, pg_catalog.now())
       FROM c WHERE s.owner = c.owner AND s.credential = c.credential
     RETURNING s.owner, s.credential, s.cursor, s.pages;
+    PERFORM vectorstore._worker_claim_guard();
 END $$;
 
 -- One page of marked files listed through (owner, credential) at base_url.
@@ -778,6 +783,7 @@ BEGIN
     JOIN vectorstore.job j ON j.id = f.jid AND j.secret = f.secret
     WHERE NOT EXISTS (SELECT 1 FROM vectorstore.job o WHERE o.file_id = f.fid)
       AND (j.file_id IS NOT NULL OR j.status IN ('completed', 'failed', 'cancelled'));
+    PERFORM vectorstore._worker_claim_guard();
 END $$;
 
 -- A listing went on (cursor), failed (error: try again after a back-off) or
@@ -875,159 +881,181 @@ END $$;
 ---------------------------------------------------------------------------
 -- The worker's own state: identity, pause, heartbeat, when work is due
 ---------------------------------------------------------------------------
--- Called when a worker starts, with the identity of the database it serves.
--- Makes the row the first time. A row made for another database (a restore
--- into another cluster, a CREATE DATABASE ... TEMPLATE copy) means this is a
--- copy: the worker is paused until a superuser resumes it
--- (vs_worker_resume()), which makes the copy a database of its own, with a
--- new marker token. A row without an identity (updated from 0.1.0) takes
--- this one.
--- The nonce of a new identity row: derived from the database's identity and
--- the extension's oid (a restored or copied database has other ones), not
--- random, so that a worker that finds the row being made by another
--- transaction (a role's first enqueue, left open) knows the token it will
--- have and need not wait for it. (Resuming a copy makes a random one.)
-CREATE FUNCTION vectorstore._worker_nonce(p_system_identifier text, p_database_oid oid) RETURNS text
+-- The worker's identity rows (worker_state), one per identity (the cluster's
+-- system identifier, the database's oid) whose work this database holds.
+-- The install script makes this database's row: no role's transaction makes
+-- or holds one (222, 225), and the worker never waits for one. pg_dump
+-- carries the rows, so a restored database holds its origin's row beside
+-- the one its CREATE EXTENSION made, and a CREATE DATABASE ... TEMPLATE copy
+-- its template's alone. A row of another identity means this database is a
+-- copy (_worker_copy_of): nothing is sent until a superuser resumes it
+-- (vs_worker_resume()), which removes such rows. Rows are keyed by a random
+-- nonce, so a restored row never conflicts with the one the script made
+-- (054), and each row's marker token is made from its own identity and
+-- nonce. Two rows of this identity (a dump restored into the database it
+-- was taken from) are one database's: the oldest is kept (_worker_own).
+
+-- This database's identity (C: queue.c); PUBLIC may call it (worker_status
+-- does): it shows what worker_status shows of a copy.
+CREATE FUNCTION vectorstore._worker_identity(OUT system_identifier text, OUT database_oid oid)
+    AS 'MODULE_PATHNAME', 'vs_worker_identity' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- This database's row (its nonce): the oldest of its identity; NULL when
+-- there is none (a copy made from a template).
+CREATE FUNCTION vectorstore._worker_own() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || e.oid || '/vectorstore')
-    FROM pg_catalog.pg_extension e WHERE e.extname = 'vectorstore'
+    SELECT s.nonce FROM vectorstore.worker_state s, vectorstore._worker_identity() i
+    WHERE s.system_identifier = i.system_identifier AND s.database_oid = i.database_oid
+    ORDER BY s.made_at, s.nonce LIMIT 1
 $$;
 
-CREATE FUNCTION vectorstore._worker_start(p_system_identifier text, p_database_oid oid, p_pid integer,
-                                          OUT token text, OUT paused boolean, OUT paused_reason text,
-                                          OUT copy_detected boolean)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '100ms' AS $$
+-- What a copy's worker_status says (formatting only: PUBLIC may call it,
+-- as the view does).
+CREATE FUNCTION vectorstore._worker_copy_reason(p_system_identifier text, p_database_oid oid) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.format('copy of database %s of cluster %s: nothing is sent until a superuser runs vectorstore.vs_worker_resume()',
+                             p_database_oid, p_system_identifier)
+$$;
+
+-- What a database holding jobs queued in another (a restore, perhaps still
+-- running; a copy made before its worker started) says (PUBLIC may call it).
+CREATE FUNCTION vectorstore._worker_jobs_held_reason() RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'holds jobs queued in another database (restored or copied): nothing is sent until they are this database''s, or a superuser runs vectorstore.vs_worker_resume()'::text
+$$;
+
+-- Why this database is a copy (the oldest row of another identity); NULL
+-- when it is not.
+CREATE FUNCTION vectorstore._worker_copy_of() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT vectorstore._worker_copy_reason(s.system_identifier, s.database_oid)
+    FROM vectorstore.worker_state s, vectorstore._worker_identity() i
+    WHERE s.system_identifier <> i.system_identifier OR s.database_oid <> i.database_oid
+    ORDER BY s.made_at, s.nonce LIMIT 1
+$$;
+
+-- Why this database holds jobs of another (job.origin: the row of the
+-- database each was queued in; a restore or a copy brings the origin's),
+-- or NULL. Three probes of job_origin_idx.
+CREATE FUNCTION vectorstore._worker_jobs_held() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    w vectorstore.worker_state;
-    n text := vectorstore._worker_nonce(p_system_identifier, p_database_oid);
+    own text := vectorstore._worker_own();
 BEGIN
-    copy_detected := false;
-    BEGIN
-        SELECT * INTO w FROM vectorstore.worker_state s FOR UPDATE;
-    EXCEPTION WHEN lock_not_available THEN
-        -- a role's first enqueue is giving a row kept from 0.1.0 its
-        -- identity, in a transaction it keeps open: the token it will have
-        -- comes from the row's nonce, which is already there
-        SELECT s.nonce INTO n FROM vectorstore.worker_state s;
-        token := pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16);
-        paused := false;
-        RETURN;
-    END;
-    IF NOT FOUND THEN
-        -- a role's first enqueue may be making the row in a transaction it
-        -- keeps open: the worker does not wait for it (lock_timeout); the row
-        -- it makes has this database's identity and the nonce derived from
-        -- it (_worker_nonce), so the token is the same either way (214, 219)
-        BEGIN
-            INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
-            VALUES (p_system_identifier, p_database_oid, n,
-                    pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16))
-            RETURNING * INTO w;
-        EXCEPTION WHEN lock_not_available THEN
-            token := pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16);
-            paused := false;
-            RETURN;
-        END;
-    ELSIF w.system_identifier IS NULL OR w.database_oid IS NULL THEN
-        UPDATE vectorstore.worker_state s SET system_identifier = p_system_identifier,
-               database_oid = p_database_oid,
-               token = pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || s.nonce), 1, 16)
-        RETURNING * INTO w;
-    ELSIF w.system_identifier <> p_system_identifier OR w.database_oid <> p_database_oid THEN
-        copy_detected := NOT w.paused OR w.paused_reason NOT LIKE 'copy%';
-        UPDATE vectorstore.worker_state s SET paused = true, paused_at = pg_catalog.now(),
-               paused_reason = pg_catalog.format('copy of database %s of cluster %s: nothing is sent until a superuser runs vectorstore.vs_worker_resume()',
-                                                 w.database_oid, w.system_identifier)
-        RETURNING * INTO w;
+    IF EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin < own)
+       OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin > own)
+       OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin IS NULL) THEN
+        RETURN vectorstore._worker_jobs_held_reason();
     END IF;
-    IF NOT w.paused THEN
+    RETURN NULL;
+END $$;
+
+-- The last word of every claim (_job_claim_*, _sweep_claim, _sweep_page):
+-- what it took counts only if this database is neither a copy nor holds
+-- another's jobs. Run after the claim, with a later snapshot, so jobs a
+-- restore commits while a claim runs are either not in the claim or seen
+-- here; otherwise it raises, and the claim's transaction rolls back (the
+-- worker's next heartbeat sees why and leaves).
+CREATE FUNCTION vectorstore._worker_claim_guard() RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    why text := coalesce(vectorstore._worker_copy_of(), vectorstore._worker_jobs_held());
+BEGIN
+    IF why IS NOT NULL THEN
+        RAISE EXCEPTION 'vectorstore worker: nothing claimed: this database is a %', why
+              USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+END $$;
+
+-- The marker token of an identity row: made from its identity and nonce.
+CREATE FUNCTION vectorstore._worker_token(p_system_identifier text, p_database_oid oid, p_nonce text)
+RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || p_nonce), 1, 16)
+$$;
+
+-- A new row of this database's identity: a random nonce, and the marker
+-- token made from both. Returns its nonce.
+CREATE FUNCTION vectorstore._worker_make_row() RETURNS text
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO vectorstore.worker_state (nonce, system_identifier, database_oid, token)
+    SELECT r.nonce, i.system_identifier, i.database_oid,
+           vectorstore._worker_token(i.system_identifier, i.database_oid, r.nonce)
+    FROM vectorstore._worker_identity() i,
+         (SELECT pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '') AS nonce) r
+    RETURNING nonce
+$$;
+
+-- A worker starts: its marker token, and whether it is paused. A copy is
+-- paused here (copy_detected: the first time, which the worker logs).
+-- held: it holds jobs of another database (not yet a copy by its rows: a
+-- restore still running, say), so the worker waits and looks again.
+CREATE FUNCTION vectorstore._worker_start(p_pid integer,
+                                          OUT token text, OUT paused boolean, OUT paused_reason text,
+                                          OUT copy_detected boolean, OUT held text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    own text := vectorstore._worker_own();
+    copy_of text := vectorstore._worker_copy_of();
+    w vectorstore.worker_state;
+BEGIN
+    IF own IS NULL THEN
+        own := vectorstore._worker_make_row();
+    END IF;
+    SELECT * INTO STRICT w FROM vectorstore.worker_state s WHERE s.nonce = own FOR UPDATE;
+    -- other rows of this identity (a dump restored into the database it came
+    -- from) are this database's too: their jobs become the kept row's
+    WITH gone AS (DELETE FROM vectorstore.worker_state s USING vectorstore._worker_identity() i
+                   WHERE s.system_identifier = i.system_identifier AND s.database_oid = i.database_oid
+                     AND s.nonce <> own
+                  RETURNING s.nonce)
+    UPDATE vectorstore.job j SET origin = own FROM gone WHERE j.origin = gone.nonce;
+    copy_detected := copy_of IS NOT NULL AND (NOT w.paused OR w.paused_reason IS DISTINCT FROM copy_of);
+    IF copy_detected THEN
+        UPDATE vectorstore.worker_state s SET paused = true, paused_reason = copy_of,
+               paused_at = pg_catalog.now(), pid = NULL
+         WHERE s.nonce = own RETURNING * INTO w;
+    ELSIF NOT w.paused AND vectorstore._worker_jobs_held() IS NULL THEN
         UPDATE vectorstore.worker_state s SET pid = p_pid, started_at = pg_catalog.now(),
-               heartbeat_at = pg_catalog.now();
+               heartbeat_at = pg_catalog.now()
+         WHERE s.nonce = own;
     END IF;
     token := w.token;
     paused := w.paused;
     paused_reason := w.paused_reason;
+    held := CASE WHEN NOT w.paused THEN vectorstore._worker_jobs_held() END;
 END $$;
 
--- The database's identity, recorded as soon as it holds something the worker
--- could send (a job, a sync) rather than when its first worker starts: a
--- database whose worker never ran (the library not preloaded, or a dump taken
--- before the first start) is then still recognised as a copy when restored.
--- Makes the row if there is none; gives a row without an identity (one kept
--- from 0.1.0) this database's, with a token made from it (as _worker_start
--- does). The system identifier is printed unsigned, as the worker prints it.
-CREATE FUNCTION vectorstore._worker_identify() RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '100ms' AS $$
-DECLARE
-    sysid text;
-    dboid oid;
-    n text;
-BEGIN
-    IF EXISTS (SELECT 1 FROM vectorstore.worker_state s
-               WHERE s.system_identifier IS NOT NULL AND s.database_oid IS NOT NULL) THEN
-        RETURN;
-    END IF;
-    SELECT CASE WHEN c.system_identifier < 0
-                THEN (c.system_identifier::numeric + 18446744073709551616)::text
-                ELSE c.system_identifier::text END
-      INTO sysid FROM pg_catalog.pg_control_system() c;
-    SELECT d.oid INTO dboid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
-    n := vectorstore._worker_nonce(sysid, dboid);
-    -- Another transaction may be making the row (a role's first enqueue, left
-    -- open): never wait for it (lock_timeout, set on this function, bounds
-    -- the wait on its uncommitted row); it records the same identity, and
-    -- the worker records it at its start in any case.
-    BEGIN
-        INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token)
-        VALUES (sysid, dboid, n, pg_catalog.substr(pg_catalog.md5(sysid || '/' || dboid || '/' || n), 1, 16))
-        ON CONFLICT (id) DO UPDATE SET system_identifier = EXCLUDED.system_identifier,
-               database_oid = EXCLUDED.database_oid,
-               token = pg_catalog.substr(pg_catalog.md5(EXCLUDED.system_identifier || '/' || EXCLUDED.database_oid
-                                                        || '/' || worker_state.nonce), 1, 16)
-        WHERE worker_state.system_identifier IS NULL OR worker_state.database_oid IS NULL;
-    EXCEPTION WHEN lock_not_available THEN
-        NULL;
-    END;
-END $$;
-
--- Pause or resume this database's worker (vs_worker_pause/resume). Resuming
--- a copy makes it a database of its own: its identity is taken and a new
--- nonce (so a new marker token) is made, and each of its trigger-mode syncs
--- is computed once (sync_change names tables by oid, so it is not dumped: a
--- change the original's trigger recorded but had not computed yet would
--- otherwise be lost in a restore; the computation queues only differences).
-CREATE FUNCTION vectorstore._worker_set_paused(p_paused boolean, p_reason text,
-                                               p_system_identifier text, p_database_oid oid)
-RETURNS boolean
+-- Pause or resume this database's worker (vs_worker_pause/resume); returns
+-- whether it was paused. Resuming a copy makes it a database of its own:
+-- the rows of other identities go (its own row, made at its restore or
+-- start, has a nonce and a marker token of its own), and each of its
+-- trigger-mode syncs is computed once (sync_change names tables by oid, so
+-- it is not dumped: a change the original's trigger recorded but had not
+-- computed yet would otherwise be lost in a restore; the computation queues
+-- only differences).
+CREATE FUNCTION vectorstore._worker_set_paused(p_paused boolean, p_reason text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    n text := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');
+    own text := vectorstore._worker_own();
+    copy_of text := vectorstore._worker_copy_of();
     was boolean;
-    is_copy boolean;
 BEGIN
-    SELECT s.paused, s.system_identifier IS DISTINCT FROM p_system_identifier
-                     OR s.database_oid IS DISTINCT FROM p_database_oid
-      INTO was, is_copy FROM vectorstore.worker_state s FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO vectorstore.worker_state (system_identifier, database_oid, nonce, token, paused,
-                                              paused_reason, paused_at)
-        VALUES (p_system_identifier, p_database_oid, n,
-                pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16),
-                p_paused, CASE WHEN p_paused THEN p_reason END,
-                CASE WHEN p_paused THEN pg_catalog.now() END);
-        RETURN false;
+    IF own IS NULL THEN
+        own := vectorstore._worker_make_row();
     END IF;
+    SELECT s.paused OR copy_of IS NOT NULL OR vectorstore._worker_jobs_held() IS NOT NULL INTO STRICT was
+      FROM vectorstore.worker_state s WHERE s.nonce = own FOR UPDATE;
     IF p_paused THEN
-        UPDATE vectorstore.worker_state s SET paused = true, paused_reason = p_reason,
-               paused_at = pg_catalog.now(), pid = NULL;
+        UPDATE vectorstore.worker_state s SET paused = true, paused_reason = coalesce(copy_of, p_reason),
+               paused_at = pg_catalog.now(), pid = NULL
+         WHERE s.nonce = own;
     ELSE
-        UPDATE vectorstore.worker_state s SET paused = false, paused_reason = NULL, paused_at = NULL,
-               nonce = CASE WHEN is_copy THEN n ELSE s.nonce END,
-               token = CASE WHEN is_copy
-                            THEN pg_catalog.substr(pg_catalog.md5(p_system_identifier || '/' || p_database_oid || '/' || n), 1, 16)
-                            ELSE s.token END,
-               system_identifier = p_system_identifier, database_oid = p_database_oid;
-        IF is_copy THEN
+        UPDATE vectorstore.worker_state s SET paused = false, paused_reason = NULL, paused_at = NULL
+         WHERE s.nonce = own;
+        DELETE FROM vectorstore.worker_state s WHERE s.nonce <> own;
+        UPDATE vectorstore.job j SET origin = own WHERE j.origin IS DISTINCT FROM own;
+        IF copy_of IS NOT NULL THEN
             INSERT INTO vectorstore.sync_change (sync_name, relid)
             SELECT y.name, pg_catalog.to_regclass(y.source) FROM vectorstore.sync y
             WHERE y.use_trigger AND pg_catalog.to_regclass(y.source) IS NOT NULL;
@@ -1040,21 +1068,25 @@ END $$;
 -- Skips the row when someone holds it (false: keep the counts for later).
 CREATE FUNCTION vectorstore._worker_heartbeat(p_pid integer, p_done bigint, p_failed bigint,
                                               p_uploaded bigint, p_adopted bigint, p_deleted bigint,
-                                              p_error text, OUT ok boolean, OUT paused boolean)
+                                              p_error text, OUT ok boolean, OUT paused boolean,
+                                              OUT held text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    own text := vectorstore._worker_own();
 BEGIN
-    WITH l AS (SELECT s.id FROM vectorstore.worker_state s FOR UPDATE SKIP LOCKED),
+    WITH l AS (SELECT s.nonce FROM vectorstore.worker_state s WHERE s.nonce = own FOR UPDATE SKIP LOCKED),
     u AS (UPDATE vectorstore.worker_state s SET heartbeat_at = pg_catalog.now(), pid = p_pid,
                  jobs_done = s.jobs_done + p_done, jobs_failed = s.jobs_failed + p_failed,
                  files_uploaded = s.files_uploaded + p_uploaded,
                  uploads_adopted = s.uploads_adopted + p_adopted,
                  duplicates_deleted = s.duplicates_deleted + p_deleted,
                  last_error = coalesce(p_error, s.last_error)
-          FROM l WHERE s.id = l.id RETURNING s.paused)
+          FROM l WHERE s.nonce = l.nonce RETURNING s.paused)
     SELECT EXISTS (SELECT 1 FROM u),
            coalesce((SELECT u.paused FROM u),
-                    (SELECT s.paused FROM vectorstore.worker_state s), false)
+                    (SELECT s.paused FROM vectorstore.worker_state s WHERE s.nonce = own), false)
       INTO ok, paused;
+    held := coalesce(vectorstore._worker_copy_of(), vectorstore._worker_jobs_held());
 END
 $$;
 
@@ -1062,8 +1094,8 @@ $$;
 CREATE FUNCTION vectorstore._worker_stop(p_pid integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    WITH l AS (SELECT s.id FROM vectorstore.worker_state s WHERE s.pid = p_pid FOR UPDATE SKIP LOCKED)
-    UPDATE vectorstore.worker_state s SET pid = NULL FROM l WHERE s.id = l.id;
+    WITH l AS (SELECT s.nonce FROM vectorstore.worker_state s WHERE s.pid = p_pid FOR UPDATE SKIP LOCKED)
+    UPDATE vectorstore.worker_state s SET pid = NULL FROM l WHERE s.nonce = l.nonce;
 END
 $$;
 
@@ -1091,7 +1123,8 @@ BEGIN
     d AS (DELETE FROM vectorstore.job j USING gone WHERE j.id = gone.id RETURNING 1)
     SELECT pg_catalog.count(*)::integer INTO purged FROM d;
     UPDATE vectorstore.worker_state s SET last_purge_at = pg_catalog.now(),
-           jobs_purged = s.jobs_purged + purged;
+           jobs_purged = s.jobs_purged + purged
+     WHERE s.nonce = vectorstore._worker_own();
 END $$;
 
 ---------------------------------------------------------------------------
@@ -1176,10 +1209,14 @@ REVOKE ALL ON FUNCTION vectorstore._job_backoff(integer, integer),
     vectorstore._sweep_page(name, text, text, text[], bigint[], text[], bigint[]),
     vectorstore._sweep_progress(name, text, text, text, integer, boolean, text, integer, integer),
     vectorstore._sweep_unauthorized(name, text, text),
-    vectorstore._worker_nonce(text, oid),
-    vectorstore._worker_start(text, oid, integer),
-    vectorstore._worker_set_paused(boolean, text, text, oid),
-    vectorstore._worker_identify(),
+    vectorstore._worker_own(),
+    vectorstore._worker_jobs_held(),
+    vectorstore._worker_claim_guard(),
+    vectorstore._worker_copy_of(),
+    vectorstore._worker_token(text, oid, text),
+    vectorstore._worker_make_row(),
+    vectorstore._worker_start(integer),
+    vectorstore._worker_set_paused(boolean, text),
     vectorstore._worker_heartbeat(integer, bigint, bigint, bigint, bigint, bigint, text),
     vectorstore._worker_stop(integer),
     vectorstore._job_purge(interval, integer),
@@ -1256,12 +1293,39 @@ CREATE VIEW vectorstore.recent_failures WITH (security_barrier = true) AS
       AND j.finished_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')
     ORDER BY j.finished_at DESC;
 
--- pid: only while that process is this database's worker (a restored copy
--- carries the original's pid in worker_state until a worker starts there)
+-- This database's identity row (the oldest of its identity, or another's in
+-- a copy made from a template, before its worker starts). A copy (a row of
+-- another identity), or a database holding jobs queued in another, is shown
+-- paused, whether or not a worker has started there: what _worker_copy_of
+-- and _worker_jobs_held say, written out here because a view's functions
+-- run with the caller's rights, and no role may call those. pid: only while
+-- that process is this database's worker (a restored copy carries the
+-- original's pid until a worker starts there).
 CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
+    WITH i AS (SELECT * FROM vectorstore._worker_identity()),
+    r AS (
+        SELECT s.nonce, s.made_at, s.system_identifier, s.database_oid, s.paused, s.paused_reason,
+               s.paused_at, s.pid, s.started_at, s.heartbeat_at, s.jobs_done, s.jobs_failed,
+               s.files_uploaded, s.uploads_adopted, s.duplicates_deleted, s.jobs_purged,
+               s.last_purge_at, s.last_error,
+               (s.system_identifier OPERATOR(pg_catalog.=) i.system_identifier
+                     AND s.database_oid OPERATOR(pg_catalog.=) i.database_oid) AS own
+        FROM vectorstore.worker_state s, i),
+    o AS (
+        SELECT vectorstore._worker_copy_reason(r.system_identifier, r.database_oid) AS reason
+        FROM r WHERE NOT r.own ORDER BY r.made_at, r.nonce LIMIT 1),
+    w AS (
+        SELECT r.* FROM r ORDER BY r.own DESC, r.made_at, r.nonce LIMIT 1),
+    h AS (
+        SELECT vectorstore._worker_jobs_held_reason() AS reason FROM w
+        WHERE EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin OPERATOR(pg_catalog.<) w.nonce)
+           OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin OPERATOR(pg_catalog.>) w.nonce)
+           OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin IS NULL))
     SELECT CASE WHEN a.pid IS NOT NULL THEN w.pid END AS pid, a.backend_type, a.application_name, w.started_at, w.heartbeat_at,
            pg_catalog.now() OPERATOR(pg_catalog.-) w.heartbeat_at AS since_heartbeat,
-           w.paused, w.paused_reason, w.paused_at,
+           w.paused OR o.reason IS NOT NULL OR h.reason IS NOT NULL AS paused,
+           coalesce(o.reason, h.reason, w.paused_reason) AS paused_reason,
+           CASE WHEN w.paused THEN w.paused_at END AS paused_at,
            w.jobs_done, w.jobs_failed, w.files_uploaded, w.uploads_adopted, w.duplicates_deleted,
            w.jobs_purged, w.last_purge_at,
            (SELECT pg_catalog.count(*) FROM vectorstore.jobs j
@@ -1273,7 +1337,7 @@ CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
            (SELECT pg_catalog.min(s.due_at) FROM vectorstore.sweep s) AS sweep_due_at,
            (SELECT pg_catalog.max(s.last_done_at) FROM vectorstore.sweep s) AS last_sweep_at,
            w.last_error
-    FROM vectorstore.worker_state w
+    FROM w LEFT JOIN o ON true LEFT JOIN h ON true
     LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) w.pid
           AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
           AND a.backend_type OPERATOR(pg_catalog.=) 'vectorstore worker';
@@ -1337,14 +1401,28 @@ COMMENT ON FUNCTION vectorstore._sweep_progress(name, text, text, text, integer,
   'Internal transition: a listing went on, failed or ended (uploading -> queued | failed for lost uploads that found no file).';
 COMMENT ON FUNCTION vectorstore._sweep_unauthorized(name, text, text) IS
   'Internal transition: lost uploads of a role that may no longer use their credential fail.';
-COMMENT ON FUNCTION vectorstore._worker_nonce(text, oid) IS
-  'Internal: the nonce of a new identity row, derived from the database''s identity.';
-COMMENT ON FUNCTION vectorstore._worker_start(text, oid, integer) IS
+COMMENT ON FUNCTION vectorstore._worker_identity() IS
+  'Internal: this database''s identity (the cluster''s system identifier, the database''s oid).';
+COMMENT ON FUNCTION vectorstore._worker_own() IS
+  'Internal: this database''s identity row (its nonce), the oldest of its identity.';
+COMMENT ON FUNCTION vectorstore._worker_copy_reason(text, oid) IS
+  'Internal: what worker_status says of a copy of the database of that identity.';
+COMMENT ON FUNCTION vectorstore._worker_copy_of() IS
+  'Internal: why this database is a copy (it holds a row of another identity), or NULL.';
+COMMENT ON FUNCTION vectorstore._worker_jobs_held_reason() IS
+  'Internal: what worker_status says of a database holding jobs queued in another.';
+COMMENT ON FUNCTION vectorstore._worker_jobs_held() IS
+  'Internal: why this database holds jobs queued in another (a restore, a copy), or NULL.';
+COMMENT ON FUNCTION vectorstore._worker_claim_guard() IS
+  'Internal: the last word of every claim: raises (the claim rolls back) when this database is a copy or holds another''s jobs.';
+COMMENT ON FUNCTION vectorstore._worker_token(text, oid, text) IS
+  'Internal: the marker token of an identity row.';
+COMMENT ON FUNCTION vectorstore._worker_make_row() IS
+  'Internal: a new identity row for this database, with a random nonce and the marker token made from it.';
+COMMENT ON FUNCTION vectorstore._worker_start(integer) IS
   'Internal: a worker starts; detects a copied or restored database and pauses it.';
-COMMENT ON FUNCTION vectorstore._worker_set_paused(boolean, text, text, oid) IS
-  'Internal: pause or resume the worker.';
-COMMENT ON FUNCTION vectorstore._worker_identify() IS
-  'Internal: record this database''s identity once it holds work, so a restored copy is recognised.';
+COMMENT ON FUNCTION vectorstore._worker_set_paused(boolean, text) IS
+  'Internal: pause or resume the worker; resuming a copy makes it a database of its own.';
 COMMENT ON FUNCTION vectorstore._worker_heartbeat(integer, bigint, bigint, bigint, bigint, bigint, text) IS
   'Internal: the worker''s heartbeat and counters.';
 COMMENT ON FUNCTION vectorstore._worker_stop(integer) IS

@@ -221,7 +221,8 @@ BEGIN
         (SELECT pg_catalog.min(greatest(c.changed_at, y.retry_at))
            FROM vectorstore.sync_change c JOIN vectorstore.sync y ON y.name = c.sync_name),
         (SELECT greatest(pg_catalog.min(q.finished_at) + p_retention,
-                                    (SELECT s.last_purge_at FROM vectorstore.worker_state s)
+                                    (SELECT s.last_purge_at FROM vectorstore.worker_state s
+                                      WHERE s.nonce = vectorstore._worker_own())
                                       + least(interval '1 minute', p_retention))
            FROM vectorstore.job q
           WHERE p_retention IS NOT NULL AND q.finished_at IS NOT NULL

@@ -181,10 +181,10 @@ COMMENT ON COLUMN vectorstore.worker_state.duplicates_deleted IS 'Marked files n
 COMMENT ON COLUMN vectorstore.worker_state.jobs_purged IS 'Finished jobs purged or emptied under vectorstore.job_retention.';
 COMMENT ON COLUMN vectorstore.worker_state.last_purge_at IS 'When the last purge ran.';
 COMMENT ON COLUMN vectorstore.worker_state.last_error IS 'The worker''s last unexpected error.';
-COMMENT ON COLUMN vectorstore.worker_state.id IS 'Always true: the table has one row.';
-COMMENT ON COLUMN vectorstore.worker_state.system_identifier IS 'The cluster''s system identifier when the row was made: a different one means this database is a copy.';
-COMMENT ON COLUMN vectorstore.worker_state.database_oid IS 'The database''s oid when the row was made: a different one means this database is a copy.';
-COMMENT ON COLUMN vectorstore.worker_state.nonce IS 'Random; with the identity, makes the marker token. Renewed when a copy is resumed.';
+COMMENT ON COLUMN vectorstore.worker_state.system_identifier IS 'The identity of the database the row was made for: its cluster''s system identifier. A row of another identity means this database is a copy.';
+COMMENT ON COLUMN vectorstore.worker_state.database_oid IS 'The identity of the database the row was made for: its oid. A row of another identity means this database is a copy.';
+COMMENT ON COLUMN vectorstore.worker_state.made_at IS 'When the row was made (of two rows of this database''s identity, the oldest is its own).';
+COMMENT ON COLUMN vectorstore.worker_state.nonce IS 'Random, the row''s key; with the identity, makes the marker token.';
 COMMENT ON COLUMN vectorstore.worker_state.token IS 'The marker token in uploaded files'' names (md5 of system identifier, database oid and nonce): a copy never adopts or deletes the original''s files.';
 
 COMMENT ON COLUMN vectorstore.worker_status.pid IS 'Process id of the running worker; NULL when none runs.';

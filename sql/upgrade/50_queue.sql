@@ -50,6 +50,7 @@ ALTER TABLE vectorstore.job
     ADD COLUMN target text,
     ADD COLUMN solo boolean NOT NULL DEFAULT false,
     ADD COLUMN throttles integer NOT NULL DEFAULT 0 CHECK (throttles >= 0),
+    ADD COLUMN origin text,
     ADD CONSTRAINT job_attempts_check CHECK (attempts >= 0),
     DROP CONSTRAINT job_check,
     DROP CONSTRAINT job_check1;
@@ -74,11 +75,13 @@ CREATE INDEX job_lost_idx ON vectorstore.job (owner, (coalesce(credential, '')),
     WHERE status = 'uploading' AND file_id IS NULL;
 
 -- The worker's state: the row 0.1.0's script made stays (a dump now carries
--- it); its identity is taken by the first worker of this library.
+-- it); it takes this database's identity, and is keyed by its nonce, in
+-- 55_restore.sql (the functions it uses come in 51).
 ALTER TABLE vectorstore.worker_state
     ADD COLUMN system_identifier text,
     ADD COLUMN database_oid oid,
     ADD COLUMN nonce text,
+    ADD COLUMN made_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     ADD COLUMN paused boolean NOT NULL DEFAULT false,
     ADD COLUMN paused_reason text,
     ADD COLUMN paused_at timestamptz,

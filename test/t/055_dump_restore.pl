@@ -100,8 +100,8 @@ my $cold = VsTest::new_node('cold', $emu, preload => '', conf => \@conf);
 $cold->start;
 $cold->safe_psql('postgres', 'CREATE DATABASE cold');
 $cold->safe_psql('cold', "CREATE EXTENSION vectorstore; SELECT vectorstore.vs_enqueue_upload('$vs', 'cold.txt', 'never sent')");
-is($cold->safe_psql('cold', "SELECT count(*) FROM vectorstore.worker_state WHERE system_identifier IS NOT NULL"), '1',
-	'a database whose worker never ran records its identity when a job is queued');
+is($cold->safe_psql('cold', "SELECT count(*) FROM vectorstore.worker_state WHERE started_at IS NULL"), '1',
+	'a database whose worker never ran has its identity row from CREATE EXTENSION');
 my $colddump = "$dir/cold.dump";
 $cold->command_ok([ 'pg_dump', '-Fc', '-f', $colddump, '-d', $cold->connstr('cold') ], 'pg_dump of it');
 $cold->stop;
@@ -197,6 +197,24 @@ is(dq("SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'completed') FR
 	'4 4', 'the change pending when the database was dumped is not lost: the resumed copy computes its trigger-mode syncs');
 is(dq("SELECT paused FROM vectorstore.worker_status"), 'f', 'worker_status: running');
 is($dst->safe_psql('cold', "SELECT status FROM vectorstore.job"), 'queued', 'the job of the database whose worker never ran is still queued');
+
+# a dump restored into the database it was taken from (pg_restore --clean):
+# the CREATE EXTENSION of the restore makes a row of this identity and the
+# COPY adds the dumped one beside it (no conflict: rows are keyed by their
+# nonce); both are this database's, the older (the dumped one, whose token
+# the files on the server carry) is kept, and nothing is paused
+my $selfdump = "$dir/self.dump";
+$dst->command_ok([ 'pg_dump', '-Fc', '-f', $selfdump, '-d', $dst->connstr('app') ], 'pg_dump of the resumed copy');
+$dst->command_ok([ 'pg_restore', '--exit-on-error', '--clean', '--if-exists', '-d', $dst->connstr('app'), $selfdump ],
+	'pg_restore --clean into the database it was taken from');
+is(dq("SELECT paused::text || ' ' || coalesce(paused_reason, '-') FROM vectorstore.worker_status"), 'false -',
+	'restored into itself, the database is not a copy');
+my $j = dq("SELECT vectorstore.vs_enqueue_upload('$vs', 'self.txt', 'after restoring into itself')");
+VsWorkerTest::wait_idle($dst, 'app', 'the job queued after restoring into itself');
+is(dq("SELECT count(*) || ' ' || min(token) FROM vectorstore.worker_state"), "1 $token",
+	'its worker keeps the older row of its identity, with the token its files carry');
+ok(grep({ $_->{filename} =~ /^vsjob-\Q$token\E-$j-/ } @{ $emu->request('GET', '/v1/files?limit=10000', undef, Authorization => "Bearer $key")->{data} }),
+	'and uploads under it');
 
 $dst->stop;
 for my $n ($src, $cold, $dst)

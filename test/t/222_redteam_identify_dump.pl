@@ -17,6 +17,8 @@
 # What should have happened: the restored database is paused as a copy,
 # its job still queued (e.g. the identity row made at CREATE EXTENSION, so
 # no role's transaction can hold it uncommitted).
+# Mended (round thirteen's work): the identity row is made by CREATE
+# EXTENSION, and no role's call writes it; a dump carries it from the start.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -77,16 +79,10 @@ my $posts = scalar grep { $_->{method} eq 'POST' && $_->{path} eq '/v1/files' } 
 my $status = $dst->safe_psql('app', 'SELECT status FROM vectorstore.job');
 my $paused = $dst->safe_psql('app', "SELECT coalesce(paused::text, '-') || ' ' || coalesce(paused_reason, '') FROM vectorstore.worker_status");
 diag("restored: worker_status: $paused; job: $status; POST /v1/files: $posts");
-TODO:
-{
-	# Open, not mended (doc/threat-model.md, round twelve): kept a TODO test,
-	# reported by prove and listed by test/run.sh, until it is mended.
-	local $TODO = 'open: a role\'s open first enqueue keeps the identity row uncommitted, and a dump taken meanwhile restores as no copy';
-	is($rows, '1', "the victim's committed enqueue left the database's identity recorded");
-	is($posts, 0, "the restored copy sends none of the source's queued uploads");
-	is($status, 'queued', "the source's job stays queued in the copy");
-	like($paused, qr/^true copy of database/, 'the restored database is paused as a copy');
-}
+is($rows, '1', "the victim's committed enqueue left the database's identity recorded");
+is($posts, 0, "the restored copy sends none of the source's queued uploads");
+is($status, 'queued', "the source's job stays queued in the copy");
+like($paused, qr/^true copy of database/, 'the restored database is paused as a copy');
 
 $dst->stop('immediate');
 $emu->stop;
