@@ -936,14 +936,19 @@ $$;
 
 -- Why this database holds jobs of another (job.origin: the row of the
 -- database each was queued in; a restore or a copy brings the origin's),
--- or NULL. Three probes of job_origin_idx.
+-- or NULL. The least and greatest origin, and whether one is NULL: three
+-- probes of job_origin_idx whatever the plan (a comparison with own would
+-- be planned, once the plan is generic, without knowing own, and read the
+-- whole table: 230).
 CREATE FUNCTION vectorstore._worker_jobs_held() RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     own text := vectorstore._worker_own();
+    lo text;
+    hi text;
 BEGIN
-    IF EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin < own)
-       OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin > own)
+    SELECT pg_catalog.min(j.origin), pg_catalog.max(j.origin) INTO lo, hi FROM vectorstore.job j;
+    IF (lo IS NOT NULL AND (lo IS DISTINCT FROM own OR hi IS DISTINCT FROM own))
        OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin IS NULL) THEN
         RETURN vectorstore._worker_jobs_held_reason();
     END IF;
@@ -1316,10 +1321,11 @@ CREATE VIEW vectorstore.worker_status WITH (security_barrier = true) AS
         FROM r WHERE NOT r.own ORDER BY r.made_at, r.nonce LIMIT 1),
     w AS (
         SELECT r.* FROM r ORDER BY r.own DESC, r.made_at, r.nonce LIMIT 1),
+    jo AS (
+        SELECT pg_catalog.min(j.origin) AS lo, pg_catalog.max(j.origin) AS hi FROM vectorstore.job j),
     h AS (
-        SELECT vectorstore._worker_jobs_held_reason() AS reason FROM w
-        WHERE EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin OPERATOR(pg_catalog.<) w.nonce)
-           OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin OPERATOR(pg_catalog.>) w.nonce)
+        SELECT vectorstore._worker_jobs_held_reason() AS reason FROM w, jo
+        WHERE (jo.lo IS NOT NULL AND (jo.lo IS DISTINCT FROM w.nonce OR jo.hi IS DISTINCT FROM w.nonce))
            OR EXISTS (SELECT 1 FROM vectorstore.job j WHERE j.origin IS NULL))
     SELECT CASE WHEN a.pid IS NOT NULL THEN w.pid END AS pid, a.backend_type, a.application_name, w.started_at, w.heartbeat_at,
            pg_catalog.now() OPERATOR(pg_catalog.-) w.heartbeat_at AS since_heartbeat,
@@ -1359,6 +1365,7 @@ COMMENT ON COLUMN vectorstore.job.solo IS 'Attach this job in a file batch of it
 COMMENT ON COLUMN vectorstore.job.not_before IS 'When the worker may next act on the job (back-off, poll time, or the end of a claim''s lease).';
 COMMENT ON COLUMN vectorstore.job.attempts IS 'Failed tries so far (a 429 is not one); the job fails at vectorstore.worker_max_attempts.';
 COMMENT ON COLUMN vectorstore.job.throttles IS '429 answers so far (they cost no attempt); the job fails with the 429 at vectorstore.worker_max_throttles.';
+COMMENT ON COLUMN vectorstore.job.origin IS 'The identity row (worker_state.nonce) of the database the job was queued in; nothing is sent while the database holds a job of another''s (a restore, a copy) until it is known for what it is.';
 COMMENT ON VIEW vectorstore.jobs IS 'Your jobs (all jobs for a superuser), without their content.';
 COMMENT ON VIEW vectorstore.queue_depth IS 'Your jobs per vector store and status.';
 COMMENT ON VIEW vectorstore.recent_failures IS 'Your jobs that failed in the last day, newest first.';

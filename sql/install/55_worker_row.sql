@@ -4,6 +4,8 @@
 -- it: restored or copied, the database knows it is a copy. Each job is
 -- tagged with the row of the database it is queued in (job.origin): a
 -- restore's jobs carry their origin's, and are not sent here until the
--- database is known for what it is.
+-- database is known for what it is. (The default is evaluated per row, a
+-- query each: the syncs' inserts of many rows give (SELECT
+-- vectorstore._worker_own()) instead, once per statement.)
 SELECT vectorstore._worker_make_row();
 ALTER TABLE vectorstore.job ALTER COLUMN origin SET DEFAULT vectorstore._worker_own();

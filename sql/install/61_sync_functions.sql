@@ -57,10 +57,10 @@ BEGIN
     ins AS (
         INSERT INTO vectorstore.job (kind, vector_store_id, filename, content, attributes,
                                      chunking_strategy, request_options, owner, credential,
-                                     sync_name, row_key)
+                                     sync_name, row_key, origin)
         SELECT 'upload', s.vector_store_id, pg_catalog.format(s.filename_pattern, c.k),
                pg_catalog.convert_to(c.body, 'UTF8'), c.a, s.chunking_strategy, s.request_options,
-               s.owner, s.credential, s.name, c.k
+               s.owner, s.credential, s.name, c.k, (SELECT vectorstore._worker_own())
         FROM c
         WHERE NOT EXISTS (SELECT 1 FROM vectorstore.sync_row r
                           WHERE r.sync_name = s.name AND r.row_key = c.k)
@@ -84,10 +84,10 @@ BEGIN
     ins AS (
         INSERT INTO vectorstore.job (kind, vector_store_id, filename, content, attributes,
                                      chunking_strategy, request_options, owner, credential,
-                                     sync_name, row_key, replaces_job)
+                                     sync_name, row_key, replaces_job, origin)
         SELECT 'replace', s.vector_store_id, pg_catalog.format(s.filename_pattern, chg.k),
                pg_catalog.convert_to(chg.body, 'UTF8'), chg.a, s.chunking_strategy, s.request_options,
-               s.owner, s.credential, s.name, chg.k, chg.job_id
+               s.owner, s.credential, s.name, chg.k, chg.job_id, (SELECT vectorstore._worker_own())
         FROM chg
         RETURNING id, row_key),
     upd AS (UPDATE vectorstore.sync_row r SET job_id = ins.id, content_hash = chg.h
@@ -114,11 +114,12 @@ BEGIN
         RETURNING r.row_key, r.job_id),
     ins AS (
         INSERT INTO vectorstore.job (kind, vector_store_id, owner, credential, request_options,
-                                     sync_name, row_key, replaces_job, status)
+                                     sync_name, row_key, replaces_job, status, origin)
         SELECT 'delete', s.vector_store_id, s.owner, s.credential, s.request_options, s.name,
                gone.row_key,
                CASE WHEN j.status IN ('failed', 'cancelled') AND j.replaces_job IS NOT NULL
-                    THEN j.replaces_job ELSE gone.job_id END, 'deleting'
+                    THEN j.replaces_job ELSE gone.job_id END, 'deleting',
+               (SELECT vectorstore._worker_own())
         FROM gone LEFT JOIN vectorstore.job j ON j.id = gone.job_id RETURNING 1)
     SELECT pg_catalog.count(*) INTO deleted FROM ins;
     unchanged := pg_catalog.cardinality(p_keys) - p_new - p_changed;
@@ -189,11 +190,12 @@ BEGIN
     END IF;
     IF p_delete_files THEN
         INSERT INTO vectorstore.job (kind, vector_store_id, owner, credential, request_options,
-                                     sync_name, row_key, replaces_job, status)
+                                     sync_name, row_key, replaces_job, status, origin)
         SELECT 'delete', s.vector_store_id, s.owner, s.credential, s.request_options, s.name,
                r.row_key,
                CASE WHEN j.status IN ('failed', 'cancelled') AND j.replaces_job IS NOT NULL
-                    THEN j.replaces_job ELSE r.job_id END, 'deleting'
+                    THEN j.replaces_job ELSE r.job_id END, 'deleting',
+               (SELECT vectorstore._worker_own())
         FROM vectorstore.sync_row r LEFT JOIN vectorstore.job j ON j.id = r.job_id
         WHERE r.sync_name = s.name;
     END IF;
